@@ -1,0 +1,39 @@
+# parkmap — `make demo` builds the Qingdao demo maps, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint format bench screenshot clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/parkmap build --out maps
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check parkmap geodata tests benchmarks
+	$(BIN)/ruff format --check parkmap geodata tests benchmarks
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format parkmap geodata tests benchmarks
+	$(BIN)/ruff check --fix parkmap geodata tests benchmarks
+
+# The README's screenshot of the demo map (needs Debian's chromium).
+screenshot: demo $(VENV)/.installed-dev
+	$(BIN)/python docs/screenshot.py maps/map.html docs/demo-map.png
+
+clean:
+	rm -rf maps/*.html maps/*.csv maps/*.geojson .pytest_cache build *.egg-info

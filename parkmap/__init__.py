@@ -1,0 +1,53 @@
+"""parkmap: map industrial parks and the investment projects in them.
+
+The flow, one step per module::
+
+    io.projects_from_file / io.parks_from_file → join.join_projects_to_parks
+      → metrics.park_summary → webmap.build_map → webmap.save_map
+
+``pipeline.build`` runs the whole path and writes the outputs of ``parkmap build``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parkmap.errors import InputError, ParkmapError, UsageError
+from parkmap.io import parks_from_file, parks_from_files, projects_from_file
+from parkmap.join import join_projects_to_parks
+from parkmap.metrics import park_breakdown, park_summary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "InputError",
+    "ParkmapError",
+    "UsageError",
+    "__version__",
+    "analyse",
+    "build",
+    "build_map",
+    "join_projects_to_parks",
+    "park_breakdown",
+    "park_summary",
+    "parks_from_file",
+    "parks_from_files",
+    "projects_from_file",
+    "save_map",
+]
+
+_LAZY = {
+    "build_map": "parkmap.webmap",
+    "save_map": "parkmap.webmap",
+    "build": "parkmap.pipeline",
+    "analyse": "parkmap.pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The map and pipeline pull in folium; load them only when asked for.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'parkmap' has no attribute {name!r}")

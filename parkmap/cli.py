@@ -1,0 +1,240 @@
+"""Command line: ``parkmap build``, ``parkmap validate``, ``parkmap serve``.
+
+Thin on purpose: every command calls the library and prints what it returns. Errors a user
+can cause become one ``Error: …`` line with exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from parkmap import __version__
+from parkmap.errors import ParkmapError
+from parkmap.settings import COLOR_BY, LANGUAGES, MAP_DEFAULTS
+
+#: How many problems the CLI lists before saying how many more there are.
+SHOW_PROBLEMS = 8
+
+
+class _InputFailure(click.ClickException):
+    exit_code = 2
+
+
+def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one-line messages with exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ParkmapError as exc:
+            raise _InputFailure(str(exc)) from None
+
+    return wrapper
+
+
+def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that reads projects and parks."""
+    options = [
+        click.option(
+            "--projects",
+            "projects",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Project records: CSV (UTF-8 or GBK), XLSX, GeoJSON or GeoPackage points. "
+            "Default: the bundled Qingdao demo records.",
+        ),
+        click.option(
+            "--parks",
+            "parks",
+            type=click.Path(exists=True, dir_okay=False),
+            multiple=True,
+            help="Park layer (GeoJSON, Shapefile, GeoPackage, KML); repeat for several. "
+            "Default: the bundled Qingdao parks.",
+        ),
+        click.option(
+            "--park-id-field", help="Field with the park id (default: park_id, id, adcode, code)."
+        ),
+        click.option(
+            "--park-name-field", help="Field with the park name (default: name_zh, name, 名称)."
+        ),
+        click.option(
+            "--investment-unit",
+            help="Unit of an investment column whose header names none: 元, 万元 or 亿元 "
+            "(default 亿元).",
+        ),
+        click.option("--sheet", help="Worksheet of an Excel file (default: the first)."),
+        click.option(
+            "--coords",
+            default="wgs84",
+            show_default=True,
+            help="Coordinate system of the project records: wgs84, cgcs2000, gcj02 (Amap/Gaode, "
+            "Tencent) or bd09 (Baidu). A 坐标系/coord_sys column wins for its row.",
+        ),
+        click.option(
+            "--parks-coords",
+            default="wgs84",
+            show_default=True,
+            help="Coordinate system of lon/lat park layers: wgs84, cgcs2000, gcj02 or bd09.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _print_outcomes(analysis: Any, *, limit: int = SHOW_PROBLEMS) -> None:
+    click.echo(analysis.summary.line())
+    for alert in analysis.alerts:
+        click.echo(f"warning: {alert}", err=True)
+    for note in analysis.notes:
+        click.echo(f"note: {note}", err=True)
+    for line in analysis.problems[:limit]:
+        click.echo(line, err=True)
+    more = len(analysis.problems) - limit
+    if more > 0:
+        click.echo(f"… and {more} more (see rejected.csv and projects.geojson)", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="parkmap")
+def main() -> None:
+    """Map industrial parks and the investment projects in them."""
+
+
+@main.command()
+@_input_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="maps",
+    show_default=True,
+    help="Folder for map.html, parks.csv, projects.geojson and rejected.csv.",
+)
+@click.option(
+    "--scheme",
+    default=MAP_DEFAULTS.scheme,
+    show_default=True,
+    help="Classification of park density: quantiles, natural_breaks, equal_interval, "
+    "fisher_jenks, jenks_caspall, max_breaks, box_plot, headtail_breaks, percentiles, std_mean.",
+)
+@click.option("--k", default=MAP_DEFAULTS.k, show_default=True, help="Number of classes.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=MAP_DEFAULTS.lang, show_default=True)
+@click.option(
+    "--color-by", type=click.Choice(COLOR_BY), default=MAP_DEFAULTS.color_by, show_default=True
+)
+@click.option("--title", help="Map title (default: a title in the chosen language).")
+@click.option(
+    "--bandwidth-km",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Bandwidth of the investment density surface in km (default: a rule from the data).",
+)
+@_friendly_errors
+def build(
+    projects: str | None,
+    parks: tuple[str, ...],
+    park_id_field: str | None,
+    park_name_field: str | None,
+    investment_unit: str | None,
+    sheet: str | None,
+    coords: str,
+    parks_coords: str,
+    out: str,
+    scheme: str,
+    k: int,
+    lang: str,
+    color_by: str,
+    title: str | None,
+    bandwidth_km: float | None,
+) -> None:
+    """Build the interactive map and tables from project records and park layers.
+
+    With no options it builds the bundled Qingdao demo into maps/.
+
+    Example:
+
+        parkmap build --projects 项目台账.csv --parks parks.geojson --out maps
+    """
+    from parkmap.pipeline import build as run_build
+
+    analysis, written = run_build(
+        projects,
+        parks,
+        out=out,
+        investment_unit=investment_unit,
+        sheet=sheet,
+        park_id_field=park_id_field,
+        park_name_field=park_name_field,
+        coords=coords,
+        parks_coords=parks_coords,
+        scheme=scheme,
+        k=k,
+        lang=lang,
+        color_by=color_by,
+        title=title,
+        bandwidth_km=bandwidth_km,
+    )
+    _print_outcomes(analysis)
+    for path in written.values():
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@_input_options
+@click.option("--all", "show_all", is_flag=True, help="List every problem, not only the first.")
+@_friendly_errors
+def validate(
+    projects: str | None,
+    parks: tuple[str, ...],
+    park_id_field: str | None,
+    park_name_field: str | None,
+    investment_unit: str | None,
+    sheet: str | None,
+    coords: str,
+    parks_coords: str,
+    show_all: bool,
+) -> None:
+    """Check project records and report every row's outcome; writes nothing.
+
+    Example:
+
+        parkmap validate --projects 项目台账.xlsx
+    """
+    from parkmap.pipeline import analyse
+
+    analysis = analyse(
+        projects,
+        parks,
+        investment_unit=investment_unit,
+        sheet=sheet,
+        park_id_field=park_id_field,
+        park_name_field=park_name_field,
+        coords=coords,
+        parks_coords=parks_coords,
+    )
+    _print_outcomes(analysis, limit=sys.maxsize if show_all else SHOW_PROBLEMS)
+
+
+@main.command()
+@click.argument("directory", default="maps", type=click.Path(file_okay=False))
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+@_friendly_errors
+def serve(directory: str, port: int, no_browser: bool) -> None:
+    """Serve the maps in DIRECTORY on 127.0.0.1 and open map.html in a browser.
+
+    Example:
+
+        parkmap serve maps --port 8080
+    """
+    from parkmap.serve import serve as run_server
+
+    run_server(directory, port=port, open_browser=not no_browser)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

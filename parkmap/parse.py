@@ -1,0 +1,223 @@
+"""Vectorised parsers for the values planners type into project spreadsheets.
+
+Each parser takes a pandas Series of raw cell values (strings, numbers or datetimes, as read from
+CSV or Excel) and returns the parsed values plus a boolean mask of cells that were present but
+could not be understood, so the caller can turn those into row warnings or rejections. They work
+on whole columns at once because a city's register can hold hundreds of thousands of rows.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from parkmap.errors import UsageError
+from parkmap.settings import UNIT_TO_100M_CNY
+
+#: Spellings of each currency unit, after NFKC normalisation and lower-casing.
+UNIT_ALIASES: Final[dict[str, str]] = {
+    "元": "yuan",
+    "yuan": "yuan",
+    "cny": "yuan",
+    "rmb": "yuan",
+    "万": "wan",
+    "万元": "wan",
+    "wan": "wan",
+    "10k": "wan",
+    "亿": "yi",
+    "亿元": "yi",
+    "yi": "yi",
+    "100m": "yi",
+}
+
+_NUMBER_WITH_UNIT = re.compile(
+    r"^\s*(?P<num>[+-]?(?:\d[\d,]*)?\.?\d+)\s*(?P<unit>亿元|万元|亿|万|元)?\s*(?:人民币|rmb|cny)?\s*$",
+    re.IGNORECASE,
+)
+
+#: Status spellings mapped to the canonical statuses of :data:`parkmap.settings.STATUSES`.
+STATUS_ALIASES: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        ["签约", "已签约", "新签约", "签约项目", "签订", "signed", "contracted"], "signed"
+    ),
+    **dict.fromkeys(
+        [
+            "在建",
+            "在建项目",
+            "开工",
+            "已开工",
+            "新开工",
+            "建设中",
+            "施工",
+            "underconstruction",
+            "construction",
+            "building",
+        ],
+        "under_construction",
+    ),
+    **dict.fromkeys(
+        [
+            "投产",
+            "已投产",
+            "竣工",
+            "已竣工",
+            "竣工投产",
+            "建成",
+            "运营",
+            "达产",
+            "inproduction",
+            "production",
+            "completed",
+            "operating",
+            "operational",
+        ],
+        "in_production",
+    ),
+}
+
+#: Excel's day zero for the 1900 date system (serial 1 = 1900-01-01, with Excel's leap-year bug).
+_EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
+#: Serial numbers accepted as dates: 1954-10-05 .. 2119-06-24, so years typed as numbers are not.
+_EXCEL_SERIAL_RANGE: Final = (20000, 80000)
+
+
+def canonical_unit(name: str) -> str:
+    """Return ``"yuan"``, ``"wan"`` or ``"yi"`` for a unit spelling such as ``万元`` or ``wan``.
+
+    Raises
+    ------
+    UsageError
+        If the spelling is not a known currency unit.
+    """
+    key = str(name).strip().lower().replace(" ", "")
+    if key in UNIT_ALIASES:
+        return UNIT_ALIASES[key]
+    choices = "元 (yuan), 万元 (wan), 亿元 (yi)"
+    raise UsageError(f"unknown investment unit {name!r}; use one of {choices}")
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Cells as stripped, NFKC-normalised strings; empty string for blanks and NaN.
+
+    NFKC turns full-width digits, commas and brackets (``１２，５００``) into ASCII ones.
+    """
+    out = values.astype(object).where(values.notna(), "")
+    out = out.map(_cell_to_text)
+    return out.str.normalize("NFKC").str.strip()
+
+
+def _cell_to_text(value: object) -> str:
+    # Integral floats from Excel (12500.0) print without a trailing .0 so ids stay as typed.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse plain numbers such as coordinates.
+
+    Returns
+    -------
+    numbers
+        Float values, NaN where empty or unreadable.
+    bad
+        True where a cell has text that is not a number.
+    """
+    text = as_text(values).str.replace("°", "", regex=False)
+    numbers = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
+    bad = (text != "") & numbers.isna()
+    return numbers, bad
+
+
+def parse_investment(values: pd.Series, *, header_unit: str) -> tuple[pd.Series, pd.Series]:
+    """Parse investment amounts into 亿元 (100 million CNY).
+
+    A unit written in the cell (``150亿元``, ``5,000万元``) wins over the column's unit.
+
+    Parameters
+    ----------
+    values
+        Raw cells.
+    header_unit
+        ``"yuan"``, ``"wan"`` or ``"yi"``: the unit declared by the column header or option.
+
+    Returns
+    -------
+    amounts
+        Float amounts in 亿元, NaN where empty or unreadable.
+    bad
+        True where a cell has text that is not an amount (``待定``, ``TBD``).
+    """
+    text = as_text(values).str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
+    parts = text.str.extract(_NUMBER_WITH_UNIT)
+    numbers = pd.to_numeric(parts["num"], errors="coerce").astype(float)
+    units = parts["unit"].fillna("").map(lambda u: UNIT_ALIASES.get(u, header_unit) if u else "")
+    units = units.where(units != "", header_unit)
+    factor = units.map(UNIT_TO_100M_CNY).astype(float)
+    amounts = numbers * factor
+    bad = (text != "") & amounts.isna()
+    return amounts, bad
+
+
+def parse_status(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Normalise project statuses to ``signed``, ``under_construction``, ``in_production``.
+
+    Returns
+    -------
+    statuses
+        Canonical statuses; ``"unknown"`` where empty or unrecognised.
+    bad
+        True where a cell has a status that is not recognised.
+    """
+    text = as_text(values)
+    key = text.str.lower().str.replace(r"[\s_\-]", "", regex=True)
+    statuses = key.map(STATUS_ALIASES)
+    bad = (text != "") & statuses.isna()
+    return statuses.fillna("unknown").astype(object), bad
+
+
+def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse dates as spreadsheets hold them.
+
+    Accepts ``2020-06-30``, ``2020/6/30``, ``2020.6.30``, ``2020年6月30日``, Excel serial numbers
+    (``44012``) and datetimes that Excel readers already produced.
+
+    Returns
+    -------
+    dates
+        ``datetime64[ns]`` values, NaT where empty or unreadable.
+    bad
+        True where a cell has text that is not a date.
+    """
+    raw = values.astype(object)
+    text = as_text(values)
+    dates = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+
+    is_stamp = raw.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year"))
+    if is_stamp.any():
+        dates[is_stamp] = pd.to_datetime(raw[is_stamp], errors="coerce")
+
+    serial = pd.to_numeric(text.where(~is_stamp & (text != "")), errors="coerce")
+    lo, hi = _EXCEL_SERIAL_RANGE
+    is_serial = serial.between(lo, hi)
+    if is_serial.any():
+        dates[is_serial] = _EXCEL_EPOCH + pd.to_timedelta(serial[is_serial].round(), unit="D")
+
+    rest = ~is_stamp & ~is_serial & (text != "")
+    if rest.any():
+        cleaned = (
+            text[rest]
+            .str.replace(r"[年月./]", "-", regex=True)
+            .str.replace("日", "", regex=False)
+            .str.strip("-")
+        )
+        iso_like = cleaned.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?")
+        parsed = pd.to_datetime(cleaned.where(iso_like), format="mixed", errors="coerce")
+        dates[rest] = parsed
+    bad = (text != "") & dates.isna()
+    return dates, bad

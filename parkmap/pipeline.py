@@ -1,0 +1,236 @@
+"""The whole path from files to outputs, as library calls the CLI and notebooks share.
+
+``load → join → metrics → map → files``; each step lives in its own module, this one only
+strings them together and decides where the outputs go.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from parkmap import io, metrics, validate
+from parkmap.join import join_projects_to_parks
+from parkmap.settings import (
+    MAP_DEFAULTS,
+    OUTPUT_MAP,
+    OUTPUT_PARKS,
+    OUTPUT_PROJECTS,
+    OUTPUT_REJECTED,
+)
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class Analysis:
+    """Everything computed from one set of inputs, before anything is written.
+
+    Attributes
+    ----------
+    parks
+        Park polygons with their figures (:func:`parkmap.metrics.park_summary`).
+    projects
+        Mapped projects joined to the parks, with warnings.
+    rejected
+        Rejected rows with reasons.
+    breakdown
+        Projects and investment per park and industry.
+    summary
+        Row outcome counts.
+    problems
+        One line per rejected row or warning, naming file, row and column.
+    notes
+        File-level remarks (units assumed, layers repaired, reprojected or converted).
+    alerts
+        Warnings about the whole file, such as coordinates that look like another system.
+    context
+        Context features for the map (district outlines, airport), or ``None``.
+    """
+
+    parks: gpd.GeoDataFrame
+    projects: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    breakdown: pd.DataFrame
+    summary: validate.Summary
+    problems: list[str]
+    notes: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    context: gpd.GeoDataFrame | None = None
+
+
+def analyse(
+    projects: PathLike | None = None,
+    parks: Sequence[PathLike] | None = None,
+    *,
+    investment_unit: str | None = None,
+    sheet: str | int | None = None,
+    park_id_field: str | None = None,
+    park_name_field: str | None = None,
+    coords: str = "wgs84",
+    parks_coords: str = "wgs84",
+) -> Analysis:
+    """Load project records and park layers, join them and compute the park figures.
+
+    Parameters
+    ----------
+    projects
+        Project records file; the bundled Qingdao demo records when ``None``.
+    parks
+        Park layers; the bundled Qingdao parks when ``None`` or empty.
+    investment_unit, sheet
+        See :func:`parkmap.io.projects_from_file`.
+    park_id_field, park_name_field
+        See :func:`parkmap.io.parks_from_file`.
+    coords, parks_coords
+        Coordinate systems of the project records and of the park layers (``wgs84``,
+        ``cgcs2000``, ``gcj02``, ``bd09``); everything is converted to WGS-84 at load.
+    """
+    from parkmap.coord_check import check_coordinate_system
+    from parkmap.coords import choose_metric_crs
+
+    park_paths = list(parks) if parks else [io.bundled_path("parks.geojson")]
+    park_layer = io.parks_from_files(
+        park_paths, id_field=park_id_field, name_field=park_name_field, coords=parks_coords
+    )
+    loaded = io.projects_from_file(
+        projects if projects is not None else io.bundled_path("projects.csv"),
+        investment_unit=investment_unit,
+        sheet=sheet,
+        coords=coords,
+    )
+    joined = join_projects_to_parks(loaded.projects, park_layer)
+    alerts = []
+    check = check_coordinate_system(loaded.projects, park_layer)
+    if check is not None and check.suspicious:
+        alerts.append(check.message())
+    _, metric_note = choose_metric_crs(joined["lon"].to_numpy())
+    notes = [*park_layer.attrs.get("notes", []), *loaded.notes]
+    if metric_note:
+        notes.append(metric_note)
+    summary = metrics.park_summary(park_layer, joined)
+    breakdown = metrics.park_breakdown(park_layer, joined, by="industry")
+    return Analysis(
+        parks=summary,
+        projects=joined,
+        rejected=loaded.rejected,
+        breakdown=breakdown,
+        summary=validate.summarise(joined, loaded.rejected),
+        problems=validate.problems(
+            joined, loaded.rejected, path=loaded.path, row_label=loaded.row_label
+        ),
+        notes=notes,
+        alerts=alerts,
+        context=_context_near(park_layer),
+    )
+
+
+def _context_near(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """The bundled Qingdao context layer, when the parks lie in or near Qingdao."""
+    context = io.context_from_file()
+    area = shapely.box(*context.total_bounds).buffer(0.5)
+    return context if shapely.intersects(area, shapely.box(*parks.total_bounds)) else None
+
+
+def make_map(
+    analysis: Analysis,
+    *,
+    scheme: str = MAP_DEFAULTS.scheme,
+    k: int = MAP_DEFAULTS.k,
+    lang: str = MAP_DEFAULTS.lang,
+    color_by: str = MAP_DEFAULTS.color_by,
+    title: str | None = None,
+    bandwidth_km: float | None = None,
+):
+    """The interactive map (a ``folium.Map``) of an analysis.
+
+    The investment density surface is added when at least one project has a known, positive
+    investment.
+    """
+    from parkmap.density import kde_surface
+    from parkmap.webmap import build_map
+
+    with_money = analysis.projects[analysis.projects["investment_100m_cny"].fillna(0) > 0]
+    surface = kde_surface(with_money, bandwidth_km=bandwidth_km) if len(with_money) else None
+    return build_map(
+        analysis.parks,
+        analysis.projects,
+        context=analysis.context,
+        density=surface,
+        breakdown=analysis.breakdown,
+        scheme=scheme,
+        k=k,
+        lang=lang,
+        color_by=color_by,
+        title=title,
+    )
+
+
+def write_outputs(analysis: Analysis, out: PathLike, *, folium_map=None) -> dict[str, Path]:
+    """Write ``map.html`` (when a map is given), ``parks.csv``, ``projects.geojson``,
+    ``rejected.csv`` into ``out``; return their paths by name."""
+    from parkmap.webmap import save_map
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    if folium_map is not None:
+        written["map"] = save_map(folium_map, out / OUTPUT_MAP)
+    written["parks"] = io.save_table_csv(metrics.parks_table(analysis.parks), out / OUTPUT_PARKS)
+    written["projects"] = io.save_projects_geojson(analysis.projects, out / OUTPUT_PROJECTS)
+    written["rejected"] = io.save_rejected(analysis.rejected, out / OUTPUT_REJECTED)
+    return written
+
+
+def build(
+    projects: PathLike | None = None,
+    parks: Sequence[PathLike] | None = None,
+    *,
+    out: PathLike = "maps",
+    investment_unit: str | None = None,
+    sheet: str | int | None = None,
+    park_id_field: str | None = None,
+    park_name_field: str | None = None,
+    coords: str = "wgs84",
+    parks_coords: str = "wgs84",
+    scheme: str = MAP_DEFAULTS.scheme,
+    k: int = MAP_DEFAULTS.k,
+    lang: str = MAP_DEFAULTS.lang,
+    color_by: str = MAP_DEFAULTS.color_by,
+    title: str | None = None,
+    bandwidth_km: float | None = None,
+) -> tuple[Analysis, dict[str, Path]]:
+    """Analyse the inputs, build the map and write every output of ``parkmap build``.
+
+    Returns
+    -------
+    analysis, written
+        The analysis and the paths written, by name (``map``, ``parks``, ``projects``,
+        ``rejected``).
+    """
+    analysis = analyse(
+        projects,
+        parks,
+        investment_unit=investment_unit,
+        sheet=sheet,
+        park_id_field=park_id_field,
+        park_name_field=park_name_field,
+        coords=coords,
+        parks_coords=parks_coords,
+    )
+    folium_map = make_map(
+        analysis,
+        scheme=scheme,
+        k=k,
+        lang=lang,
+        color_by=color_by,
+        title=title,
+        bandwidth_km=bandwidth_km,
+    )
+    return analysis, write_outputs(analysis, out, folium_map=folium_map)

@@ -1,0 +1,138 @@
+"""Everything the page needs, inlined: Leaflet, our runtime, images as data URIs, safe JSON.
+
+The map must open on an offline intranet, so nothing is fetched from a network: Leaflet 1.9.3
+comes from the ``xstatic-leaflet`` package, its CSS image references are rewritten to base64
+``data:`` URIs, and our own JavaScript and CSS (``parkmap.js``, ``parkmap.css`` next to this
+module) are inserted as inline ``<script>`` and ``<style>`` blocks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import struct
+import zlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).parent
+
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+_JSON_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def _clean(obj: Any) -> Any:
+    """Turn NaN/inf into None and NumPy scalars into Python ones, recursively."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_clean(v) for v in obj.tolist()]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def dumps_js(obj: Any) -> str:
+    """Serialise ``obj`` as JSON that is safe to place inside an HTML ``<script>`` block.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c`` etc., so no string can close the script or open a
+    comment; U+2028/U+2029 are escaped too (they end lines in older JavaScript). NaN and
+    infinities become ``null``.
+    """
+    text = json.dumps(_clean(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _JSON_ESCAPE_RE.sub(lambda m: _JSON_ESCAPES[m.group(0)], text)
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    """Return ``data:<mime>;base64,…`` for some bytes."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _leaflet_dir() -> Path:
+    from xstatic.pkg import leaflet
+
+    return Path(leaflet.BASE_DIR)
+
+
+def _inline_safe(text: str, tag: str) -> str:
+    """Make sure a library's text cannot end its own inline block early."""
+    return re.sub(f"</({tag})", r"<\\/\1", text, flags=re.IGNORECASE)
+
+
+@cache
+def leaflet_js() -> str:
+    """Leaflet 1.9.3 (minified, licence header kept), without its source-map comment."""
+    text = (_leaflet_dir() / "leaflet.js").read_text(encoding="utf-8")
+    text = re.sub(r"//# sourceMappingURL=\S*\s*$", "", text)
+    return _inline_safe(text, "script")
+
+
+@cache
+def leaflet_image(name: str) -> str:
+    """One of Leaflet's images (``layers.png``, ``marker-icon.png`` …) as a data URI."""
+    return data_uri((_leaflet_dir() / "images" / name).read_bytes(), "image/png")
+
+
+@cache
+def leaflet_css() -> str:
+    """Leaflet's stylesheet with every ``url(images/…)`` turned into a data URI."""
+    text = (_leaflet_dir() / "leaflet.css").read_text(encoding="utf-8")
+    text = re.sub(
+        r"url\((['\"]?)images/([\w.-]+)\1\)",
+        lambda m: f'url("{leaflet_image(m.group(2))}")',
+        text,
+    )
+    return _inline_safe(text, "style")
+
+
+@cache
+def runtime_js() -> str:
+    """Our own map runtime (``parkmap.js``)."""
+    return _inline_safe((HERE / "parkmap.js").read_text(encoding="utf-8"), "script")
+
+
+@cache
+def runtime_css() -> str:
+    """Our own styles (``parkmap.css``)."""
+    return _inline_safe((HERE / "parkmap.css").read_text(encoding="utf-8"), "style")
+
+
+def png_bytes(rgba: np.ndarray) -> bytes:
+    """Encode an ``(rows, cols, 4)`` uint8 RGBA array as a PNG (no extra dependency).
+
+    Row 0 is the top of the image.
+    """
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    if rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError("expected an (rows, cols, 4) RGBA array")
+    height, width = rgba.shape[:2]
+    raw = b"".join(b"\x00" + rgba[row].tobytes() for row in range(height))
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )

@@ -1,0 +1,297 @@
+"""``build_map()``: parks, projects and context into one self-contained folium map."""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from folium.map import LayerControl
+
+from parkmap.classes import Classes, classify
+from parkmap.errors import InputError, UsageError
+from parkmap.settings import COLOR_BY, LANGUAGES, STATUSES
+from parkmap.webmap import payloads
+from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
+from parkmap.webmap.i18n import SCHEME_NAMES, texts
+from parkmap.webmap.offline import OfflineMap
+
+DENSITY_COLUMN = "density_100m_cny_per_km2"
+
+
+def build_map(
+    parks: pd.DataFrame,
+    projects: pd.DataFrame,
+    *,
+    context: pd.DataFrame | None = None,
+    density: Any = None,
+    breakdown: pd.DataFrame | None = None,
+    scheme: str = "quantiles",
+    k: int = 5,
+    lang: str = "zh",
+    color_by: str = "status",
+    title: str | None = None,
+    data_note: str | None = None,
+) -> OfflineMap:
+    """Build the interactive map of parks and investment projects.
+
+    The page works without a network: Leaflet is inlined and there are no background tiles
+    (add a ``folium.TileLayer`` to the returned map if an intranet tile server exists).
+
+    Parameters
+    ----------
+    parks
+        Park metrics (``parkmap.metrics.park_summary``): outlines with ``park_id``, ``name``,
+        ``density_100m_cny_per_km2`` and, when present, the totals shown in the park popup.
+    projects
+        Projects joined to parks (``parkmap.join.join_projects_to_parks``).
+    context
+        Optional districts (``kind == "district"`` polygons) and landmarks (``"airport"``,
+        ``"seat"`` points), with ``name_zh`` / ``name_en``.
+    density
+        Optional density surface (``parkmap.density.DensitySurface`` or any object with
+        ``values``, ``bounds``, ``unit``), drawn as an image below the projects.
+    breakdown
+        Optional long table (``park_id``, ``category``, ``projects``, ``investment_100m_cny``)
+        whose top categories are listed in each park's popup.
+    scheme, k
+        Classification of park density (see :func:`parkmap.classes.classify`).
+    lang
+        ``"zh"`` or ``"en"``: language of every label.
+    color_by
+        ``"status"`` or ``"industry"``: what the project marker colour shows.
+    title
+        Title box text; a default title in ``lang`` when omitted.
+    data_note
+        Extra text for the data note (bottom left).
+
+    Returns
+    -------
+    OfflineMap
+        A ``folium.Map``; ordinary folium layers can still be added to it.
+
+    Raises
+    ------
+    UsageError
+        For an unknown ``lang``, ``color_by`` or ``scheme``.
+    InputError
+        When a table lacks a needed column.
+    """
+    if lang not in LANGUAGES:
+        raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+    if color_by not in COLOR_BY:
+        raise UsageError(f"unknown color_by {color_by!r}; choose one of: {', '.join(COLOR_BY)}")
+    for column in ("park_id", "geometry", DENSITY_COLUMN):
+        if column not in parks.columns:
+            raise InputError(f"parks lacks column {column}")
+    t = texts(lang)
+    classes = classify(parks[DENSITY_COLUMN].to_numpy(dtype=float), scheme, k)
+
+    park_data = payloads.parks_payload(parks, classes, breakdown, lang)
+    project_data = payloads.projects_payload(projects, parks, lang, color_by)
+    south, west, north, east = _bounds(parks, project_data["columns"])
+
+    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=10)
+    m.get_root().title = html.escape(title or t["title"])
+    m.add_child(RuntimeCall("setup", {"lang": lang, "t": t}))
+    # Listed in the layer control in this order. Stacking does not depend on it: panes put
+    # density below and context above the shared canvas, where parks keep to the back.
+    m.add_child(RuntimeLayer("projectsLayer", project_data, t["layer_projects"]))
+    m.add_child(RuntimeLayer("parksLayer", park_data, t["layer_parks"]))
+    density_data = payloads.density_payload(density) if density is not None else None
+    if density_data is not None:
+        m.add_child(RuntimeLayer("densityLayer", density_data, t["layer_density"]))
+    if context is not None and len(context):
+        context_data = payloads.context_payload(context, lang)
+        m.add_child(RuntimeLayer("contextLayer", context_data, t["layer_context"]))
+
+    m.add_child(
+        RuntimeCall(
+            "addTitle", {"title": title or t["title"], "summary": _summary(t, parks, projects)}
+        )
+    )
+    m.add_child(RuntimeCall("addFullscreen", {}))
+    m.add_child(RuntimeCall("addLegend", _legend(t, lang, classes, project_data, density_data)))
+    notes = _notes(t, parks, projects, data_note, project_data["missing"])
+    if notes:
+        m.add_child(RuntimeCall("addNote", {"lines": notes}))
+    m.add_child(LayerControl(collapsed=False))
+    m.fit_bounds([[south, west], [north, east]], padding=(24, 24))
+    return m
+
+
+def _bounds(parks: pd.DataFrame, columns: dict[str, list[float]]) -> tuple[float, ...]:
+    boxes = []
+    if len(parks):
+        frame = payloads.to_wgs84(parks)
+        west, south, east, north = (float(v) for v in frame.total_bounds)
+        if all(math.isfinite(v) for v in (west, south, east, north)):
+            boxes.append((south, west, north, east))
+    if columns["lon"]:
+        boxes.append(
+            (min(columns["lat"]), min(columns["lon"]), max(columns["lat"]), max(columns["lon"]))
+        )
+    if not boxes:
+        raise InputError("nothing to map: no park outlines and no project coordinates")
+    box = np.array(boxes)
+    return box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}"
+
+
+def _summary(t: dict[str, str], parks: pd.DataFrame, projects: pd.DataFrame) -> str:
+    investment = pd.to_numeric(projects.get("investment_100m_cny"), errors="coerce")
+    total = float(np.nansum(investment))
+    return t["summary"].format(parks=len(parks), projects=len(projects), investment=_fmt(total))
+
+
+def _legend(
+    t: dict[str, str],
+    lang: str,
+    classes: Classes,
+    projects: dict[str, Any],
+    density: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Everything the legend shows; the runtime only lays it out."""
+    entries = [
+        {"label": label, "color": color, "count": count}
+        for label, color, count in zip(
+            classes.labels(), classes.colors, classes.counts, strict=True
+        )
+    ]
+    if (classes.yb < 0).any():
+        entries.append(
+            {
+                "label": t["no_data"],
+                "color": payloads.NO_DATA_COLOR,
+                "count": int((classes.yb < 0).sum()),
+            }
+        )
+    scheme = t["scheme"].format(scheme=SCHEME_NAMES[lang][classes.scheme_name], k=classes.k)
+    cols = projects["columns"]
+    if projects["colorBy"] == "status":
+        counts = (
+            np.bincount(cols["st"], minlength=len(STATUSES)) if cols["st"] else [0] * len(STATUSES)
+        )
+        markers = [
+            {"label": t[f"status_{s}"], "color": payloads.STATUS_COLORS[s], "count": int(n)}
+            for s, n in zip(STATUSES, counts, strict=True)
+            if n
+        ]
+        marker_title = t["legend_status"]
+    else:
+        markers = _industry_entries(t, projects)
+        marker_title = t["legend_industry"]
+    return {
+        "parks": {
+            "title": _titled(lang, t["legend_parks"], t["unit_density"]),
+            "scheme": scheme,
+            "entries": entries,
+        },
+        "markers": {"title": marker_title, "entries": markers},
+        "sizes": {
+            "title": _titled(lang, t["legend_size"], t["unit_100m"]),
+            **_size_entries(projects["invMax"], any(v is None for v in cols["inv"])),
+        },
+        "density": None
+        if density is None
+        else {
+            "title": _titled(lang, t["legend_density"], density["unit"]),
+            "stops": density["stops"],
+        },
+    }
+
+
+def _titled(lang: str, label: str, unit: str) -> str:
+    return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
+
+
+def _industry_entries(t: dict[str, str], projects: dict[str, Any]) -> list[dict[str, Any]]:
+    ind = projects["columns"]["ind"]
+    counts = np.bincount(ind, minlength=len(projects["industries"])) if ind else []
+    entries = []
+    other = 0
+    for name, color, n in zip(
+        projects["industries"], projects["industryColors"], counts, strict=False
+    ):
+        if name in projects["topIndustries"]:
+            entries.append({"label": name, "color": color, "count": int(n)})
+        else:
+            other += int(n)
+    if other:
+        entries.append({"label": t["other"], "color": payloads.OTHER_COLOR, "count": other})
+    return entries
+
+
+def _nice(x: float) -> float:
+    """Round down to 1, 2 or 5 times a power of ten."""
+    if x <= 0:
+        return 0.0
+    power = 10 ** math.floor(math.log10(x))
+    return max(m * power for m in (1, 2, 5) if m * power <= x)
+
+
+def _size_entries(inv_max: float | None, has_unknown: bool) -> dict[str, Any]:
+    values: list[float] = []
+    if inv_max:
+        values = sorted({_nice(inv_max), _nice(inv_max / 4), _nice(inv_max / 16)}, reverse=True)
+        values = [v for v in values if v > 0]
+    return {"max": inv_max, "values": values, "unknown": has_unknown}
+
+
+def _notes(
+    t: dict[str, str],
+    parks: pd.DataFrame,
+    projects: pd.DataFrame,
+    data_note: str | None,
+    missing: int,
+) -> list[str]:
+    notes = [data_note] if data_note else []
+    if "accuracy" in parks.columns and (parks["accuracy"].astype(str) == "schematic").any():
+        notes.append(t["note_schematic"])
+    if "source" in projects.columns:
+        synthetic = int(
+            (projects["source"].astype(str).str.strip().str.lower() == "synthetic").sum()
+        )
+        if synthetic:
+            notes.append(t["note_synthetic"].format(n=synthetic))
+    if missing:
+        notes.append(t["note_missing"].format(n=missing))
+    return notes
+
+
+def save_map(m: OfflineMap, path: str | os.PathLike[str]) -> Path:
+    """Write the map's HTML atomically (temporary file in the same folder, then rename).
+
+    Parameters
+    ----------
+    m
+        The map from :func:`build_map` (or any folium map).
+    path
+        Target ``.html`` file; its folder is created when missing.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = m.get_root().render()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the map is meant to be shared
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,111 @@
+"""folium elements that carry parkmap's layers and controls into the page.
+
+Each element renders one line of JavaScript that hands a JSON payload to a function of the
+``parkmap`` runtime (``parkmap.js``), e.g. ``var layer = parkmap.projectsLayer(map, {...})``.
+The payload goes through :func:`~parkmap.webmap.assets.dumps_js`, and the rendered line is added
+to the page as raw text: folium's own ``MacroElement.render`` would run the rendered script
+through Jinja a second time, which would evaluate a user's ``{{ … }}`` inside a project name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from branca.element import Element, Figure, MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+from parkmap.webmap import assets
+
+
+class RawHtml(Element):
+    """A piece of HTML (or script text) that is inserted as is, never parsed as a template."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "RawHtml"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+def add_runtime(figure: Figure) -> None:
+    """Put the parkmap runtime (CSS and JS) into the page header, once."""
+    figure.header.add_child(RawHtml(f"<style>{assets.runtime_css()}</style>"), name="parkmap_css")
+    figure.header.add_child(RawHtml(f"<script>{assets.runtime_js()}</script>"), name="parkmap_js")
+
+
+def _emit(element: MacroElement, kwargs: dict[str, Any]) -> None:
+    figure = element.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError("a parkmap element must be added to a map inside a folium Figure")
+    add_runtime(figure)
+    script = element._template.module.__dict__["script"]
+    figure.script.add_child(RawHtml(str(script(element, kwargs))), name=element.get_name())
+
+
+class RuntimeLayer(Layer):
+    """A map layer built in the browser by ``parkmap.<factory>(map, payload)``.
+
+    Parameters
+    ----------
+    factory
+        Name of the runtime function that returns a Leaflet layer.
+    payload
+        JSON-serialisable data for that function.
+    name
+        Name shown in the layer control.
+    show
+        Whether the layer is on when the page opens.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = parkmap.{{ this.factory }}(
+            {{ this._parent.get_name() }}, {{ this.payload_js() }});
+        {%- if this.show %}
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, factory: str, payload: Any, name: str, *, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "ParkmapLayer"
+        self.factory = factory
+        self.payload = payload
+
+    def payload_js(self) -> str:
+        """The payload as script-safe JSON."""
+        return assets.dumps_js(self.payload)
+
+    def render(self, **kwargs: Any) -> None:
+        _emit(self, kwargs)
+
+
+class RuntimeCall(MacroElement):
+    """A control or setting applied in the browser by ``parkmap.<function>(map, payload)``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        parkmap.{{ this.function }}({{ this._parent.get_name() }}, {{ this.payload_js() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, function: str, payload: Any) -> None:
+        super().__init__()
+        self._name = "ParkmapCall"
+        self.function = function
+        self.payload = payload
+
+    def payload_js(self) -> str:
+        """The payload as script-safe JSON."""
+        return assets.dumps_js(self.payload)
+
+    def render(self, **kwargs: Any) -> None:
+        _emit(self, kwargs)

@@ -1,0 +1,167 @@
+"""The command line, driven through click's runner in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from pyproj import Geod
+from shapely.geometry import box
+
+from parkmap.cli import main
+from parkmap.serve import make_server
+
+GEOD = Geod(ellps="WGS84")
+
+PARKS = gpd.GeoDataFrame(
+    {"park_id": ["west", "east"], "name_zh": ["西园", "东园"], "name_en": ["West", "East"]},
+    geometry=[box(120.0, 36.5, 120.1, 36.6), box(120.2, 36.5, 120.3, 36.6)],
+    crs="EPSG:4326",
+)
+
+RECORDS = [
+    "项目编号,项目名称,所属园区,项目状态,总投资(万元),签约日期,经度,纬度",
+    'W1,西一,西园,签约,"12,000",2020/3/1,120.05,36.55',  # 2 west 1.2 亿
+    "W2,西二,西园,在建,30000,2020-04-01,120.02,36.52",  # 3 west 3.0 亿
+    "W3,西三,西园,投产,待定,43900,120.08,36.58",  # 4 west, warning (待定)
+    "E1,东一,东园,签约,5亿元,2020-05-01,120.25,36.55",  # 5 east 5.0 亿
+    "E2,东二,西园,签约,1000,2020-05-01,120.21,36.51",  # 6 east 0.1 亿, warning (declared 西园)
+    "O1,园外,,签约,2000,2020-05-01,120.14,36.55",  # 7 outside 0.2 亿
+    "W1,重复,西园,签约,100,2020-05-01,120.05,36.55",  # 8 rejected duplicate
+    "X1,无坐标,西园,签约,100,2020-05-01,,",  # 9 rejected missing
+    "X2,交换,西园,签约,100,2020-05-01,36.55,120.05",  # 10 rejected swapped
+    "X3,负数,西园,签约,-100,2020-05-01,120.05,36.55",  # 11 rejected negative
+    "X4,<img src=x onerror=alert(1)>,东园,签约,100,2020-05-01,120.26,36.56",  # 12 east 0.01 亿
+]
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    parks = tmp_path / "parks.geojson"
+    PARKS.to_file(parks)
+    records = tmp_path / "台账.csv"
+    records.write_bytes(("\r\n".join(RECORDS) + "\r\n").encode("gbk"))
+    return records, parks
+
+
+def run(*args, cwd=None):
+    runner = CliRunner()
+    return runner.invoke(main, list(args), catch_exceptions=False)
+
+
+def test_build_on_unseen_gbk_file(inputs, tmp_path):
+    records, parks = inputs
+    out = tmp_path / "out"
+    result = run("build", "--projects", str(records), "--parks", str(parks), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "read 11 · mapped 5 · warnings 2 · rejected 4" in result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "map.html",
+        "parks.csv",
+        "projects.geojson",
+        "rejected.csv",
+    ]
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected["row"].tolist() == [8, 9, 10, 11]
+
+    # Independent check of the park figures: sums by hand, areas from pyproj's Geod.
+    table = pd.read_csv(out / "parks.csv").set_index("park_id")
+    assert table.loc["west", "projects"] == 3
+    assert table.loc["west", "investment_100m_cny"] == pytest.approx(4.2)
+    assert table.loc["east", "projects"] == 3
+    assert table.loc["east", "investment_100m_cny"] == pytest.approx(5.11)
+    for pid, geom in zip(PARKS["park_id"], PARKS.geometry, strict=True):
+        area = abs(GEOD.geometry_area_perimeter(geom)[0]) / 1e6
+        assert table.loc[pid, "area_km2"] == pytest.approx(area, rel=1e-6)
+        total = table.loc[pid, "investment_100m_cny"]
+        assert table.loc[pid, "density_100m_cny_per_km2"] == pytest.approx(total / area, rel=1e-5)
+
+    doc = json.loads((out / "projects.geojson").read_text(encoding="utf-8"))
+    props = {f["properties"]["project_id"]: f["properties"] for f in doc["features"]}
+    assert len(props) == 7
+    assert props["O1"]["park_id"] == "" and props["O1"]["outside_parks"] is True
+    assert props["O1"]["distance_km"] == pytest.approx(
+        GEOD.inv(120.1, 36.55, 120.14, 36.55)[2] / 1000, rel=1e-3
+    )
+    assert "declared park '西园'" in props["E2"]["warnings"]
+    assert props["W3"]["investment_100m_cny"] is None
+
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "<img src=x onerror=alert(1)>" not in html
+
+
+def test_build_without_arguments_builds_the_demo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    for name in ("map.html", "parks.csv", "projects.geojson", "rejected.csv"):
+        assert (tmp_path / "maps" / name).is_file()
+    parks = pd.read_csv(tmp_path / "maps" / "parks.csv")
+    assert len(parks) == 5
+
+
+def test_validate_reports_and_writes_nothing(inputs, tmp_path, monkeypatch):
+    records, parks = inputs
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run("validate", "--projects", str(records), "--parks", str(parks), "--all")
+    assert result.exit_code == 0
+    assert "read 11 · mapped 5 · warnings 2 · rejected 4" in result.output
+    assert "台账.csv: row 10, column 经度/纬度: rejected:" in result.output
+    assert "lon/lat look swapped" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "--projects", "nope.csv"], "does not exist"),
+        (["build", "--scheme", "rainbow"], "quantiles"),
+        (["build", "--investment-unit", "dollars"], "unknown investment unit"),
+        (["serve", "nowhere", "--no-browser"], "no such folder"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_file_exits_2(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("名称,备注\n甲,乙\n", encoding="utf-8")
+    result = run("build", "--projects", str(bad), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        f"Error: {bad}: row 1: no longitude column (looked for 经度, lon, lng, long); "
+        "columns are: 名称, 备注"
+    ]
+
+
+def test_serve_answers_on_localhost(tmp_path):
+    (tmp_path / "map.html").write_text("<html>ok</html>", encoding="utf-8")
+    server = make_server(tmp_path, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        assert host == "127.0.0.1"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/map.html", timeout=5) as resp:
+            assert resp.read() == b"<html>ok</html>"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_help_has_examples():
+    for command in ("build", "validate", "serve"):
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "Example:" in result.output

@@ -1,0 +1,466 @@
+"""Tests for parkmap.density: numbers worked out by hand, or with pyproj and shapely directly."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod, Transformer
+
+from parkmap.density import (
+    DensitySurface,
+    default_bandwidth_km,
+    hex_grid,
+    kde_surface,
+)
+from parkmap.errors import UsageError
+
+GK = "EPSG:4549"  # CGCS2000 3-degree Gauss–Krüger zone 40 (CM 120°E), Qingdao
+TO_GK = Transformer.from_crs("EPSG:4326", GK, always_xy=True)
+TO_LONLAT = Transformer.from_crs(GK, "EPSG:4326", always_xy=True)
+TO_MERC = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+MERC_TO_GK = Transformer.from_crs("EPSG:3857", GK, always_xy=True)
+X0, Y0 = TO_GK.transform(120.2, 36.7)
+
+
+def projects_at(dx_km, dy_km, weights=None) -> gpd.GeoDataFrame:
+    """Projects placed in EPSG:4549 at (dx, dy) km from 36.7 N 120.2 E, stored as lon/lat."""
+    x = X0 + np.asarray(dx_km, dtype=float) * 1000.0
+    y = Y0 + np.asarray(dy_km, dtype=float) * 1000.0
+    lon, lat = TO_LONLAT.transform(x, y)
+    if weights is None:
+        weights = np.ones(x.size)
+    return gpd.GeoDataFrame(
+        {
+            "project_id": [f"P{i}" for i in range(x.size)],
+            "investment_100m_cny": np.asarray(weights, dtype=float),
+        },
+        geometry=gpd.points_from_xy(lon, lat),
+        crs="EPSG:4326",
+    )
+
+
+def pixel_layout(surface: DensitySurface):
+    """Pixel centres (km from the origin point, in EPSG:4549) and true pixel areas (km²).
+
+    Worked out from ``bounds`` and the array shape alone, the way Leaflet draws an image overlay:
+    a linear stretch in Web Mercator.
+    """
+    (south, west), (north, east) = surface.bounds
+    rows, cols = surface.values.shape
+    (mx0, mx1), (my0, my1) = TO_MERC.transform([west, east], [south, north])
+    x_edges = np.linspace(mx0, mx1, cols + 1)
+    y_edges = np.linspace(my1, my0, rows + 1)  # row 0 is north
+    xc, yc = np.meshgrid((x_edges[:-1] + x_edges[1:]) / 2, (y_edges[:-1] + y_edges[1:]) / 2)
+    gx, gy = MERC_TO_GK.transform(xc.ravel(), yc.ravel())
+    centres_x = (np.reshape(gx, xc.shape) - X0) / 1000.0
+    centres_y = (np.reshape(gy, yc.shape) - Y0) / 1000.0
+    xe, ye = np.meshgrid(x_edges, y_edges)
+    ex, ey = MERC_TO_GK.transform(xe.ravel(), ye.ravel())
+    ex = np.reshape(ex, xe.shape) / 1000.0
+    ey = np.reshape(ey, ye.shape) / 1000.0
+    # Quadrilateral area = half the cross product of its diagonals.
+    d1x, d1y = ex[1:, 1:] - ex[:-1, :-1], ey[1:, 1:] - ey[:-1, :-1]
+    d2x, d2y = ex[1:, :-1] - ex[:-1, 1:], ey[1:, :-1] - ey[:-1, 1:]
+    area = np.abs(d1x * d2y - d1y * d2x) / 2.0
+    return centres_x, centres_y, area
+
+
+def pixel_of(surface: DensitySurface, dx_km: float, dy_km: float) -> tuple[int, int]:
+    """Row and column of the pixel that contains a place, from the bounds alone."""
+    (south, west), (north, east) = surface.bounds
+    rows, cols = surface.values.shape
+    (mx0, mx1), (my0, my1) = TO_MERC.transform([west, east], [south, north])
+    lon, lat = TO_LONLAT.transform(X0 + dx_km * 1000.0, Y0 + dy_km * 1000.0)
+    mx, my = TO_MERC.transform(lon, lat)
+    return int((my1 - my) / (my1 - my0) * rows), int((mx - mx0) / (mx1 - mx0) * cols)
+
+
+def gaussian_sum(px, py, xs, ys, ws, h):
+    """The analytic surface Σ w·exp(−d²/2h²)/(2πh²) at (px, py), everything in km."""
+    total = np.zeros_like(np.asarray(px, dtype=float))
+    for x, y, w in zip(xs, ys, ws, strict=True):
+        total += w * np.exp(-((px - x) ** 2 + (py - y) ** 2) / (2 * h * h))
+    return total / (2 * math.pi * h * h)
+
+
+# -------------------------------------------------------------------------------------------------
+# kde_surface
+# -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["exact", "binned"])
+def test_single_point_peak_is_weight_over_two_pi(method):
+    projects = projects_at([0.0], [0.0], [10.0])
+    surface = kde_surface(projects, bandwidth_km=1.0, max_pixels=511, metric_crs=GK, method=method)
+    assert surface.method == method
+    row, col = pixel_of(surface, 0.0, 0.0)
+    # 10 亿元 under a 1 km Gaussian: 10 / (2π) 亿元/km² at the point.
+    assert surface.values[row, col] == pytest.approx(10.0 / (2.0 * math.pi), rel=0.01)
+    assert surface.values.max() == pytest.approx(10.0 / (2.0 * math.pi), rel=0.01)
+    top = np.unravel_index(np.argmax(surface.values), surface.values.shape)
+    if method == "exact":
+        assert top == (row, col)
+    else:
+        # Bilinear lookup peaks on a binning node, at most h/8·√2/2 (< 90 m) from the point;
+        # here a pixel is about 9 m.
+        cx, cy, _ = pixel_layout(surface)
+        assert math.hypot(cx[top], cy[top]) < 0.09
+    assert surface.unit == "亿元/km²"
+    assert surface.total == pytest.approx(10.0)
+    assert surface.bandwidth_km == 1.0
+    assert surface.metric_crs == "EPSG:4549"
+
+
+def test_exact_surface_equals_analytic_value_at_every_pixel_centre():
+    projects = projects_at([0.0], [0.0], [10.0])
+    surface = kde_surface(projects, bandwidth_km=1.0, max_pixels=200, metric_crs=GK, method="exact")
+    cx, cy, _ = pixel_layout(surface)
+    expected = gaussian_sum(cx, cy, [0.0], [0.0], [10.0], 1.0)
+    np.testing.assert_allclose(surface.values, expected, rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize("method", ["exact", "binned"])
+def test_surface_integrates_to_the_total_weight(method):
+    projects = projects_at([0.0, 3.0, -2.0], [0.0, 1.0, 2.0], [2.0, 3.0, 5.0])
+    surface = kde_surface(
+        projects, bandwidth_km=1.0, pad_bandwidths=4.0, max_pixels=256, metric_crs=GK, method=method
+    )
+    _, _, area = pixel_layout(surface)
+    assert float(np.sum(surface.values * area)) == pytest.approx(10.0, rel=0.02)
+
+    counts = kde_surface(
+        projects,
+        weight=None,
+        bandwidth_km=1.0,
+        pad_bandwidths=4.0,
+        max_pixels=256,
+        metric_crs=GK,
+        method=method,
+    )
+    assert counts.unit == "projects/km²"
+    assert counts.weight is None
+    assert counts.total == 3.0
+    assert float(np.sum(counts.values * area)) == pytest.approx(3.0, rel=0.02)
+
+
+def test_two_points_value_at_the_midpoint_is_the_analytic_sum():
+    projects = projects_at([-1.0, 1.0], [0.0, 0.0], [3.0, 5.0])
+    surface = kde_surface(projects, bandwidth_km=1.0, max_pixels=511, metric_crs=GK, method="exact")
+    row, col = pixel_of(surface, 0.0, 0.0)
+    cx, cy, _ = pixel_layout(surface)
+    value = surface.values[row, col]
+    at_centre = gaussian_sum(cx[row, col], cy[row, col], [-1.0, 1.0], [0.0, 0.0], [3.0, 5.0], 1.0)
+    assert value == pytest.approx(at_centre, rel=1e-9)
+    # Exactly at the midpoint both kernels are e^(−1/2): (3 + 5)·e^(−1/2)/(2π).
+    assert value == pytest.approx(8.0 * math.exp(-0.5) / (2.0 * math.pi), rel=0.01)
+
+
+def random_projects(n: int, seed: int = 7) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-8.0, 8.0, size=(5, 2))
+    which = rng.integers(0, 5, size=n)
+    xy = centres[which] + rng.normal(0.0, 1.5, size=(n, 2))
+    weights = rng.lognormal(0.0, 1.0, size=n)
+    weights[rng.random(n) < 0.1] = np.nan
+    return projects_at(xy[:, 0], xy[:, 1], weights)
+
+
+def test_exact_and_binned_agree_within_one_percent_of_the_peak():
+    projects = random_projects(2000)
+    options = {"bandwidth_km": 1.0, "max_pixels": 128, "metric_crs": GK}
+    exact = kde_surface(projects, method="exact", **options)
+    binned = kde_surface(projects, method="binned", **options)
+    assert exact.bounds == binned.bounds
+    assert exact.values.shape == binned.values.shape
+    peak = exact.values.max()
+    assert np.max(np.abs(exact.values - binned.values)) <= 0.01 * peak
+    weights = projects["investment_100m_cny"].to_numpy()
+    assert exact.n_used == binned.n_used == int(np.isfinite(weights).sum())
+    assert exact.total == pytest.approx(float(np.nansum(weights)))
+
+
+def test_auto_method_sums_exactly_for_small_inputs_and_bins_large_ones():
+    projects = random_projects(2000)
+    # 2000 points × at most 128² pixels ≤ 5e7 pairs.
+    assert kde_surface(projects, max_pixels=128, metric_crs=GK).method == "exact"
+    # 2000 points × about 256² pixels > 5e7 pairs.
+    assert kde_surface(projects, max_pixels=256, metric_crs=GK).method == "binned"
+
+
+def test_bounds_contain_the_points_and_row_zero_is_north():
+    # A heavy project in the north-west, a light one in the south-east.
+    projects = projects_at([-10.0, 10.0], [10.0, -10.0], [100.0, 1.0])
+    surface = kde_surface(projects, bandwidth_km=1.0, max_pixels=300, metric_crs=GK)
+    (south, west), (north, east) = surface.bounds
+    lon = projects.geometry.x.to_numpy()
+    lat = projects.geometry.y.to_numpy()
+    assert south < lat.min() and lat.max() < north
+    assert west < lon.min() and lon.max() < east
+    rows, cols = surface.values.shape
+    assert max(rows, cols) == 300
+    row, col = np.unravel_index(np.argmax(surface.values), surface.values.shape)
+    assert row < rows / 2 and col < cols / 2  # lights the top-left
+    assert (
+        surface.values[rows // 2 :, cols // 2 :].max()
+        < surface.values[: rows // 2, : cols // 2].max()
+    )
+    assert pixel_of(surface, -10.0, 10.0) == (row, col)
+
+
+def test_padding_is_at_least_pad_bandwidths_true_km_and_pixels_are_square():
+    projects = projects_at([0.0, 12.0], [0.0, 5.0], [1.0, 1.0])
+    surface = kde_surface(projects, bandwidth_km=2.0, pad_bandwidths=3.0, metric_crs=GK)
+    (south, west), (north, east) = surface.bounds
+    geod = Geod(ellps="WGS84")
+    lon = projects.geometry.x.to_numpy()
+    lat = projects.geometry.y.to_numpy()
+    i_w, i_e, i_s, i_n = lon.argmin(), lon.argmax(), lat.argmin(), lat.argmax()
+    # Along a parallel, east-west distances; along a meridian, north-south distances.
+    assert geod.inv(lon[i_w], lat[i_w], west, lat[i_w])[2] >= 6000.0
+    assert geod.inv(lon[i_e], lat[i_e], east, lat[i_e])[2] >= 6000.0
+    assert geod.inv(lon[i_s], lat[i_s], lon[i_s], south)[2] >= 6000.0
+    assert geod.inv(lon[i_n], lat[i_n], lon[i_n], north)[2] >= 6000.0
+    rows, cols = surface.values.shape
+    (mx0, mx1), (my0, my1) = TO_MERC.transform([west, east], [south, north])
+    assert (mx1 - mx0) / cols == pytest.approx((my1 - my0) / rows, rel=1e-9)
+    assert cols == 512
+
+
+def test_rows_without_a_weight_are_left_out():
+    projects = projects_at([0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [4.0, np.nan, 6.0])
+    surface = kde_surface(projects, bandwidth_km=1.0, metric_crs=GK)
+    assert surface.n_used == 2
+    assert surface.total == 10.0
+    counted = kde_surface(projects, weight=None, bandwidth_km=1.0, metric_crs=GK)
+    assert counted.n_used == 3
+
+
+def test_projects_in_another_crs_are_read_as_lon_lat():
+    projects = projects_at([0.0, 2.0, -1.0], [0.0, 1.0, 3.0], [1.0, 2.0, 3.0])
+    options = {"bandwidth_km": 1.0, "max_pixels": 64, "metric_crs": GK}
+    a = kde_surface(projects, **options)
+    b = kde_surface(projects.to_crs(GK), **options)
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-6)
+    np.testing.assert_allclose(np.ravel(a.bounds), np.ravel(b.bounds), atol=1e-9)
+
+
+def test_surface_is_read_only():
+    surface = kde_surface(projects_at([0.0], [0.0], [1.0]), bandwidth_km=1.0, metric_crs=GK)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        surface.bandwidth_km = 2.0  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        surface.values[0, 0] = 1.0
+
+
+def test_metric_crs_is_chosen_from_the_longitudes_by_default():
+    projects = projects_at([0.0, 2.0], [0.0, 1.0], [1.0, 2.0])
+    assert kde_surface(projects, bandwidth_km=1.0).metric_crs == "EPSG:4549"
+    assert hex_grid(projects, cell_km=1.0).attrs["metric_crs"] == "EPSG:4549"
+
+
+# -------------------------------------------------------------------------------------------------
+# default bandwidth
+# -------------------------------------------------------------------------------------------------
+
+
+def test_default_bandwidth_on_a_square():
+    # Corners of a 2 km square: every corner is √2 km from the mean centre, so SD = Dm = √2 km;
+    # sqrt(1/ln 2) > 1, so SD is the smaller term: h = 0.9 · √2 · 4^(−0.2) km.
+    projects = projects_at([-1.0, 1.0, 1.0, -1.0], [-1.0, -1.0, 1.0, 1.0])
+    expected = 0.9 * math.sqrt(2.0) * 4**-0.2
+    assert default_bandwidth_km(projects, metric_crs=GK) == pytest.approx(expected, rel=1e-6)
+    surface = kde_surface(projects, weight=None, metric_crs=GK)
+    assert surface.bandwidth_km == pytest.approx(expected, rel=1e-6)
+
+
+def test_default_bandwidth_uses_the_median_distance_when_it_is_smaller():
+    # x = 0, 0, 0, 0, 10 km: mean centre at 2 km; distances 2, 2, 2, 2, 8 km.
+    # SD = sqrt((4·4 + 64)/5) = 4 km; Dm = 2 km; sqrt(1/ln 2)·2 = 2.402 km < 4 km.
+    projects = projects_at([0.0, 0.0, 0.0, 0.0, 10.0], [0.0] * 5)
+    expected = 0.9 * math.sqrt(1.0 / math.log(2.0)) * 2.0 * 5**-0.2
+    assert default_bandwidth_km(projects, metric_crs=GK) == pytest.approx(expected, rel=1e-6)
+
+
+def test_default_bandwidth_special_cases_and_clamps():
+    assert default_bandwidth_km(projects_at([0.0], [0.0]), metric_crs=GK) == 1.0
+    assert default_bandwidth_km(projects_at([3.0] * 4, [1.0] * 4), metric_crs=GK) == 1.0
+    # 100 m apart: 0.9 · 0.05 km · 2^(−0.2) ≈ 0.039 km, clamped up to 0.25 km.
+    assert default_bandwidth_km(projects_at([0.0, 0.1], [0.0, 0.0]), metric_crs=GK) == 0.25
+    # 200 km apart: 0.9 · 100 km · 2^(−0.2) ≈ 78 km, clamped down to 20 km.
+    assert default_bandwidth_km(projects_at([-100.0, 100.0], [0.0, 0.0]), metric_crs=GK) == 20.0
+
+
+# -------------------------------------------------------------------------------------------------
+# hex_grid
+# -------------------------------------------------------------------------------------------------
+
+
+def gk_polygon(coords_km) -> shapely.Polygon:
+    return shapely.Polygon([(X0 + x * 1000.0, Y0 + y * 1000.0) for x, y in coords_km])
+
+
+def as_cover(*polygons_gk: shapely.Polygon) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"park_id": [f"p{i}" for i in range(len(polygons_gk))]}, geometry=list(polygons_gk), crs=GK
+    ).to_crs("EPSG:4326")
+
+
+COVER_GK = gk_polygon([(-3.0, -1.0), (2.5, -2.5), (4.0, 1.5), (-1.5, 3.0)])
+
+
+def test_hexagons_have_the_promised_spacing_area_and_orientation():
+    cell_km = 1.5
+    cells = hex_grid(
+        projects_at([0.0], [0.0]), cell_km=cell_km, cover=as_cover(COVER_GK), metric_crs=GK
+    )
+    metric = cells.to_crs(GK)
+    area = (math.sqrt(3.0) / 2.0) * cell_km**2
+    np.testing.assert_allclose(metric.area.to_numpy() / 1e6, area, rtol=1e-6)
+    np.testing.assert_allclose(cells["area_km2"].to_numpy(), area, rtol=1e-9)
+    centres = np.column_stack((metric.centroid.x, metric.centroid.y))
+    gaps = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(gaps, np.inf)
+    np.testing.assert_allclose(gaps.min(axis=1), cell_km * 1000.0, rtol=1e-6)
+    assert ((np.abs(gaps - cell_km * 1000.0) < 1e-3).sum(axis=1) == 6).any()  # interior cells
+    # Pointy-topped: the northernmost vertex sits straight above the centre.
+    for polygon, (cx, _) in zip(metric.geometry, centres, strict=True):
+        ring = np.asarray(polygon.exterior.coords)
+        assert ring[np.argmax(ring[:, 1]), 0] == pytest.approx(cx, abs=1e-3)
+
+
+def test_cover_mode_covers_the_polygon_and_keeps_empty_cells():
+    cells = hex_grid(
+        projects_at([0.0], [0.0], [7.0]), cell_km=1.0, cover=as_cover(COVER_GK), metric_crs=GK
+    )
+    union = shapely.union_all(cells.to_crs(GK).geometry.to_numpy())
+    assert COVER_GK.difference(union).area <= 1e-9 * COVER_GK.area
+    assert (cells["count"] == 0).sum() == len(cells) - 1
+    assert cells["count"].sum() == 1
+    assert cells["investment_100m_cny"].sum() == 7.0
+    # Every cell shares some area with the polygon.
+    assert (cells.to_crs(GK).intersection(COVER_GK).area > 0).all()
+
+
+def test_cover_mode_without_projects_returns_empty_cells():
+    no_projects = projects_at([0.0], [0.0]).iloc[:0]
+    cells = hex_grid(no_projects, cell_km=1.0, cover=as_cover(COVER_GK), metric_crs=GK)
+    assert len(cells) > 0
+    assert (cells["count"] == 0).all()
+    assert (cells["investment_100m_cny"] == 0.0).all()
+    assert len(hex_grid(no_projects, cell_km=1.0, metric_crs=GK)) == 0
+
+
+def test_a_point_at_a_cell_centre_goes_to_that_cell():
+    cells = hex_grid(
+        projects_at([0.0], [0.0]), cell_km=1.0, cover=as_cover(COVER_GK), metric_crs=GK
+    )
+    metric = cells.to_crs(GK)
+    for index in (0, len(cells) // 2, len(cells) - 1):
+        centre = metric.geometry.iloc[index].centroid
+        lon, lat = TO_LONLAT.transform(centre.x, centre.y)
+        one = gpd.GeoDataFrame(
+            {"investment_100m_cny": [2.0]},
+            geometry=gpd.points_from_xy([lon], [lat]),
+            crs="EPSG:4326",
+        )
+        found = hex_grid(one, cell_km=1.0, metric_crs=GK)
+        assert found["cell_id"].tolist() == [cells["cell_id"].iloc[index]]
+        assert found["count"].tolist() == [1]
+
+
+def test_every_point_goes_to_the_cell_whose_centre_is_nearest():
+    projects = random_projects(600, seed=3)
+    cells = hex_grid(projects, cell_km=0.7, metric_crs=GK)
+    metric = cells.to_crs(GK)
+    centres = np.column_stack((metric.centroid.x, metric.centroid.y))
+    px, py = TO_GK.transform(projects.geometry.x.to_numpy(), projects.geometry.y.to_numpy())
+    nearest = np.argmin(
+        np.hypot(px[:, None] - centres[None, :, 0], py[:, None] - centres[None, :, 1]), axis=1
+    )
+    np.testing.assert_array_equal(np.bincount(nearest, minlength=len(cells)), cells["count"])
+    # …which is also the hexagon that contains it.
+    inside = shapely.contains_xy(metric.geometry.to_numpy()[nearest], px, py)
+    assert inside.all()
+
+
+def test_counts_and_sums_match_the_totals():
+    projects = random_projects(600, seed=5)
+    weights = projects["investment_100m_cny"].to_numpy()
+    cells = hex_grid(projects, cell_km=2.0, metric_crs=GK)
+    assert (cells["count"] > 0).all()
+    assert cells["count"].sum() == len(projects)
+    assert cells["count_with_weight"].sum() == int(np.isfinite(weights).sum())
+    assert cells["investment_100m_cny"].sum() == pytest.approx(float(np.nansum(weights)))
+    np.testing.assert_allclose(
+        cells["density_100m_cny_per_km2"], cells["investment_100m_cny"] / cells["area_km2"]
+    )
+    assert cells["cell_id"].is_unique
+    assert cells.crs.to_epsg() == 4326
+
+
+def test_cover_mode_counts_only_points_in_the_covered_cells():
+    projects = random_projects(600, seed=9)
+    cells = hex_grid(projects, cell_km=1.0, cover=as_cover(COVER_GK), metric_crs=GK)
+    union = shapely.union_all(cells.to_crs(GK).geometry.to_numpy())
+    px, py = TO_GK.transform(projects.geometry.x.to_numpy(), projects.geometry.y.to_numpy())
+    inside = shapely.contains_xy(union, px, py)
+    assert 0 < inside.sum() < len(projects)
+    assert cells["count"].sum() == inside.sum()
+    assert cells.attrs["projects_outside_cells"] == len(projects) - inside.sum()
+
+
+def test_hex_ids_are_stable_across_datasets():
+    a = hex_grid(projects_at([0.0, 5.0], [0.0, 0.0]), cell_km=1.0, metric_crs=GK)
+    b = hex_grid(projects_at([0.0, -30.0], [0.0, 9.0]), cell_km=1.0, metric_crs=GK)
+    shared = set(a["cell_id"]) & set(b["cell_id"])
+    assert len(shared) == 1
+    (cell_id,) = shared
+    ga = a.set_index("cell_id").geometry[cell_id]
+    gb = b.set_index("cell_id").geometry[cell_id]
+    assert ga.equals_exact(gb, 1e-12)
+
+
+# -------------------------------------------------------------------------------------------------
+# errors
+# -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bandwidth", [0.0, -1.0, float("nan")])
+def test_kde_rejects_a_bandwidth_that_is_not_positive(bandwidth):
+    with pytest.raises(UsageError, match="bandwidth_km"):
+        kde_surface(projects_at([0.0], [0.0]), bandwidth_km=bandwidth, metric_crs=GK)
+
+
+def test_kde_rejects_bad_input():
+    projects = projects_at([0.0], [0.0])
+    with pytest.raises(UsageError, match="unknown weight column"):
+        kde_surface(projects, weight="budget", metric_crs=GK)
+    with pytest.raises(UsageError, match="no projects with coordinates"):
+        kde_surface(projects.iloc[:0], metric_crs=GK)
+    with pytest.raises(UsageError, match="no projects with a known"):
+        kde_surface(projects_at([0.0], [0.0], [np.nan]), metric_crs=GK)
+    with pytest.raises(UsageError, match="method"):
+        kde_surface(projects, method="fast", metric_crs=GK)
+    with pytest.raises(UsageError, match="projected CRS in metres"):
+        kde_surface(projects, metric_crs="EPSG:4326")
+    assert issubclass(UsageError, ValueError)
+
+
+@pytest.mark.parametrize("cell_km", [0.0, -1.0, float("nan")])
+def test_hex_grid_rejects_a_cell_size_that_is_not_positive(cell_km):
+    with pytest.raises(UsageError, match="cell_km"):
+        hex_grid(projects_at([0.0], [0.0]), cell_km=cell_km, metric_crs=GK)
+
+
+def test_hex_grid_rejects_too_many_cells_and_unknown_weights():
+    big = as_cover(gk_polygon([(-25.0, -25.0), (25.0, -25.0), (25.0, 25.0), (-25.0, 25.0)]))
+    # 2500 km² / (√3/2 · 0.02²) km² ≈ 7.2 million cells.
+    with pytest.raises(UsageError, match="1,000,000"):
+        hex_grid(projects_at([0.0], [0.0]), cell_km=0.02, cover=big, metric_crs=GK)
+    with pytest.raises(UsageError, match="unknown weight column"):
+        hex_grid(projects_at([0.0], [0.0]), cell_km=1.0, weight="budget", metric_crs=GK)

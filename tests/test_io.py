@@ -1,0 +1,311 @@
+"""Reading project records and park layers: encodings, headers, units, row outcomes."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import Point, Polygon, box
+
+from parkmap import io
+from parkmap.errors import InputError
+
+HEADER = "项目编号,项目名称,所属园区,所属区市,产业类别,项目状态,总投资（万元）,签约日期,经度,纬度"
+#: One row per rule; the comment gives the expected outcome (row numbers as Excel shows them).
+ROWS = [
+    'P1,好项目,南村,平度市,智能家电,签约,"5,000",2020/6/30,120.14,36.55',  # 2 mapped
+    "P2,待定项目,南村,平度市,智能家电,在建,待定,44012,120.15,36.56",  # 3 warning: 待定
+    "P3,空投资,,平度市,新材料,投产,,2020-01-02,120.10,36.70",  # 4 warning: missing
+    "P1,重复编号,,平度市,新材料,签约,100,2020-01-02,120.10,36.70",  # 5 rejected: duplicate
+    "P4,无经度,,平度市,新材料,签约,100,2020-01-02,,36.70",  # 6 rejected: missing lon
+    "P5,坏经度,,平度市,新材料,签约,100,2020-01-02,东经120,36.70",  # 7 rejected: not a number
+    "P6,交换,,平度市,新材料,签约,100,2020-01-02,36.70,120.10",  # 8 rejected: swapped
+    "P7,国外,,平度市,新材料,签约,100,2020-01-02,10.0,10.0",  # 9 rejected: outside
+    "P8,负投资,,平度市,新材料,签约,-100,2020-01-02,120.10,36.70",  # 10 rejected: negative
+    "P1,又重复,,平度市,新材料,签约,100,2020-01-02,120.10,36.70",  # 11 rejected: duplicate
+]
+
+
+def write_csv(path, lines, encoding):
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+@pytest.fixture
+def gbk_csv(tmp_path):
+    return write_csv(tmp_path / "项目台账.csv", [HEADER, *ROWS], "gbk")
+
+
+def test_gbk_file_with_chinese_headers_and_wan(gbk_csv):
+    result = io.projects_from_file(gbk_csv)
+    assert result.encoding == "gb18030"
+    assert result.read == 10
+    assert result.projects["row"].tolist() == [2, 3, 4]
+    first = result.projects.iloc[0]
+    assert first["project_id"] == "P1" and first["name"] == "好项目"
+    assert first["investment_100m_cny"] == pytest.approx(0.5)  # 5,000 万元
+    assert first["status"] == "signed"
+    assert first["signed_date"] == pd.Timestamp("2020-06-30")
+    assert (first["lon"], first["lat"]) == (120.14, 36.55)
+    assert first["warnings"] == ""
+    assert first.geometry.equals(Point(120.14, 36.55))
+    assert np.isnan(result.projects.iloc[1]["investment_100m_cny"])
+    assert "待定" in result.projects.iloc[1]["warnings"]
+    assert result.projects.iloc[1]["signed_date"] == pd.Timestamp("2020-06-30")  # serial 44012
+    assert "investment missing" in result.projects.iloc[2]["warnings"]
+
+
+def test_each_rejection_rule(gbk_csv):
+    rejected = io.projects_from_file(gbk_csv).rejected.set_index("row")
+    assert rejected.index.tolist() == [5, 6, 7, 8, 9, 10, 11]
+    assert "duplicate project_id 'P1' (first at row 2)" in rejected.loc[5, "reason"]
+    assert "duplicate project_id 'P1' (first at row 2)" in rejected.loc[11, "reason"]
+    assert "经度 is empty" in rejected.loc[6, "reason"] and rejected.loc[6, "column"] == "经度"
+    assert "'东经120' is not a number" in rejected.loc[7, "reason"]
+    assert "lon/lat look swapped" in rejected.loc[8, "reason"]
+    assert "outside China" in rejected.loc[9, "reason"]
+    assert "swapped" not in rejected.loc[9, "reason"]
+    assert "negative investment" in rejected.loc[10, "reason"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
+def test_encodings_detected(tmp_path, encoding):
+    path = write_csv(tmp_path / "p.csv", [HEADER, ROWS[0]], encoding)
+    result = io.projects_from_file(path)
+    assert result.projects["name"].tolist() == ["好项目"]
+    assert result.projects["park_declared"].tolist() == ["南村"]
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "expected"),
+    [
+        ("总投资(万元)", "5000", 0.5),
+        ("总投资（亿元）", "12", 12.0),
+        ("投资额(元)", "250000000", 2.5),
+        ("总投资", "3", 3.0),  # no unit: 亿元
+        ("总投资", "5,000万元", 0.5),  # unit in the value
+        ("investment_100m_cny", "7.5", 7.5),
+    ],
+)
+def test_investment_units(tmp_path, header, cell, expected):
+    path = tmp_path / "p.csv"
+    path.write_text(f'name,lon,lat,{header}\nx,120.1,36.7,"{cell}"\n', encoding="utf-8")
+    result = io.projects_from_file(path)
+    assert result.projects["investment_100m_cny"].iloc[0] == pytest.approx(expected)
+
+
+def test_investment_unit_option_applies_only_without_header_unit(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("name,lon,lat,总投资,投资额(亿元)\nx,120.1,36.7,5000,1\n", encoding="utf-8")
+    result = io.projects_from_file(path, investment_unit="万元")
+    # 总投资 wins over 投资额 (alias order) and has no unit, so the option's 万元 applies.
+    assert result.projects["investment_100m_cny"].iloc[0] == pytest.approx(0.5)
+
+
+def test_english_aliases_and_extra_columns(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "Project ID,Name,Park,Status,Investment,Date,Longitude,Latitude,Contact\n"
+        "E1,Alpha,Nancun,signed,2,2021-03-04,120.1,36.7,Ms Li\n",
+        encoding="utf-8",
+    )
+    row = io.projects_from_file(path).projects.iloc[0]
+    assert (row["project_id"], row["name"], row["park_declared"]) == ("E1", "Alpha", "Nancun")
+    assert row["Contact"] == "Ms Li"
+
+
+@pytest.mark.parametrize("lon_header", ["lng", "long", "经度", "LONGITUDE"])
+def test_longitude_aliases(tmp_path, lon_header):
+    path = tmp_path / "p.csv"
+    path.write_text(f"name,{lon_header},lat\nx,120.1,36.7\n", encoding="utf-8")
+    assert io.projects_from_file(path).projects["lon"].iloc[0] == 120.1
+
+
+def test_missing_coordinate_column_is_one_line_error(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("name,lat\nx,36.7\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"p\.csv: row 1: no longitude column") as err:
+        io.projects_from_file(path)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_file_and_unsupported_type(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        io.projects_from_file(tmp_path / "none.csv")
+    (tmp_path / "p.docx").write_text("x")
+    with pytest.raises(InputError, match="unsupported file type"):
+        io.projects_from_file(tmp_path / "p.docx")
+
+
+def test_xlsx_with_dates_serials_and_numbers(tmp_path):
+    path = tmp_path / "p.xlsx"
+    frame = pd.DataFrame(
+        {
+            "项目编号": [101, 102],
+            "项目名称": ["甲", "乙"],
+            "总投资(万元)": [12500, "待定"],
+            "签约日期": [pd.Timestamp("2020-06-30"), 44013],
+            "经度": [120.14, 120.2],
+            "纬度": [36.55, 36.6],
+        }
+    )
+    frame.to_excel(path, index=False)
+    result = io.projects_from_file(path)
+    assert result.encoding is None
+    assert result.projects["project_id"].tolist() == ["101", "102"]
+    assert result.projects["investment_100m_cny"].iloc[0] == pytest.approx(1.25)
+    assert result.projects["signed_date"].tolist() == [
+        pd.Timestamp("2020-06-30"),
+        pd.Timestamp("2020-07-01"),
+    ]
+    assert "待定" in result.projects["warnings"].iloc[1]
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+def test_point_layers(tmp_path, suffix):
+    layer = gpd.GeoDataFrame(
+        {"项目名称": ["甲", "乙", "丙"], "总投资": [1.0, 2.0, 3.0]},
+        geometry=[Point(120.1, 36.7), Point(120.2, 36.8), box(120, 36, 120.1, 36.1)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / f"p{suffix}"
+    layer.to_file(path)
+    result = io.projects_from_file(path)
+    assert result.row_label == "feature"
+    assert result.projects["lon"].tolist() == [120.1, 120.2]
+    assert result.rejected["row"].tolist() == [3]
+    assert "Polygon, not a point" in result.rejected["reason"].iloc[0]
+
+
+def test_point_layer_in_projected_crs_is_reprojected(tmp_path):
+    layer = gpd.GeoDataFrame(
+        {"name": ["a"]}, geometry=[Point(120.1, 36.7)], crs="EPSG:4326"
+    ).to_crs("EPSG:4549")
+    path = tmp_path / "p.gpkg"
+    layer.to_file(path)
+    row = io.projects_from_file(path).projects.iloc[0]
+    assert row["lon"] == pytest.approx(120.1, abs=1e-9)
+    assert row["lat"] == pytest.approx(36.7, abs=1e-9)
+
+
+# --- park layers -----------------------------------------------------------------------------
+
+PARK_A = box(120.0, 36.7, 120.1, 36.8)
+PARK_B = box(120.2, 36.7, 120.3, 36.8)
+
+
+def park_layer(**columns):
+    return gpd.GeoDataFrame(columns, geometry=[PARK_A, PARK_B], crs="EPSG:4326")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "driver"),
+    [(".geojson", "GeoJSON"), (".shp", "ESRI Shapefile"), (".gpkg", "GPKG"), (".kml", "KML")],
+)
+def test_park_formats(tmp_path, suffix, driver):
+    if driver not in pyogrio.list_drivers(write=True):
+        pytest.skip(f"GDAL here cannot write {driver}")
+    path = tmp_path / f"parks{suffix}"
+    park_layer(name=["甲园", "乙园"], park_id=["a", "b"]).to_file(path, driver=driver)
+    parks = io.parks_from_file(path)
+    assert parks["name"].tolist() == ["甲园", "乙园"]
+    if driver != "KML":  # KML keeps only name and description
+        assert parks["park_id"].tolist() == ["a", "b"]
+    assert parks.geometry.iloc[0].normalize().equals_exact(PARK_A.normalize(), tolerance=1e-9)
+
+
+def test_park_fields_detected_in_order_and_given(tmp_path):
+    path = tmp_path / "p.geojson"
+    park_layer(adcode=[370283, 370285], 名称=["平度", "莱西"]).to_file(path)
+    parks = io.parks_from_file(path)
+    assert parks["park_id"].tolist() == ["370283", "370285"]
+    assert parks["name"].tolist() == ["平度", "莱西"]
+    parks = io.parks_from_file(path, id_field="名称", name_field="adcode")
+    assert parks["park_id"].tolist() == ["平度", "莱西"]
+    with pytest.raises(InputError, match="no field 'nope' for --park-id-field"):
+        io.parks_from_file(path, id_field="nope")
+
+
+def test_park_without_crs_is_wgs84_and_projected_is_reprojected(tmp_path):
+    raw = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"id": "x", "name": "X"},
+                "geometry": shapely.geometry.mapping(PARK_A),
+            }
+        ],
+    }
+    path = tmp_path / "nocrs.geojson"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    parks = io.parks_from_file(path)
+    assert parks.crs.to_epsg() == 4326
+    projected = park_layer(id=["a", "b"], name=["A", "B"]).to_crs("EPSG:4549")
+    path = tmp_path / "gk.gpkg"
+    projected.to_file(path)
+    parks = io.parks_from_file(path)
+    assert parks.crs.to_epsg() == 4326
+    assert shapely.hausdorff_distance(parks.geometry.iloc[1], PARK_B) < 1e-7
+    assert any("reprojected" in n for n in parks.attrs["notes"])
+
+
+def test_invalid_park_geometry_is_repaired_and_reported(tmp_path):
+    bowtie = Polygon([(120, 36.7), (120.1, 36.8), (120.1, 36.7), (120, 36.8)])
+    assert not bowtie.is_valid
+    layer = gpd.GeoDataFrame(
+        {"id": ["bow", "line"], "name": ["Bow", "Line"]},
+        geometry=[bowtie, shapely.LineString([(120, 36), (121, 37)])],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "bad.geojson"
+    layer.to_file(path)
+    parks = io.parks_from_file(path)
+    assert parks["park_id"].tolist() == ["bow"]
+    geom = parks.geometry.iloc[0]
+    assert geom.is_valid
+    # The bow-tie's two triangles: each half of the 0.1° square's quarter pair.
+    assert geom.area == pytest.approx(0.005, rel=1e-9)
+    notes = " ".join(parks.attrs["notes"])
+    assert "repaired" in notes and "not an area; dropped" in notes
+
+
+def test_repeated_park_ids_merge_and_ids_unique_across_files(tmp_path):
+    layer = park_layer(park_id=["same", "same"], name=["S", "S"])
+    path = tmp_path / "a.geojson"
+    layer.to_file(path)
+    parks = io.parks_from_file(path)
+    assert len(parks) == 1
+    assert parks.geometry.iloc[0].area == pytest.approx(PARK_A.area + PARK_B.area)
+    with pytest.raises(InputError, match=r"park id 'same' is also in a\.geojson"):
+        io.parks_from_files([path, path])
+
+
+def test_bundled_data_is_found():
+    assert io.bundled_path("parks.geojson").is_file()
+    assert io.bundled_path("projects.csv").is_file()
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def test_projects_geojson_is_rfc7946(tmp_path, gbk_csv):
+    result = io.projects_from_file(gbk_csv)
+    path = io.save_projects_geojson(result.projects, tmp_path / "projects.geojson")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert "crs" not in doc
+    props = doc["features"][0]["properties"]
+    assert props["signed_date"] == "2020-06-30"
+    assert doc["features"][1]["properties"]["investment_100m_cny"] is None
+    assert doc["features"][0]["geometry"]["coordinates"] == [120.14, 36.55]
+
+
+def test_rejected_csv_header_only_when_none(tmp_path):
+    empty = pd.DataFrame(columns=["row", "reason"])
+    path = io.save_rejected(empty, tmp_path / "rejected.csv")
+    assert path.read_text(encoding="utf-8") == "row,column,reason,project_id,name\n"
