@@ -133,6 +133,19 @@ def main() -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Bandwidth of the investment density surface in km (default: a rule from the data).",
 )
+@click.option(
+    "--basemap",
+    type=click.Choice(["none", "osm", "amap", "amap-satellite", "tianditu"]),
+    default="none",
+    show_default=True,
+    help="Background tiles. none works offline; on amap/amap-satellite every layer is drawn "
+    "in GCJ-02 to line up with Amap's roads.",
+)
+@click.option(
+    "--tianditu-key",
+    envvar="TIANDITU_KEY",
+    help="Key for --basemap tianditu (or set TIANDITU_KEY).",
+)
 @_friendly_errors
 def build(
     projects: str | None,
@@ -150,6 +163,8 @@ def build(
     color_by: str,
     title: str | None,
     bandwidth_km: float | None,
+    basemap: str,
+    tianditu_key: str | None,
 ) -> None:
     """Build the interactive map and tables from project records and park layers.
 
@@ -177,6 +192,8 @@ def build(
         color_by=color_by,
         title=title,
         bandwidth_km=bandwidth_km,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
     )
     _print_outcomes(analysis)
     for path in written.values():

@@ -476,9 +476,7 @@ def _records_from_table(
     )
 
 
-def _row_coord_systems(
-    cells: pd.Series, column: str, default: str, issues: RowIssues
-) -> pd.Series:
+def _row_coord_systems(cells: pd.Series, column: str, default: str, issues: RowIssues) -> pd.Series:
     """Each row's coordinate system: its own 坐标系 cell when filled, else the file's."""
     from parkmap.coords import normalise_coord_system
 
@@ -640,7 +638,9 @@ def _layer_to_wgs84(
 
     notes.append(f"{path.name}: converted from {SYSTEM_NAMES[system]} to WGS-84")
     return layer.set_geometry(
-        gpd.GeoSeries(shapely.transform(layer.geometry.array, convert), crs=WGS84, index=layer.index)
+        gpd.GeoSeries(
+            shapely.transform(layer.geometry.array, convert), crs=WGS84, index=layer.index
+        )
     )
 
 

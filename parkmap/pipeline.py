@@ -147,21 +147,28 @@ def make_map(
     color_by: str = MAP_DEFAULTS.color_by,
     title: str | None = None,
     bandwidth_km: float | None = None,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
 ):
     """The interactive map (a ``folium.Map``) of an analysis.
 
     The investment density surface is added when at least one project has a known, positive
-    investment.
+    investment. On an Amap basemap every layer is shifted into GCJ-02 first, so it lines up
+    with Amap's roads.
     """
     from parkmap.density import kde_surface
     from parkmap.webmap import build_map
+    from parkmap.webmap.basemaps import display_system, to_display
 
-    with_money = analysis.projects[analysis.projects["investment_100m_cny"].fillna(0) > 0]
+    system = display_system(basemap)
+    parks = to_display(analysis.parks, system)
+    projects = to_display(analysis.projects, system)
+    with_money = projects[projects["investment_100m_cny"].fillna(0) > 0]
     surface = kde_surface(with_money, bandwidth_km=bandwidth_km) if len(with_money) else None
     return build_map(
-        analysis.parks,
-        analysis.projects,
-        context=analysis.context,
+        parks,
+        projects,
+        context=to_display(analysis.context, system),
         density=surface,
         breakdown=analysis.breakdown,
         scheme=scheme,
@@ -169,6 +176,8 @@ def make_map(
         lang=lang,
         color_by=color_by,
         title=title,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
     )
 
 
@@ -205,6 +214,8 @@ def build(
     color_by: str = MAP_DEFAULTS.color_by,
     title: str | None = None,
     bandwidth_km: float | None = None,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
 ) -> tuple[Analysis, dict[str, Path]]:
     """Analyse the inputs, build the map and write every output of ``parkmap build``.
 
@@ -232,5 +243,7 @@ def build(
         color_by=color_by,
         title=title,
         bandwidth_km=bandwidth_km,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
     )
     return analysis, write_outputs(analysis, out, folium_map=folium_map)

@@ -16,7 +16,7 @@ from folium.map import LayerControl
 from parkmap.classes import Classes, classify
 from parkmap.errors import InputError, UsageError
 from parkmap.settings import COLOR_BY, LANGUAGES, STATUSES
-from parkmap.webmap import payloads
+from parkmap.webmap import basemaps, payloads
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
 from parkmap.webmap.i18n import SCHEME_NAMES, texts
 from parkmap.webmap.offline import OfflineMap
@@ -37,6 +37,8 @@ def build_map(
     color_by: str = "status",
     title: str | None = None,
     data_note: str | None = None,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
 ) -> OfflineMap:
     """Build the interactive map of parks and investment projects.
 
@@ -69,6 +71,12 @@ def build_map(
         Title box text; a default title in ``lang`` when omitted.
     data_note
         Extra text for the data note (bottom left).
+    basemap
+        ``none`` (default: no tiles, no requests), ``osm``, ``amap``, ``amap-satellite`` or
+        ``tianditu``. On an Amap basemap the layers must already be in GCJ-02
+        (:func:`parkmap.webmap.basemaps.to_display`; :func:`parkmap.pipeline.make_map` does it).
+    tianditu_key
+        Key for the Tianditu basemap; ``TIANDITU_KEY`` from the environment when omitted.
 
     Returns
     -------
@@ -84,6 +92,7 @@ def build_map(
     """
     if lang not in LANGUAGES:
         raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+    tiles = basemaps.tile_layers(basemap, lang=lang, key=tianditu_key)
     if color_by not in COLOR_BY:
         raise UsageError(f"unknown color_by {color_by!r}; choose one of: {', '.join(COLOR_BY)}")
     for column in ("park_id", "geometry", DENSITY_COLUMN):
@@ -120,6 +129,7 @@ def build_map(
     notes = _notes(t, parks, projects, data_note, project_data["missing"])
     if notes:
         m.add_child(RuntimeCall("addNote", {"lines": notes}))
+    basemaps.add_tiles(m, tiles)
     m.add_child(LayerControl(collapsed=False))
     m.fit_bounds([[south, west], [north, east]], padding=(24, 24))
     return m

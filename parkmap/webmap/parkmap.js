@@ -179,6 +179,7 @@
     if (industry) html += row(t.industry, swatch(d.industryColors[c.ind[i]]) + esc(industry));
     if (c.date[i]) html += row(t.signed_date, esc(c.date[i]));
     if (c.id[i]) html += row(t.project_id, esc(c.id[i]));
+    if (c.orig && c.orig[i]) html += row(t.coords_orig, esc(c.orig[i]));
     html += "</table>";
     if (c.warn[i]) html += '<div class="pm-warn">' + esc(t.warnings) + "：" + esc(c.warn[i]) + "</div>";
     return html + "</div>";

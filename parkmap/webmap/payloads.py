@@ -237,6 +237,7 @@ def projects_payload(
         "km": [_num(x, 1) if p == "" else None for x, p in zip(distance, park_id, strict=True)],
         "date": ["" if pd.isna(d) else d.strftime("%Y-%m-%d") for d in dates],
         "warn": [_text(x) for x in _column(frame, "warnings", "")],
+        "orig": _original_coordinates(frame),
     }
     top = [s for s in industries if s][:9]
     ind_colors = [INDUSTRY_COLORS[top.index(s)] if s in top else OTHER_COLOR for s in industries]
@@ -255,6 +256,20 @@ def projects_payload(
         "invMax": float(finite.max()) if finite.size and finite.max() > 0 else None,
         "missing": int((~ok).sum()),
     }
+
+
+#: Labels of the input coordinate systems shown beside converted positions.
+SYSTEM_LABELS = {"cgcs2000": "CGCS2000", "gcj02": "GCJ-02", "bd09": "BD-09"}
+
+
+def _original_coordinates(frame: pd.DataFrame) -> list[str]:
+    """The coordinates as the file gave them, for rows not given in WGS-84 ("" otherwise)."""
+    if not {"lon_orig", "lat_orig", "coord_sys"} <= set(frame.columns):
+        return [""] * len(frame)
+    return [
+        f"{x:.6f}, {y:.6f} ({SYSTEM_LABELS[s]})" if s in SYSTEM_LABELS else ""
+        for x, y, s in zip(frame["lon_orig"], frame["lat_orig"], frame["coord_sys"], strict=True)
+    ]
 
 
 def _coordinates(projects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
