@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -150,7 +151,35 @@ class Classes:
         return self.colors[cls] if 0 <= cls < len(self.colors) else missing
 
 
+def _quantile_bins(y: np.ndarray, k: int) -> np.ndarray:
+    # The same arithmetic as mapclassify.Quantiles (linear interpolation, ties collapsed).
+    w = 100.0 / k
+    p = np.arange(w, 100 + w, w)
+    p[-1] = min(p[-1], 100.0)
+    return np.unique(np.percentile(y, p))
+
+
+def _equal_interval_bins(y: np.ndarray, k: int) -> np.ndarray:
+    # The same arithmetic as mapclassify.EqualInterval (last break set to the maximum).
+    lo, hi = float(np.min(y)), float(np.max(y))
+    width = (hi - lo) / k
+    cuts = np.arange(lo + width, hi + width, width)[:k]
+    cuts[-1] = hi
+    return cuts
+
+
+#: Schemes computed here with mapclassify's own arithmetic: importing mapclassify pulls in
+#: scipy.stats and scikit-learn (about 1.5 s), which would dominate a small build. The tests
+#: compare these with mapclassify.
+_NUMPY_SCHEMES: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "Quantiles": _quantile_bins,
+    "EqualInterval": _equal_interval_bins,
+}
+
+
 def _run(name: str, takes_k: bool, y: np.ndarray, k: int) -> Any:
+    if name in _NUMPY_SCHEMES:
+        return SimpleNamespace(bins=_NUMPY_SCHEMES[name](y, k))
     import mapclassify
 
     cls = getattr(mapclassify, name)

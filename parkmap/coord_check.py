@@ -101,7 +101,9 @@ def check_coordinate_system(
     if len(systems) != 1:
         return None
     declared = str(systems[0])
-    park_ids = [match_park(d, parks) if d else None for d in projects["park_declared"]]
+    named = projects["park_declared"].astype(str)
+    lookup = {d: match_park(d, parks) for d in named.unique() if d}
+    park_ids = [lookup.get(d) for d in named]
     rows = np.array([pid is not None for pid in park_ids])
     if not rows.any():
         return None

@@ -321,7 +321,7 @@ def _records_from_table(
     def raw(canonical: str) -> pd.Series:
         if canonical in columns:
             return table[columns[canonical][0]]
-        return pd.Series([""] * n, index=table.index, dtype=object)
+        return pd.Series("", index=table.index, dtype=parse.TEXT)
 
     def header(canonical: str) -> str:
         return columns[canonical][0] if canonical in columns else canonical
@@ -338,7 +338,7 @@ def _records_from_table(
     if geom_types is not None:
         not_point = ~geom_types.isin(["Point", "missing", "empty"])
         issues.reject(
-            not_point, "geometry", geom_types.map(lambda t: f"geometry is a {t}, not a point")
+            not_point, "geometry", lambda i: f"geometry is a {geom_types.iloc[i]}, not a point"
         )
         lon_missing = lon.isna() & ~not_point
         issues.reject(lon_missing, "geometry", "coordinates missing (no point geometry)")
@@ -349,7 +349,7 @@ def _records_from_table(
             issues.reject(
                 bad,
                 header(col),
-                text.map(lambda v, h=header(col): f"{h} {v!r} is not a number"),  # noqa: B008
+                lambda i, h=header(col), t=text: f"{h} {t.iloc[i]!r} is not a number",  # noqa: B008
             )
     both = lon.notna() & lat.notna()
     lon_lo, lon_hi = CHINA_LON_RANGE
@@ -358,15 +358,14 @@ def _records_from_table(
     swapped_ok = lat.between(lon_lo, lon_hi) & lon.between(lat_lo, lat_hi)
     outside = both & ~in_china
     where = f"outside China (lon {lon_lo:g}–{lon_hi:g}, lat {lat_lo:g}–{lat_hi:g})"
-    messages = pd.Series(
-        [
-            f"lon {x:g}, lat {y:g} {where}" + ("; lon/lat look swapped" if s else "")
-            for x, y, s in zip(lon, lat, swapped_ok, strict=True)
-        ],
-        index=table.index,
-        dtype=object,
+    issues.reject(
+        outside,
+        f"{header('lon')}/{header('lat')}",
+        lambda i: (
+            f"lon {lon.iloc[i]:g}, lat {lat.iloc[i]:g} {where}"
+            + ("; lon/lat look swapped" if swapped_ok.iloc[i] else "")
+        ),
     )
-    issues.reject(outside, f"{header('lon')}/{header('lat')}", messages)
 
     # Duplicate project ids: every later occurrence is rejected.
     has_id = project_ids != ""
@@ -376,19 +375,17 @@ def _records_from_table(
         issues.reject(
             duplicated,
             header("project_id"),
-            pd.Series(
-                [
-                    f"duplicate project_id {pid!r} (first at {row_label} {first})"
-                    for pid, first in zip(project_ids, first_at, strict=True)
-                ],
-                index=table.index,
+            lambda i: (
+                f"duplicate project_id {project_ids.iloc[i]!r} "
+                f"(first at {row_label} {first_at.iloc[i]})"
             ),
         )
     if "project_id" in columns:
-        issues.warn(~has_id, rows.map(lambda r: f"project_id missing; using 'R{r}'"))
+        issues.warn(~has_id, lambda i: f"project_id missing; using 'R{rows.iloc[i]}'")
     else:
         notes.append(f"no project id column; rows are numbered R2, R3, … ({row_label} numbers)")
-    project_ids = project_ids.where(has_id, rows.map(lambda r: f"R{r}"))
+    if not has_id.all():
+        project_ids = project_ids.where(has_id, "R" + rows.astype(str))
 
     # Investment: the header's unit, else the option's, else 亿元; a unit in the cell wins.
     header_unit = columns.get("investment", ("", None))[1]
@@ -406,7 +403,7 @@ def _records_from_table(
         issues.reject(
             amounts < 0,
             header("investment"),
-            inv_text.map(lambda v: f"negative investment {v!r} in {header('investment')}"),
+            lambda i: f"negative investment {inv_text.iloc[i]!r} in {header('investment')}",
         )
         issues.warn(
             inv_text == "",
@@ -414,16 +411,16 @@ def _records_from_table(
         )
         issues.warn(
             amount_bad,
-            inv_text.map(lambda v: f"investment {v!r} is not a number; counted, left out of sums"),
+            lambda i: f"investment {inv_text.iloc[i]!r} is not a number; counted, left out of sums",
         )
 
     statuses, status_bad = parse.parse_status(raw("status"))
     status_text = parse.as_text(raw("status"))
-    issues.warn(status_bad, status_text.map(lambda v: f"status {v!r} not recognised"))
+    issues.warn(status_bad, lambda i: f"status {status_text.iloc[i]!r} not recognised")
 
     dates, date_bad = parse.parse_date(raw("signed_date"))
     date_text = parse.as_text(raw("signed_date"))
-    issues.warn(date_bad, date_text.map(lambda v: f"signed date {v!r} not understood"))
+    issues.warn(date_bad, lambda i: f"signed date {date_text.iloc[i]!r} not understood")
 
     systems = _row_coord_systems(raw("coord_sys"), header("coord_sys"), coords, issues)
 
@@ -765,37 +762,35 @@ def save_projects_geojson(projects: gpd.GeoDataFrame, path: str | os.PathLike[st
     """Write the mapped projects as RFC 7946 GeoJSON (WGS-84, dates as ISO strings)."""
     frame = projects.to_crs(WGS84) if projects.crs and not projects.crs.equals(WGS84) else projects
     props = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    features = []
-    for record, geom in zip(props.to_dict(orient="records"), frame.geometry, strict=True):
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {k: _json_value(v) for k, v in record.items()},
-                "geometry": None
-                if geom is None
-                else {"type": "Point", "coordinates": [round(geom.x, 7), round(geom.y, 7)]},
-            }
+    for col in props.columns:
+        if pd.api.types.is_datetime64_any_dtype(props[col]):
+            props[col] = props[col].dt.strftime("%Y-%m-%d").astype(object).where(props[col].notna())
+    # pandas' C JSON writer gives one properties object per line (NaN → null), far faster
+    # than encoding cell by cell; the features are assembled around those lines as text.
+    lines = (
+        props.to_json(
+            orient="records",
+            lines=True,
+            force_ascii=False,
+            double_precision=15,
+            default_handler=str,
+        ).splitlines()
+        if len(props)
+        else []
+    )
+    geoms = frame.geometry.array
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    xs = np.round(shapely.get_x(geoms), 7).tolist()
+    ys = np.round(shapely.get_y(geoms), 7).tolist()
+    features = [
+        '{"type": "Feature", "properties": '
+        + line
+        + (
+            f', "geometry": {{"type": "Point", "coordinates": [{x!r}, {y!r}]}}}}'
+            if ok
+            else ', "geometry": null}'
         )
-    doc = {"type": "FeatureCollection", "features": features}
-    return atomic_write(path, json.dumps(doc, ensure_ascii=False, allow_nan=False))
-
-
-def _json_value(value: object) -> object:
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, str | int | bool | float):
-        return value
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
+        for line, x, y, ok in zip(lines, xs, ys, valid.tolist(), strict=True)
+    ]
+    body = ",\n".join(features)
+    return atomic_write(path, '{"type": "FeatureCollection", "features": [\n' + body + "\n]}\n")

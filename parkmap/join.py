@@ -59,7 +59,8 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
     declared = (
         out["park_declared"].astype(str) if "park_declared" in out else pd.Series([""] * n)
     ).to_numpy()
-    declared_ids = [match_park(d, parks) if d else None for d in declared]
+    lookup = {d: match_park(d, parks) for d in pd.unique(declared) if d}
+    declared_ids = [lookup.get(d) for d in declared]
 
     primary = []
     for found, wanted in zip(members, declared_ids, strict=True):
@@ -72,10 +73,14 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
     out["park_ids"] = [";".join(m) for m in members]
     out["outside_parks"] = [not m for m in members]
 
-    nearest_id, distance = nearest_parks(out.geometry, parks)
     inside = ~out["outside_parks"].to_numpy()
-    out["nearest_park_id"] = np.where(inside, out["park_id"], nearest_id)
-    out["distance_km"] = np.where(inside, 0.0, distance)
+    # Only points outside every park need the nearest-park search.
+    nearest_id = out["park_id"].to_numpy(dtype=object).copy()
+    distance = np.zeros(n)
+    if (~inside).any():
+        nearest_id[~inside], distance[~inside] = nearest_parks(out.geometry[~inside], parks)
+    out["nearest_park_id"] = nearest_id
+    out["distance_km"] = distance
 
     warnings = [[w] if w else [] for w in out.get("warnings", pd.Series([""] * n)).astype(str)]
     for i in range(n):

@@ -8,6 +8,7 @@ on whole columns at once because a city's register can hold hundreds of thousand
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Final
 
@@ -78,6 +79,9 @@ STATUS_ALIASES: Final[dict[str, str]] = {
     ),
 }
 
+#: Dtype of parsed text: pandas' Arrow-backed strings.
+TEXT: Final = pd.StringDtype("pyarrow", na_value=np.nan)
+
 #: Excel's day zero for the 1900 date system (serial 1 = 1900-01-01, with Excel's leap-year bug).
 _EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
 #: Serial numbers accepted as dates: 1954-10-05 .. 2119-06-24, so years typed as numbers are not.
@@ -104,9 +108,15 @@ def as_text(values: pd.Series) -> pd.Series:
 
     NFKC turns full-width digits, commas and brackets (``１２，５００``) into ASCII ones.
     """
-    out = values.astype(object).where(values.notna(), "")
-    out = out.map(_cell_to_text)
-    return out.str.normalize("NFKC").str.strip()
+    if not (pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values)):
+        values = values.astype(object).where(values.notna(), "").map(_cell_to_text)
+    # Arrow-backed strings: the string operations below run in C++, not per cell in Python.
+    out = values.astype(TEXT).fillna("")
+    # NFKC only where needed: most cells are plain ASCII or CJK already.
+    needs = out.str.contains("[\uff00-\uffef\u3000]", regex=True)
+    if needs.any():
+        out = out.where(~needs, out[needs].str.normalize("NFKC"))
+    return out.str.strip()
 
 
 def _cell_to_text(value: object) -> str:
@@ -198,7 +208,10 @@ def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = as_text(values)
     dates = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
 
-    is_stamp = raw.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year"))
+    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        is_stamp = pd.Series(False, index=values.index)  # text cells (CSV): no datetimes
+    else:
+        is_stamp = raw.map(lambda v: isinstance(v, pd.Timestamp | np.datetime64 | dt.date))
     if is_stamp.any():
         dates[is_stamp] = pd.to_datetime(raw[is_stamp], errors="coerce")
 

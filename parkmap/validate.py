@@ -7,6 +7,7 @@ spreadsheet in one pass instead of one error per run.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 REJECTED_COLUMNS = ["row", "column", "reason", "project_id", "name"]
+
+#: A row message: one text for every flagged row, or a function of the row's position.
+Message = str | Callable[[int], str]
 
 
 class RowIssues:
@@ -25,17 +29,21 @@ class RowIssues:
         self.rejections: dict[int, list[tuple[str, str]]] = defaultdict(list)
         self.warnings: dict[int, list[str]] = defaultdict(list)
 
-    def reject(self, mask: pd.Series | np.ndarray, column: str, reasons: pd.Series | str) -> None:
-        """Reject the rows where ``mask`` is true, with a reason (one string or one per row)."""
-        for pos in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            reason = reasons if isinstance(reasons, str) else reasons.iloc[pos]
-            self.rejections[int(pos)].append((column, str(reason)))
+    def reject(self, mask: pd.Series | np.ndarray, column: str, reasons: Message) -> None:
+        """Reject the rows where ``mask`` is true, with a reason.
 
-    def warn(self, mask: pd.Series | np.ndarray, messages: pd.Series | str) -> None:
-        """Add a warning to the rows where ``mask`` is true (one message or one per row)."""
+        ``reasons`` is one string, or a function of the row position called only for the
+        flagged rows (so a clean file of 100,000 rows formats no messages at all).
+        """
         for pos in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            message = messages if isinstance(messages, str) else messages.iloc[pos]
-            self.warnings[int(pos)].append(str(message))
+            reason = reasons if isinstance(reasons, str) else reasons(int(pos))
+            self.rejections[int(pos)].append((column, reason))
+
+    def warn(self, mask: pd.Series | np.ndarray, messages: Message) -> None:
+        """Add a warning to the rows where ``mask`` is true (a string or a function of position)."""
+        for pos in np.flatnonzero(np.asarray(mask, dtype=bool)):
+            message = messages if isinstance(messages, str) else messages(int(pos))
+            self.warnings[int(pos)].append(message)
 
     def rejected_mask(self) -> np.ndarray:
         """Boolean array, true for rejected rows."""

@@ -206,3 +206,20 @@ def test_labels_with_callable():
     assert c.labels(lambda x: f"{x:g}") == ["0 – 5", "5 – 10"]
     assert c.color_of(-1) == "#cccccc"
     assert c.color_of(1) == c.colors[1]
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 7, 9])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_numpy_schemes_equal_mapclassify_exactly(k, seed):
+    """Quantiles and equal interval are computed without importing mapclassify: same breaks."""
+    from parkmap.classes import _equal_interval_bins, _quantile_bins
+
+    rng = np.random.default_rng(seed)
+    y = np.round(rng.lognormal(1, 1, 37), 1)  # skewed, with ties
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # Equal up to the last bit of float rounding (numpy vs scipy percentile code paths).
+        q = mapclassify.Quantiles(y, k=k).bins
+        np.testing.assert_allclose(_quantile_bins(y, k), q, rtol=1e-13, atol=0)
+        e = mapclassify.EqualInterval(y, k=k).bins
+        np.testing.assert_allclose(_equal_interval_bins(y, k), e, rtol=1e-13, atol=0)
