@@ -44,8 +44,9 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--projects",
             "projects",
-            type=click.Path(exists=True, dir_okay=False),
-            help="Project records: CSV (UTF-8 or GBK), XLSX, GeoJSON or GeoPackage points. "
+            type=click.Path(exists=True),
+            help="Project records: CSV (UTF-8 or GBK), XLSX, Parquet/GeoParquet (a file or a "
+            "folder of parts), GeoJSON or GeoPackage points. "
             "Default: the bundled Qingdao demo records.",
         ),
         click.option(
@@ -134,6 +135,13 @@ def main() -> None:
     help="Bandwidth of the investment density surface in km (default: a rule from the data).",
 )
 @click.option(
+    "--cell-km",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Distance between the centres of the investment grid's hexagons, in km.",
+)
+@click.option(
     "--basemap",
     type=click.Choice(["none", "osm", "amap", "amap-satellite", "tianditu"]),
     default="none",
@@ -145,6 +153,19 @@ def main() -> None:
     "--tianditu-key",
     envvar="TIANDITU_KEY",
     help="Key for --basemap tianditu (or set TIANDITU_KEY).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["memory", "dask"]),
+    default="memory",
+    show_default=True,
+    help="memory: everything on this machine. dask: load, convert, join and tally a "
+    "(partitioned) Parquet file on a Dask cluster; writes parks.csv and rejected.csv.",
+)
+@click.option(
+    "--scheduler",
+    help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786); default: a "
+    "LocalCluster on this machine.",
 )
 @_friendly_errors
 def build(
@@ -163,8 +184,11 @@ def build(
     color_by: str,
     title: str | None,
     bandwidth_km: float | None,
+    cell_km: float,
     basemap: str,
     tianditu_key: str | None,
+    engine: str,
+    scheduler: str | None,
 ) -> None:
     """Build the interactive map and tables from project records and park layers.
 
@@ -175,26 +199,52 @@ def build(
         parkmap build --projects 项目台账.csv --parks parks.geojson --out maps
     """
     from parkmap.pipeline import build as run_build
+    from parkmap.progress import progress_bar
 
-    analysis, written = run_build(
-        projects,
-        parks,
-        out=out,
-        investment_unit=investment_unit,
-        sheet=sheet,
-        park_id_field=park_id_field,
-        park_name_field=park_name_field,
-        coords=coords,
-        parks_coords=parks_coords,
-        scheme=scheme,
-        k=k,
-        lang=lang,
-        color_by=color_by,
-        title=title,
-        bandwidth_km=bandwidth_km,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-    )
+    if engine == "dask":
+        if projects is None:
+            raise click.UsageError("--engine dask needs --projects (a Parquet file or folder)")
+        from parkmap.dask_engine import analyse_dask, write_dask_outputs
+
+        with progress_bar("partitions") as update:
+            result = analyse_dask(
+                projects,
+                parks,
+                scheduler=scheduler,
+                investment_unit=investment_unit,
+                coords=coords,
+                parks_coords=parks_coords,
+                park_id_field=park_id_field,
+                park_name_field=park_name_field,
+                progress=update,
+            )
+        _print_outcomes(result)
+        for path in write_dask_outputs(result, out).values():
+            click.echo(f"wrote {path}")
+        return
+
+    with progress_bar("parkmap build") as update:
+        analysis, written = run_build(
+            projects,
+            parks,
+            out=out,
+            investment_unit=investment_unit,
+            sheet=sheet,
+            park_id_field=park_id_field,
+            park_name_field=park_name_field,
+            coords=coords,
+            parks_coords=parks_coords,
+            scheme=scheme,
+            k=k,
+            lang=lang,
+            color_by=color_by,
+            title=title,
+            bandwidth_km=bandwidth_km,
+            basemap=basemap,
+            tianditu_key=tianditu_key,
+            cell_km=cell_km,
+            progress=update,
+        )
     _print_outcomes(analysis)
     for path in written.values():
         click.echo(f"wrote {path}")
@@ -251,6 +301,239 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
     from parkmap.serve import serve as run_server
 
     run_server(directory, port=port, open_browser=not no_browser)
+
+
+@main.command()
+@_input_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="maps",
+    show_default=True,
+    help="Folder for map.png/svg/pdf, atlas.pdf, parks.csv, parks.xlsx and projects.gpkg.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="png,svg,pdf",
+    show_default=True,
+    help="Formats of the static map, comma-separated: any of png, svg, pdf.",
+)
+@click.option("--paper", type=click.Choice(["a4", "a3"]), default="a4", show_default=True)
+@click.option(
+    "--orientation",
+    type=click.Choice(["landscape", "portrait"]),
+    default="landscape",
+    show_default=True,
+)
+@click.option(
+    "--dpi",
+    type=click.FloatRange(min=10, max=1200),
+    default=300,
+    show_default=True,
+    help="Resolution of map.png (A4 landscape at 300 dpi is 3508 × 2480 px).",
+)
+@click.option("--title", help="Map title (default: a title in the chosen language).")
+@click.option(
+    "--caption", help="Line under the map, e.g. a map-approval number (审图号) or a source."
+)
+@click.option("--lang", type=click.Choice(LANGUAGES), default=MAP_DEFAULTS.lang, show_default=True)
+@click.option(
+    "--scheme",
+    default=MAP_DEFAULTS.scheme,
+    show_default=True,
+    help="Classification of park density, as for build.",
+)
+@click.option("--k", default=MAP_DEFAULTS.k, show_default=True, help="Number of classes.")
+@_friendly_errors
+def export(
+    projects: str | None,
+    parks: tuple[str, ...],
+    park_id_field: str | None,
+    park_name_field: str | None,
+    investment_unit: str | None,
+    sheet: str | None,
+    coords: str,
+    parks_coords: str,
+    out: str,
+    formats: str,
+    paper: str,
+    orientation: str,
+    dpi: float,
+    title: str | None,
+    caption: str | None,
+    lang: str,
+    scheme: str,
+    k: int,
+) -> None:
+    """Write print-ready maps, an atlas PDF and tables for reports (no browser needed).
+
+    Writes map.png/map.svg/map.pdf, atlas.pdf (cover, overview, one page per park),
+    parks.csv, parks.xlsx and projects.gpkg.
+
+    Example:
+
+        parkmap export --out 简报 --paper a4 --dpi 300 --caption "审图号：青S(2026)001号"
+    """
+    import warnings
+
+    from parkmap.export import MissingFontWarning, export_all
+    from parkmap.pipeline import analyse
+
+    analysis = analyse(
+        projects,
+        parks,
+        investment_unit=investment_unit,
+        sheet=sheet,
+        park_id_field=park_id_field,
+        park_name_field=park_name_field,
+        coords=coords,
+        parks_coords=parks_coords,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingFontWarning)
+        result = export_all(
+            analysis,
+            out,
+            formats=formats,
+            paper=paper,
+            orientation=orientation,
+            dpi=dpi,
+            title=title,
+            caption=caption,
+            lang=lang,
+            scheme=scheme,
+            k=k,
+        )
+    _print_outcomes(analysis)
+    for message in result.warnings:
+        click.echo(f"warning: {message}", err=True)
+    for path in result.files.values():
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@_input_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="maps/cluster",
+    show_default=True,
+    help="Folder for clusters.csv/.geojson, hotspots.geojson, stats.json, summary.md, plots/.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["dbscan", "hdbscan"]),
+    default="dbscan",
+    show_default=True,
+    help="How clusters of projects are found.",
+)
+@click.option(
+    "--eps-m",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1000.0,
+    show_default=True,
+    help="DBSCAN radius in metres.",
+)
+@click.option(
+    "--min-samples",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="DBSCAN: projects within --eps-m that make a core (亿元 with --weighted); "
+    "HDBSCAN: smallest cluster.",
+)
+@click.option(
+    "--weighted", is_flag=True, help="Weight projects by investment (see the README section)."
+)
+@click.option(
+    "--cell-km",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Hexagon size (distance between centres) for Moran's I, Gi* and local Moran.",
+)
+@click.option(
+    "--permutations",
+    type=click.IntRange(min=0),
+    default=999,
+    show_default=True,
+    help="Permutations of Moran's I, Gi* and local Moran.",
+)
+@click.option(
+    "--simulations",
+    type=click.IntRange(min=1),
+    default=99,
+    show_default=True,
+    help="Simulated random patterns in the Ripley envelopes.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
+@click.option("--fdr", is_flag=True, help="False-discovery-rate correction of Gi* and LISA.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=MAP_DEFAULTS.lang, show_default=True)
+@click.option("--no-plots", is_flag=True, help="Skip the Ripley PNG plots.")
+@_friendly_errors
+def cluster(
+    projects: str | None,
+    parks: tuple[str, ...],
+    park_id_field: str | None,
+    park_name_field: str | None,
+    investment_unit: str | None,
+    sheet: str | None,
+    coords: str,
+    parks_coords: str,
+    out: str,
+    method: str,
+    eps_m: float,
+    min_samples: int,
+    weighted: bool,
+    cell_km: float,
+    permutations: int,
+    simulations: int,
+    seed: int,
+    fdr: bool,
+    lang: str,
+    no_plots: bool,
+) -> None:
+    """Find clusters of projects, hot and cold spots, and test them against chance.
+
+    DBSCAN/HDBSCAN clusters, average nearest-neighbour index and Ripley's L per park and
+    citywide, Moran's I, Getis–Ord Gi* and local Moran on a hexagon grid over the parks.
+
+    Example:
+
+        parkmap cluster --projects 项目台账.csv --out maps/cluster --eps-m 800 --seed 1
+    """
+    from parkmap.cluster import run_cluster_analysis
+    from parkmap.pipeline import analyse
+
+    analysis = analyse(
+        projects,
+        parks,
+        investment_unit=investment_unit,
+        sheet=sheet,
+        park_id_field=park_id_field,
+        park_name_field=park_name_field,
+        coords=coords,
+        parks_coords=parks_coords,
+    )
+    _, written = run_cluster_analysis(
+        analysis,
+        out,
+        lang=lang,
+        plots=not no_plots,
+        method=method,
+        eps_m=eps_m,
+        min_samples=min_samples,
+        weighted=weighted,
+        cell_km=cell_km,
+        permutations=permutations,
+        simulations=simulations,
+        seed=seed,
+        fdr=fdr,
+    )
+    _print_outcomes(analysis)
+    for path in written.values():
+        click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

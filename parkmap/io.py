@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -31,6 +31,7 @@ from parkmap.settings import CHINA_LAT_RANGE, CHINA_LON_RANGE, WGS84
 from parkmap.validate import LoadResult, RowIssues
 
 TABLE_SUFFIXES: Final = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+PARQUET_SUFFIXES: Final = {".parquet", ".geoparquet", ".pq"}
 VECTOR_SUFFIXES: Final = {".geojson", ".json", ".gpkg", ".shp", ".kml", ".zip", ".fgb"}
 
 #: Header spellings for each canonical project column, compared after :func:`header_key`.
@@ -255,13 +256,15 @@ def projects_from_file(
     if suffix in VECTOR_SUFFIXES:
         table, row_label = _points_table(path), "feature"
         first_row = 1
+    elif suffix in PARQUET_SUFFIXES or path.is_dir():
+        table, row_label, first_row = read_parquet_columns(path), "record", 1
     elif suffix in TABLE_SUFFIXES or suffix == ".xls":
         table, encoding = read_table(path, sheet=sheet)
         row_label, first_row = "row", 2
     else:
         raise InputError(
             f"{path}: unsupported file type {suffix or '(none)'}; "
-            "use .csv, .xlsx, .geojson, .gpkg or .shp"
+            "use .csv, .xlsx, .parquet, .geojson, .gpkg or .shp"
         )
     return _records_from_table(
         table,
@@ -272,6 +275,31 @@ def projects_from_file(
         investment_unit=investment_unit,
         coords=coords,
     )
+
+
+def read_parquet_columns(path: Path) -> pd.DataFrame:
+    """Read only the project columns of a Parquet or GeoParquet file (or partitioned folder).
+
+    A GeoParquet point geometry gives ``lon``/``lat`` when the table has no coordinate columns.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise InputError(f"{path}: cannot read it as Parquet: {exc}") from exc
+    names = [n for n in schema.names if not n.startswith("__")]
+    wanted = [header for header, _ in match_headers(names).values()]
+    geo = (schema.metadata or {}).get(b"geo")
+    if geo and not {"lon", "lat"} <= set(match_headers(wanted)):
+        column = json.loads(geo)["primary_column"]
+        layer = gpd.read_parquet(path, columns=[*wanted, column])
+        layer = layer.to_crs(WGS84) if layer.crs and not layer.crs.equals(WGS84) else layer
+        table = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+        points = layer.geometry.array
+        table["lon"], table["lat"] = shapely.get_x(points), shapely.get_y(points)
+        return table
+    return pd.read_parquet(path, columns=wanted)
 
 
 def _points_table(path: Path) -> pd.DataFrame:
@@ -304,7 +332,14 @@ def _records_from_table(
     first_row: int,
     investment_unit: str | None,
     coords: str,
+    first_rows: Mapping[str, int] | None = None,
 ) -> LoadResult:
+    """Sort the rows of one table into outcomes (see :func:`projects_from_file`).
+
+    ``first_rows`` maps repeated project ids to the row of their first occurrence when the
+    table is one chunk of a larger file (the Dask engine); by default duplicates are found
+    within the table.
+    """
     table = table.reset_index(drop=True)
     n = len(table)
     geom_types = table.pop("__geom_type") if "__geom_type" in table else None
@@ -343,13 +378,15 @@ def _records_from_table(
         lon_missing = lon.isna() & ~not_point
         issues.reject(lon_missing, "geometry", "coordinates missing (no point geometry)")
     else:
-        lon_text, lat_text = parse.as_text(raw("lon")), parse.as_text(raw("lat"))
-        for col, text, bad in (("lon", lon_text, lon_bad), ("lat", lat_text, lat_bad)):
-            issues.reject(text == "", header(col), f"coordinates missing: {header(col)} is empty")
+        for col, number, bad in (("lon", lon, lon_bad), ("lat", lat, lat_bad)):
+            h, cells = header(col), raw(col)
+            issues.reject(number.isna() & ~bad, h, f"coordinates missing: {h} is empty")
             issues.reject(
                 bad,
-                header(col),
-                lambda i, h=header(col), t=text: f"{h} {t.iloc[i]!r} is not a number",  # noqa: B008
+                h,
+                lambda i, h=h, cells=cells: (
+                    f"{h} {parse.cell_text(cells.iloc[i])!r} is not a number"
+                ),
             )
     both = lon.notna() & lat.notna()
     lon_lo, lon_hi = CHINA_LON_RANGE
@@ -369,15 +406,19 @@ def _records_from_table(
 
     # Duplicate project ids: every later occurrence is rejected.
     has_id = project_ids != ""
-    duplicated = has_id & project_ids.duplicated(keep="first")
+    if first_rows is None:
+        duplicated = has_id & project_ids.duplicated(keep="first")
+        first_at = rows.groupby(project_ids).transform("min") if duplicated.any() else rows
+    else:
+        first_at = project_ids.map(first_rows)
+        duplicated = has_id & first_at.notna() & (first_at != rows)
     if duplicated.any():
-        first_at = rows.groupby(project_ids).transform("min")
         issues.reject(
             duplicated,
             header("project_id"),
             lambda i: (
                 f"duplicate project_id {project_ids.iloc[i]!r} "
-                f"(first at {row_label} {first_at.iloc[i]})"
+                f"(first at {row_label} {int(first_at.iloc[i])})"
             ),
         )
     if "project_id" in columns:
@@ -398,20 +439,26 @@ def _records_from_table(
                 + ("" if investment_unit else " (set --investment-unit to change)")
             )
     amounts, amount_bad = parse.parse_investment(raw("investment"), header_unit=header_unit)
-    inv_text = parse.as_text(raw("investment"))
+    inv_cells = raw("investment")
     if "investment" in columns:
         issues.reject(
             amounts < 0,
             header("investment"),
-            lambda i: f"negative investment {inv_text.iloc[i]!r} in {header('investment')}",
+            lambda i: (
+                f"negative investment {parse.cell_text(inv_cells.iloc[i])!r} "
+                f"in {header('investment')}"
+            ),
         )
         issues.warn(
-            inv_text == "",
+            amounts.isna() & ~amount_bad,
             f"investment missing ({header('investment')}); counted, left out of sums",
         )
         issues.warn(
             amount_bad,
-            lambda i: f"investment {inv_text.iloc[i]!r} is not a number; counted, left out of sums",
+            lambda i: (
+                f"investment {parse.cell_text(inv_cells.iloc[i])!r} is not a number; "
+                "counted, left out of sums"
+            ),
         )
 
     statuses, status_bad = parse.parse_status(raw("status"))
@@ -419,8 +466,11 @@ def _records_from_table(
     issues.warn(status_bad, lambda i: f"status {status_text.iloc[i]!r} not recognised")
 
     dates, date_bad = parse.parse_date(raw("signed_date"))
-    date_text = parse.as_text(raw("signed_date"))
-    issues.warn(date_bad, lambda i: f"signed date {date_text.iloc[i]!r} not understood")
+    date_cells = raw("signed_date")
+    issues.warn(
+        date_bad,
+        lambda i: f"signed date {parse.cell_text(date_cells.iloc[i])!r} not understood",
+    )
 
     systems = _row_coord_systems(raw("coord_sys"), header("coord_sys"), coords, issues)
 

@@ -60,15 +60,40 @@ def park_summary(parks: gpd.GeoDataFrame, projects: pd.DataFrame) -> gpd.GeoData
         ``rank`` (1 = densest; ties share the better rank), and per status ``s``:
         ``projects_<s>`` and ``investment_<s>_100m_cny``.
     """
+    return summary_from_tallies(parks, status_tallies(projects))
+
+
+def status_tallies(projects: pd.DataFrame) -> pd.DataFrame:
+    """Projects and investment per (park, status): the additive core of :func:`park_summary`.
+
+    Tallies of separate chunks of projects add up (``pd.concat`` then sum by park and status),
+    which is how the Dask engine computes the same figures partition by partition.
+    """
+    pairs = _memberships(projects)
+    tallies = (
+        pairs.groupby(["park_id", "status"])
+        .agg(
+            projects=("status", "size"),
+            investment_100m_cny=("investment_100m_cny", lambda s: s.sum(min_count=0)),
+        )
+        .reset_index()
+    )
+    return tallies.astype({"projects": "int64", "investment_100m_cny": float})
+
+
+def summary_from_tallies(parks: gpd.GeoDataFrame, tallies: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Park figures from (park, status) tallies; see :func:`park_summary` for the columns."""
+    tallies = tallies.groupby(["park_id", "status"], as_index=False)[
+        ["projects", "investment_100m_cny"]
+    ].sum()
     out = parks.copy()
     out["area_km2"] = geodesic_area_km2(out.geometry).to_numpy()
-    pairs = _memberships(projects)
-    grouped = pairs.groupby("park_id")
-    counts = grouped.size()
-    sums = grouped["investment_100m_cny"].sum(min_count=0)
+    by_park = tallies.groupby("park_id")[["projects", "investment_100m_cny"]].sum()
     ids = out["park_id"]
-    out["projects"] = ids.map(counts).fillna(0).astype("int64").to_numpy()
-    out["investment_100m_cny"] = ids.map(sums).fillna(0.0).astype(float).to_numpy()
+    out["projects"] = ids.map(by_park["projects"]).fillna(0).astype("int64").to_numpy()
+    out["investment_100m_cny"] = (
+        ids.map(by_park["investment_100m_cny"]).fillna(0.0).astype(float).to_numpy()
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         density = out["investment_100m_cny"] / out["area_km2"]
     out["density_100m_cny_per_km2"] = density.where(out["area_km2"] > 0)
@@ -76,10 +101,10 @@ def park_summary(parks: gpd.GeoDataFrame, projects: pd.DataFrame) -> gpd.GeoData
         out["density_100m_cny_per_km2"].rank(ascending=False, method="min").fillna(0).astype(int)
     )
     for status in STATUSES:
-        sub = pairs[pairs["status"] == status].groupby("park_id")
-        out[f"projects_{status}"] = ids.map(sub.size()).fillna(0).astype("int64").to_numpy()
+        sub = tallies[tallies["status"] == status].set_index("park_id")
+        out[f"projects_{status}"] = ids.map(sub["projects"]).fillna(0).astype("int64").to_numpy()
         out[f"investment_{status}_100m_cny"] = (
-            ids.map(sub["investment_100m_cny"].sum()).fillna(0.0).astype(float).to_numpy()
+            ids.map(sub["investment_100m_cny"]).fillna(0.0).astype(float).to_numpy()
         )
     return out
 

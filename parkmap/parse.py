@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Final
 
 import numpy as np
@@ -119,6 +120,13 @@ def as_text(values: pd.Series) -> pd.Series:
     return out.str.strip()
 
 
+def cell_text(value: object) -> str:
+    """One cell as the stripped, NFKC-normalised text :func:`as_text` gives (for messages)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return unicodedata.normalize("NFKC", _cell_to_text(value)).strip()
+
+
 def _cell_to_text(value: object) -> str:
     # Integral floats from Excel (12500.0) print without a trailing .0 so ids stay as typed.
     if isinstance(value, float) and value.is_integer():
@@ -138,6 +146,8 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     bad
         True where a cell has text that is not a number.
     """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float), pd.Series(False, index=values.index)  # Parquet, Excel
     text = as_text(values).str.replace("°", "", regex=False)
     numbers = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
     bad = (text != "") & numbers.isna()
@@ -163,6 +173,9 @@ def parse_investment(values: pd.Series, *, header_unit: str) -> tuple[pd.Series,
     bad
         True where a cell has text that is not an amount (``待定``, ``TBD``).
     """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        amounts = values.astype(float) * UNIT_TO_100M_CNY[header_unit]
+        return amounts, pd.Series(False, index=values.index)
     text = as_text(values).str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
     parts = text.str.extract(_NUMBER_WITH_UNIT)
     numbers = pd.to_numeric(parts["num"], errors="coerce").astype(float)
@@ -204,6 +217,9 @@ def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     bad
         True where a cell has text that is not a date.
     """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dates = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        return dates.astype("datetime64[ns]"), pd.Series(False, index=values.index)
     raw = values.astype(object)
     text = as_text(values)
     dates = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")

@@ -7,7 +7,7 @@ strings them together and decides where the outputs go.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,10 @@ from parkmap.settings import (
 )
 
 PathLike = str | os.PathLike[str]
+
+#: Default distance between hexagon centres (km): about 0.87 km² a cell, so a 15 km² park
+#: spans some twenty cells.
+DEFAULT_CELL_KM = 1.0
 
 
 @dataclass
@@ -149,14 +153,15 @@ def make_map(
     bandwidth_km: float | None = None,
     basemap: str = "none",
     tianditu_key: str | None = None,
+    cell_km: float = DEFAULT_CELL_KM,
 ):
     """The interactive map (a ``folium.Map``) of an analysis.
 
     The investment density surface is added when at least one project has a known, positive
-    investment. On an Amap basemap every layer is shifted into GCJ-02 first, so it lines up
-    with Amap's roads.
+    investment. The hexagon grid (``cell_km`` between cell centres) covers the parks. On an
+    Amap basemap every layer is shifted into GCJ-02 first, so it lines up with Amap's roads.
     """
-    from parkmap.density import kde_surface
+    from parkmap.density import hex_grid, kde_surface
     from parkmap.webmap import build_map
     from parkmap.webmap.basemaps import display_system, to_display
 
@@ -165,6 +170,7 @@ def make_map(
     projects = to_display(analysis.projects, system)
     with_money = projects[projects["investment_100m_cny"].fillna(0) > 0]
     surface = kde_surface(with_money, bandwidth_km=bandwidth_km) if len(with_money) else None
+    hexes = hex_grid(projects, cell_km=cell_km, cover=parks) if len(projects) else None
     return build_map(
         parks,
         projects,
@@ -178,6 +184,7 @@ def make_map(
         title=title,
         basemap=basemap,
         tianditu_key=tianditu_key,
+        hexes=hexes,
     )
 
 
@@ -216,8 +223,13 @@ def build(
     bandwidth_km: float | None = None,
     basemap: str = "none",
     tianditu_key: str | None = None,
+    cell_km: float = DEFAULT_CELL_KM,
+    progress: Callable[..., None] | None = None,
 ) -> tuple[Analysis, dict[str, Path]]:
     """Analyse the inputs, build the map and write every output of ``parkmap build``.
+
+    progress
+        Optional ``progress(done, total, label)`` called as each step starts.
 
     Returns
     -------
@@ -225,6 +237,8 @@ def build(
         The analysis and the paths written, by name (``map``, ``parks``, ``projects``,
         ``rejected``).
     """
+    report = progress or (lambda done, total=None, label=None: None)
+    report(0, 3, "loading and joining")
     analysis = analyse(
         projects,
         parks,
@@ -235,6 +249,7 @@ def build(
         coords=coords,
         parks_coords=parks_coords,
     )
+    report(1, 3, "drawing the map")
     folium_map = make_map(
         analysis,
         scheme=scheme,
@@ -245,5 +260,9 @@ def build(
         bandwidth_km=bandwidth_km,
         basemap=basemap,
         tianditu_key=tianditu_key,
+        cell_km=cell_km,
     )
-    return analysis, write_outputs(analysis, out, folium_map=folium_map)
+    report(2, 3, "writing")
+    written = write_outputs(analysis, out, folium_map=folium_map)
+    report(3, 3, "done")
+    return analysis, written

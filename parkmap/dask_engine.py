@@ -1,0 +1,277 @@
+"""The Dask engine: load, convert, join and tally partitioned Parquet on a Dask cluster.
+
+For registers too large for one machine (every registered firm in a province as a point), the
+same row rules, coordinate conversion and join as the in-memory engine run on each partition on
+the workers; only small per-park tallies and the rejected rows come back. The park figures are
+built from those tallies by :func:`parkmap.metrics.summary_from_tallies`, the same function the
+in-memory engine ends in, so ``parks.csv`` is the same.
+
+Two things need the whole table and get a pass of their own before the partitions are
+processed: row numbers (from the partition lengths) and repeated project ids (the rows of their
+first occurrences).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from parkmap import io, metrics, parse
+from parkmap.errors import InputError, MissingDependencyError
+from parkmap.join import join_projects_to_parks
+from parkmap.validate import REJECTED_COLUMNS, Summary, problems, summarise
+
+PathLike = str | os.PathLike[str]
+
+#: Problems kept per partition for the CLI's "first few problems" (all rejections are kept).
+PROBLEMS_PER_PARTITION = 20
+
+
+@dataclass
+class DaskAnalysis:
+    """What the Dask engine computes: park figures, rejected rows, outcome counts."""
+
+    parks: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    summary: Summary
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    partitions: int = 0
+
+
+def _require_dask() -> Any:
+    try:
+        import dask
+        import dask.dataframe
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the Dask engine needs dask-geopandas and distributed: pip install 'parkmap[dask]'"
+        ) from exc
+    return dask
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, *, n_workers: int = 2):
+    """A client for ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``), or a
+    LocalCluster of ``n_workers`` single-threaded worker processes when none is given."""
+    _require_dask()
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            dashboard_address=None,
+            host="127.0.0.1",
+            silence_logs=40,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _read_partitions(path: Path):
+    """A Dask frame over the Parquet file or folder with only the project columns."""
+    import dask.dataframe as dd
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise InputError(f"{path}: cannot read it as Parquet: {exc}") from exc
+    names = [n for n in schema.names if not n.startswith("__")]
+    wanted = [header for header, _ in io.match_headers(names).values()]
+    geo = (schema.metadata or {}).get(b"geo")
+    if geo and not {"lon", "lat"} <= set(io.match_headers(wanted)):
+        import dask_geopandas
+
+        column = json.loads(geo)["primary_column"]
+        frame = dask_geopandas.read_parquet(str(path), columns=[*wanted, column])
+        return frame.map_partitions(_points_to_columns, meta=_points_meta(frame))
+    return dd.read_parquet(str(path), columns=wanted)
+
+
+def _points_to_columns(part: gpd.GeoDataFrame) -> pd.DataFrame:
+    import shapely
+
+    part = part.to_crs(io.WGS84) if part.crs and not part.crs.equals(io.WGS84) else part
+    table = pd.DataFrame(part.drop(columns=part.geometry.name))
+    table["lon"] = shapely.get_x(part.geometry.array)
+    table["lat"] = shapely.get_y(part.geometry.array)
+    return table
+
+
+def _points_meta(frame: Any) -> pd.DataFrame:
+    meta = pd.DataFrame(frame._meta.drop(columns=frame._meta.geometry.name))
+    return meta.assign(lon=pd.Series(dtype=float), lat=pd.Series(dtype=float))
+
+
+def _id_column(frame: Any) -> str | None:
+    found = io.match_headers(frame.columns).get("project_id")
+    return found[0] if found else None
+
+
+def _partition_first_rows(part: pd.DataFrame, offset: int, id_col: str, repeated: set[str]):
+    ids = parse.as_text(part[id_col].reset_index(drop=True))
+    rows = pd.Series(range(offset, offset + len(part)))
+    hit = ids.isin(repeated)
+    return rows[hit].groupby(ids[hit]).min()
+
+
+def _process_partition(
+    part: pd.DataFrame,
+    offset: int,
+    parks: gpd.GeoDataFrame,
+    first_rows: dict[str, int],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """Row outcomes, join and tallies for one partition (runs on a worker)."""
+    path = Path(options["path"])
+    loaded = io._records_from_table(
+        part,
+        path=path,
+        encoding=None,
+        row_label="record",
+        first_row=offset,
+        investment_unit=options["investment_unit"],
+        coords=options["coords"],
+        first_rows=first_rows,
+    )
+    joined = join_projects_to_parks(loaded.projects, parks)
+    counts = summarise(joined, loaded.rejected)
+    return {
+        "tallies": metrics.status_tallies(joined),
+        "rejected": loaded.rejected,
+        "counts": counts,
+        "problems": problems(joined, loaded.rejected, path=path, row_label="record")[
+            :PROBLEMS_PER_PARTITION
+        ],
+        "notes": loaded.notes,
+    }
+
+
+def analyse_dask(
+    projects: PathLike,
+    parks: Sequence[PathLike] | None = None,
+    *,
+    scheduler: str | None = None,
+    investment_unit: str | None = None,
+    coords: str = "wgs84",
+    parks_coords: str = "wgs84",
+    park_id_field: str | None = None,
+    park_name_field: str | None = None,
+    n_workers: int = 2,
+    progress: Any = None,
+) -> DaskAnalysis:
+    """Park figures and row outcomes for a (partitioned) Parquet file, computed with Dask.
+
+    Parameters
+    ----------
+    projects
+        A Parquet or GeoParquet file, or a folder of Parquet parts.
+    parks, investment_unit, coords, parks_coords, park_id_field, park_name_field
+        As for :func:`parkmap.pipeline.analyse`.
+    scheduler
+        Address of a running Dask scheduler; a LocalCluster on this machine when ``None``.
+    n_workers
+        Worker processes of the LocalCluster.
+    progress
+        Optional callable ``progress(done, total)`` called as partitions finish.
+
+    Returns
+    -------
+    DaskAnalysis
+        Record numbers count from 1 over the whole dataset, in partition order.
+    """
+    dask = _require_dask()
+    path = Path(projects)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if investment_unit is not None:
+        parse.canonical_unit(investment_unit)
+    park_layer = io.parks_from_files(
+        list(parks) if parks else [io.bundled_path("parks.geojson")],
+        id_field=park_id_field,
+        name_field=park_name_field,
+        coords=parks_coords,
+    )
+    frame = _read_partitions(path)
+    options = {"path": str(path), "investment_unit": investment_unit, "coords": coords}
+    with dask_client(scheduler, n_workers=n_workers) as client:
+        lengths = frame.map_partitions(len).compute().tolist()
+        offsets = [1 + sum(lengths[:i]) for i in range(len(lengths))]
+        parts = frame.to_delayed()
+
+        first_rows: dict[str, int] = {}
+        id_col = _id_column(frame)
+        if id_col is not None:
+            ids = frame[id_col].map_partitions(parse.as_text, meta=(id_col, "str"))
+            counts = ids[ids != ""].value_counts().compute()
+            repeated = set(counts[counts > 1].index)
+            if repeated:
+                found = dask.compute(
+                    *[
+                        dask.delayed(_partition_first_rows)(p, o, id_col, repeated)
+                        for p, o in zip(parts, offsets, strict=True)
+                    ]
+                )
+                first_rows = pd.concat(found).groupby(level=0).min().astype(int).to_dict()
+
+        parks_future = client.scatter(park_layer, broadcast=True)
+        futures = [
+            client.submit(_process_partition, p, o, parks_future, first_rows, options, pure=False)
+            for p, o in zip(client.compute(parts), offsets, strict=True)
+        ]
+        from distributed import as_completed
+
+        for done, _ in enumerate(as_completed(futures), start=1):
+            if progress is not None:
+                progress(done, len(futures))
+        results = client.gather(futures)
+
+    tallies = pd.concat([r["tallies"] for r in results], ignore_index=True)
+    rejected = pd.concat(
+        [r["rejected"] for r in results if len(r["rejected"])]
+        or [pd.DataFrame(columns=REJECTED_COLUMNS)],
+        ignore_index=True,
+    )
+    counts = [r["counts"] for r in results]
+    summary = Summary(
+        read=sum(c.read for c in counts),
+        mapped=sum(c.mapped for c in counts),
+        warnings=sum(c.warnings for c in counts),
+        rejected=sum(c.rejected for c in counts),
+    )
+    notes = list(dict.fromkeys(n for r in results for n in r["notes"]))
+    return DaskAnalysis(
+        parks=metrics.summary_from_tallies(park_layer, tallies),
+        rejected=rejected.astype({"row": "int64"}),
+        summary=summary,
+        problems=[line for r in results for line in r["problems"]],
+        notes=[*park_layer.attrs.get("notes", []), *notes],
+        partitions=len(results),
+    )
+
+
+def write_dask_outputs(analysis: DaskAnalysis, out: PathLike) -> dict[str, Path]:
+    """Write ``parks.csv`` and ``rejected.csv`` (the Dask engine does not draw the map)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return {
+        "parks": io.save_table_csv(metrics.parks_table(analysis.parks), out / "parks.csv"),
+        "rejected": io.save_rejected(analysis.rejected, out / "rejected.csv"),
+    }
