@@ -103,8 +103,10 @@ def check_coordinate_system(
     declared = str(systems[0])
     named = projects["park_declared"].astype(str)
     lookup = {d: match_park(d, parks) for d in named.unique() if d}
-    park_ids = [lookup.get(d) for d in named]
-    rows = np.array([pid is not None for pid in park_ids])
+    if not any(lookup.values()):
+        return None
+    park_ids = named.map(lookup).to_numpy(dtype=object)
+    rows = np.array([pid is not None and pid == pid for pid in park_ids])  # not None, not NaN
     if not rows.any():
         return None
     polygons = dict(zip(parks["park_id"], parks.geometry, strict=True))

@@ -36,10 +36,15 @@ def _memberships(projects: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             {"park_id": [], "investment_100m_cny": [], "status": [], "industry": []}
         )
-    cols = ["park_ids", "investment_100m_cny", "status", "industry"]
-    pairs = projects[cols].assign(park_id=projects["park_ids"].astype(str).str.split(";"))
-    pairs = pairs.explode("park_id")
-    return pairs[pairs["park_id"] != ""].drop(columns="park_ids")
+    cols = ["investment_100m_cny", "status", "industry"]
+    ids = projects["park_ids"].astype(str)
+    multi = ids.str.contains(";", regex=False)
+    single = projects.loc[~multi & (ids != ""), cols].assign(park_id=ids[~multi & (ids != "")])
+    if not multi.any():
+        return single
+    # Points in overlapping parks (rare) become one line per park.
+    shared = projects.loc[multi, cols].assign(park_id=ids[multi].str.split(";")).explode("park_id")
+    return pd.concat([single, shared])
 
 
 def park_summary(parks: gpd.GeoDataFrame, projects: pd.DataFrame) -> gpd.GeoDataFrame:

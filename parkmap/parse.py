@@ -198,8 +198,11 @@ def parse_status(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         True where a cell has a status that is not recognised.
     """
     text = as_text(values)
-    key = text.str.lower().str.replace(r"[\s_\-]", "", regex=True)
-    statuses = key.map(STATUS_ALIASES)
+    # A column holds a handful of distinct statuses: normalise those, then spread them out.
+    codes, uniques = pd.factorize(text)
+    keys = [re.sub(r"[\s_\-]", "", u.lower()) for u in uniques]
+    canonical = np.array([STATUS_ALIASES.get(k) for k in keys] + [None], dtype=object)
+    statuses = pd.Series(canonical[codes], index=values.index, dtype=object)
     bad = (text != "") & statuses.isna()
     return statuses.fillna("unknown").astype(object), bad
 

@@ -51,9 +51,12 @@ class RowIssues:
         mask[list(self.rejections)] = True
         return mask
 
-    def warning_texts(self) -> list[str]:
+    def warning_texts(self) -> np.ndarray:
         """One ``"; "``-joined warning string per row ("" where none)."""
-        return ["; ".join(self.warnings.get(pos, [])) for pos in range(self.n_rows)]
+        texts = np.full(self.n_rows, "", dtype=object)
+        for pos, messages in self.warnings.items():
+            texts[pos] = "; ".join(messages)
+        return texts
 
     def rejected_table(
         self, rows: pd.Series, project_ids: pd.Series, names: pd.Series

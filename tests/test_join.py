@@ -105,3 +105,22 @@ def test_declared_park_mismatch_is_a_warning():
 )
 def test_match_park(text, expected):
     assert match_park(text, PARKS) == expected
+
+
+def test_distance_across_gauss_krueger_zones_is_geodesic():
+    # 117.4 E and 121.0 E lie in different 3-degree zones: the search falls back to an
+    # equal-area projection and the gap is measured on the ellipsoid.
+    parks = gpd.GeoDataFrame(
+        {"park_id": ["w", "e"], "name": ["W", "E"]},
+        geometry=[box(117.0, 36.0, 117.2, 36.2), box(121.0, 36.0, 121.2, 36.2)],
+        crs="EPSG:4326",
+    )
+    joined = join_projects_to_parks(projects([(117.4, 36.1), (120.9, 36.1)]), parks)
+    assert joined["nearest_park_id"].tolist() == ["w", "e"]
+    geod = Geod(ellps="WGS84")
+    assert joined["distance_km"].iloc[0] == pytest.approx(
+        geod.inv(117.2, 36.1, 117.4, 36.1)[2] / 1000, rel=1e-3
+    )
+    assert joined["distance_km"].iloc[1] == pytest.approx(
+        geod.inv(121.0, 36.1, 120.9, 36.1)[2] / 1000, rel=1e-3
+    )
