@@ -1,0 +1,53 @@
+"""Where projects cluster, which parks are hot or cold, and whether that is more than chance.
+
+* :func:`parkmap.cluster.points.find_clusters` — DBSCAN / HDBSCAN clusters of projects;
+* :func:`parkmap.cluster.pattern.nearest_neighbour_index` and
+  :func:`~parkmap.cluster.pattern.ripley_l`;
+* :func:`parkmap.cluster.areal.hex_statistics` — Moran's I, Gi*, local Moran on hexagons;
+* :func:`cluster_analysis` runs them all; :func:`run_cluster_analysis` also writes the files
+  (:mod:`parkmap.cluster.report`, :mod:`parkmap.cluster.plots`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from parkmap.cluster.core import ClusterAnalysis, cluster_analysis
+
+__all__ = ["ClusterAnalysis", "cluster_analysis", "run_cluster_analysis"]
+
+
+def run_cluster_analysis(
+    analysis,
+    out: str | os.PathLike[str],
+    *,
+    lang: str = "zh",
+    plots: bool = True,
+    **options,
+) -> tuple[ClusterAnalysis, dict[str, Path]]:
+    """Compute the cluster statistics of an analysis and write them into ``out``.
+
+    Parameters
+    ----------
+    analysis
+        A :class:`parkmap.pipeline.Analysis` (its ``projects`` and ``parks`` are used).
+    out
+        Output folder.
+    lang
+        ``"zh"`` or ``"en"`` for ``summary.md`` and the plots.
+    plots
+        Write the Ripley plots (PNG).
+    **options
+        Passed to :func:`cluster_analysis` (method, eps_m, min_samples, weighted, cell_km,
+        permutations, simulations, seed, fdr).
+
+    Returns
+    -------
+    tuple
+        The :class:`ClusterAnalysis` and the paths written, by name.
+    """
+    from parkmap.cluster.report import write_outputs
+
+    result = cluster_analysis(analysis.projects, analysis.parks, **options)
+    return result, write_outputs(result, out, lang=lang, plots=plots)

@@ -1,0 +1,329 @@
+"""Area statistics on a hexagon grid over the parks: Moran's I, Getis–Ord Gi* and local Moran.
+
+The grid is :func:`parkmap.density.hex_grid` (``cover=parks``): every cell whose interior meets a
+park, empty cells included, with the investment (亿元) of the projects in it. The statistics run
+on the investment per cell with PySAL:
+
+* weights: queen contiguity between cells (``libpysal.weights.Queen.from_dataframe``),
+  row-standardised. Hexagons share whole edges, so queen and rook agree. Neighbouring cells are
+  computed separately, so a shared vertex can differ in its last bits; before the weights are
+  built every vertex is snapped to one representative of the vertices within 1 mm of it (in the
+  metric CRS), so the written polygons share bit-identical vertices and anyone rebuilding the
+  weights from ``hotspots.geojson`` gets the same neighbours.
+* global Moran's I (``esda.Moran``) with a permutation p-value; esda's Moran takes no seed, so
+  ``numpy.random.seed(seed)`` is set right before it.
+* Getis–Ord Gi* (``esda.G_Local(star=True, transform="R", seed=seed)``): z is ``Zs``, p is the
+  two-sided normal p-value ``2·(1 − Φ(|z|))`` (esda's ``p_norm`` is one-sided). Bins as ArcGIS:
+  ±3 at 99 %, ±2 at 95 %, ±1 at 90 % confidence, 0 otherwise; with ``fdr=True`` each level's
+  cut-off is the Benjamini–Hochberg one (``esda.fdr(p, α)``).
+* local Moran (``esda.Moran_Local(seed=seed)``): quadrants HH, LH, LL, HL where the permutation
+  p-value is below 0.05 (or its FDR cut-off), "ns" otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy.spatial import cKDTree
+from scipy.stats import norm
+
+from parkmap.cluster._geo import LONLAT, crs_label, geometry_to_metric, to_metric
+
+#: Confidence levels of the Gi* bins: (bin, α).
+GI_LEVELS: Final = ((3, 0.01), (2, 0.05), (1, 0.10))
+#: Significance level of the local Moran quadrants.
+LISA_ALPHA: Final = 0.05
+QUADRANTS: Final = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+#: Fewest cells for Moran's I of one park.
+MIN_CELLS: Final = 4
+#: Vertices closer than this (metres) are the same vertex.
+SNAP_M: Final = 1e-3
+
+
+@dataclass
+class HexStatistics:
+    """Cells with their local statistics, and the global figures.
+
+    Attributes
+    ----------
+    cells
+        Every cell used (EPSG:4326): ``cell_id, park_ids, count, investment_100m_cny, gi_z, gi_p,
+        gi_p_sim, gi_bin, lisa_i, lisa_p_sim, lisa_quadrant, neighbours``.
+    stats
+        ``weights``, ``moran`` (citywide), ``moran_by_park``, ``gi``, ``lisa`` for stats.json.
+    """
+
+    cells: gpd.GeoDataFrame
+    stats: dict
+
+
+def snap_shared_vertices(cells: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    """Hexagons whose shared vertices are bit-identical (vertices within 1 mm merged)."""
+    if not len(cells):
+        return cells
+    geoms = np.asarray(cells.geometry.array, dtype=object)
+    rings = shapely.get_exterior_ring(geoms)
+    counts = shapely.get_num_coordinates(rings)
+    lonlat = shapely.get_coordinates(rings)
+    x, y = to_metric(crs, lonlat[:, 0], lonlat[:, 1])
+    tree = cKDTree(np.column_stack((x, y)))
+    near = tree.query_ball_point(np.column_stack((x, y)), r=SNAP_M)
+    first = np.array([min(group) for group in near])
+    snapped = lonlat[first]
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    polygons = [shapely.Polygon(snapped[offsets[i] : offsets[i + 1]]) for i in range(len(geoms))]
+    out = cells.copy()
+    out = out.set_geometry(gpd.GeoSeries(polygons, index=cells.index, crs=LONLAT))
+    return out
+
+
+def queen_weights(cells: gpd.GeoDataFrame, *, transform: str = "R"):
+    """Queen contiguity between cells, ids 0…n−1 in row order.
+
+    ``transform="R"`` row-standardises; ``"O"`` keeps binary weights (what ``G_Local`` wants
+    for Gi*: it adds the self-weight 1, then row-standardises itself).
+    """
+    from libpysal.weights import Queen
+
+    frame = gpd.GeoDataFrame(geometry=cells.geometry.reset_index(drop=True))
+    with _quiet():
+        w = Queen.from_dataframe(frame, use_index=False, silence_warnings=True)
+    if transform != "O":
+        w.transform = transform
+    return w
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence two expected warnings.
+
+    Parks far apart give disconnected components (counted in stats.json); esda's conditional
+    randomisation announces a future change of its default that G_Local and Moran_Local do not
+    let a caller choose yet (their p_sim is the current "directed" one).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The weights matrix is not fully connected")
+        warnings.filterwarnings("ignore", message="The alternative hypothesis for conditional")
+        # G_Local's z_sim (not used here) divides by zero for cells whose simulations agree.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="esda.getisord")
+        yield
+
+
+def _park_ids_of_cells(cells: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, crs: CRS) -> list[str]:
+    """ ";"-joined ids of the parks whose interior each cell meets."""
+    hexes = [geometry_to_metric(crs, g) for g in cells.geometry]
+    found: list[list[str]] = [[] for _ in hexes]
+    tree = shapely.STRtree(hexes)
+    for pid, geom in zip(parks["park_id"].astype(str), parks.to_crs(LONLAT).geometry, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        metric = geometry_to_metric(crs, geom)
+        for i in tree.query(metric, predicate="intersects"):
+            if not metric.touches(hexes[i]):
+                found[int(i)].append(pid)
+    return [";".join(ids) for ids in found]
+
+
+def _moran(y: np.ndarray, w, permutations: int, seed: int) -> dict:
+    import esda
+
+    n = len(y)
+    if n < MIN_CELLS:
+        return {
+            "cells": n,
+            "result": "too_few_cells",
+            "reason": f"needs at least {MIN_CELLS} cells",
+        }
+    if float(np.var(y)) == 0.0:
+        return {"cells": n, "result": "no_variation", "reason": "every cell has the same value"}
+    if w.n - len(w.islands) < 2:
+        return {"cells": n, "result": "no_neighbours", "reason": "cells have no neighbours"}
+    np.random.seed(seed)  # esda.Moran draws its permutations from numpy's global generator
+    mi = esda.Moran(y, w, transformation="r", permutations=permutations)
+    p_sim = float(mi.p_sim) if permutations else math.nan
+    significant = math.isfinite(p_sim) and p_sim < LISA_ALPHA
+    result = ("clustered" if mi.I > mi.EI else "dispersed") if significant else "random"
+    return {
+        "cells": n,
+        "I": float(mi.I),
+        "expected_I": float(mi.EI),
+        "z_norm": float(mi.z_norm),
+        "p_norm": float(mi.p_norm),
+        "z_sim": float(mi.z_sim) if permutations else None,
+        "p_sim": p_sim if permutations else None,
+        "permutations": int(permutations),
+        "seed": int(seed),
+        "result": result,
+    }
+
+
+def _cutoffs(p: np.ndarray, fdr: bool) -> list[tuple[int, float]]:
+    import esda
+
+    if not fdr or not len(p):
+        return list(GI_LEVELS)
+    return [(level, float(esda.fdr(p, alpha))) for level, alpha in GI_LEVELS]
+
+
+def gi_bins(z: np.ndarray, p: np.ndarray, *, fdr: bool = False) -> np.ndarray:
+    """ArcGIS-style hot/cold bins −3…3 from z and two-sided p (strictly below each cut-off)."""
+    bins = np.zeros(len(z), dtype=np.int64)
+    for level, cut in reversed(_cutoffs(p, fdr)):
+        hit = np.isfinite(p) & (p < cut)
+        bins[hit] = level
+    return bins * np.sign(np.nan_to_num(z)).astype(np.int64)
+
+
+def hex_statistics(
+    projects: gpd.GeoDataFrame,
+    parks: gpd.GeoDataFrame,
+    *,
+    crs: CRS,
+    cell_km: float = 1.0,
+    permutations: int = 999,
+    seed: int = 0,
+    fdr: bool = False,
+) -> HexStatistics:
+    """Moran's I, Gi* and local Moran of investment on a hexagon grid over the parks.
+
+    Parameters
+    ----------
+    projects
+        Projects (Point geometries, ``investment_100m_cny``).
+    parks
+        Park polygons with ``park_id``; the grid covers them.
+    crs
+        Metric CRS of the grid.
+    cell_km
+        Distance between the centres of adjacent cells, km.
+    permutations, seed
+        Permutations of every test, and the seed that makes them repeatable.
+    fdr
+        Benjamini–Hochberg cut-offs for the Gi* bins and the LISA quadrants.
+    """
+    import esda
+
+    from parkmap.density import hex_grid
+
+    grid = hex_grid(projects, cell_km=cell_km, cover=parks, metric_crs=crs)
+    grid = snap_shared_vertices(grid, crs).reset_index(drop=True)
+    y = grid["investment_100m_cny"].to_numpy(dtype=float)
+    cells = gpd.GeoDataFrame(
+        {
+            "cell_id": grid["cell_id"],
+            "park_ids": _park_ids_of_cells(grid, parks, crs) if len(grid) else [],
+            "count": grid["count"].astype("int64"),
+            "investment_100m_cny": y,
+        },
+        geometry=grid.geometry,
+        crs=LONLAT,
+    )
+    n = len(cells)
+    weights_info: dict = {
+        "type": "queen contiguity (libpysal.weights.Queen.from_dataframe on the hexagons)",
+        "transform": "R (row-standardised)",
+        "cells": n,
+        "cell_km": float(cell_km),
+        "metric_crs": crs_label(crs),
+        "permutations": int(permutations),
+        "seed": int(seed),
+        "fdr": bool(fdr),
+        "vertex_snap_m": SNAP_M,
+        "projects_outside_cells": int(grid.attrs.get("projects_outside_cells", 0)),
+    }
+    stats: dict = {"weights": weights_info, "moran_by_park": {}}
+    cells["gi_z"] = np.nan
+    cells["gi_p"] = np.nan
+    cells["gi_p_sim"] = np.nan
+    cells["gi_bin"] = 0
+    cells["lisa_i"] = np.nan
+    cells["lisa_p_sim"] = np.nan
+    cells["lisa_quadrant"] = "ns"
+    cells["neighbours"] = 0
+    if n < MIN_CELLS:
+        weights_info["islands"] = 0
+        stats["moran"] = _moran(y, None, permutations, seed)
+        stats["gi"] = {"result": "too_few_cells"}
+        stats["lisa"] = {"result": "too_few_cells"}
+        return HexStatistics(cells=cells, stats=stats)
+    w = queen_weights(cells)
+    weights_info["islands"] = len(w.islands)
+    weights_info["mean_neighbours"] = float(w.mean_neighbors)
+    weights_info["components"] = int(w.n_components)
+    cells["neighbours"] = [int(w.cardinalities[i]) for i in range(n)]
+    stats["moran"] = _moran(y, w, permutations, seed)
+    if float(np.var(y)) > 0:
+        from libpysal.weights import fill_diagonal
+
+        # Self-weight 1 on binary queen weights, then G_Local row-standardises: the Gi* of
+        # ArcGIS; esda does the same for binary weights with star=True, but with a warning.
+        with _quiet():
+            gi_w = fill_diagonal(queen_weights(cells, transform="O"), 1.0)
+            gi = esda.G_Local(
+                y, gi_w, transform="R", permutations=permutations, star=True, seed=seed, n_jobs=1
+            )
+            lm = esda.Moran_Local(
+                y,
+                queen_weights(cells),
+                transformation="r",
+                permutations=permutations,
+                seed=seed,
+                n_jobs=1,
+            )
+        z = np.asarray(gi.Zs, dtype=float)
+        p = 2.0 * norm.sf(np.abs(z))
+        cells["gi_z"] = z
+        cells["gi_p"] = p
+        if permutations:
+            cells["gi_p_sim"] = np.asarray(gi.p_sim, dtype=float)
+        cells["gi_bin"] = gi_bins(z, p, fdr=fdr)
+        p_sim = np.asarray(getattr(lm, "p_sim", np.full(n, np.nan)), dtype=float)
+        cut = float(esda.fdr(p_sim, LISA_ALPHA)) if fdr else LISA_ALPHA
+        quads = np.array([QUADRANTS.get(int(q), "ns") for q in lm.q], dtype=object)
+        quads[~(p_sim < cut)] = "ns"
+        cells["lisa_i"] = np.asarray(lm.Is, dtype=float)
+        cells["lisa_p_sim"] = p_sim
+        cells["lisa_quadrant"] = quads
+        bins = cells["gi_bin"]
+        stats["gi"] = {
+            "statistic": "Getis-Ord Gi* (esda.G_Local on binary queen weights, star=True, "
+            "transform R: self-weight 1, then row-standardised)",
+            "p_value": "two-sided normal, 2*(1-Phi(|z|))",
+            "cutoffs": {str(level): cut for level, cut in _cutoffs(p, fdr)},
+            "bins": {str(b): int((bins == b).sum()) for b in range(-3, 4)},
+        }
+        stats["lisa"] = {
+            "statistic": "local Moran (esda.Moran_Local, row-standardised)",
+            "p_value": "permutation (p_sim)",
+            "cutoff": cut,
+            "quadrants": {q: int((quads == q).sum()) for q in ("HH", "LH", "LL", "HL", "ns")},
+        }
+    else:
+        stats["gi"] = {"result": "no_variation"}
+        stats["lisa"] = {"result": "no_variation"}
+    for pid in parks["park_id"].astype(str):
+        mask = cells["park_ids"].str.split(";").apply(lambda ids, pid=pid: pid in ids).to_numpy()
+        sub = cells[mask].reset_index(drop=True)
+        if len(sub) >= MIN_CELLS:
+            result = _moran(
+                sub["investment_100m_cny"].to_numpy(float), queen_weights(sub), permutations, seed
+            )
+        else:
+            result = _moran(sub["investment_100m_cny"].to_numpy(float), None, permutations, seed)
+        stats["moran_by_park"][pid] = result
+    return HexStatistics(cells=cells, stats=stats)
+
+
+def cells_table(cells: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The cells without geometry."""
+    return pd.DataFrame(cells.drop(columns=cells.geometry.name))

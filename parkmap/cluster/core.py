@@ -1,0 +1,163 @@
+"""One call from projects and parks to every cluster statistic (nothing written)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from parkmap.cluster._geo import (
+    LONLAT,
+    crs_label,
+    geometry_to_metric,
+    lonlat,
+    metric_crs,
+    to_metric,
+)
+from parkmap.cluster.areal import HexStatistics, hex_statistics
+from parkmap.cluster.pattern import nearest_neighbour_index, ripley_l
+from parkmap.cluster.points import ClusterResult, find_clusters
+
+
+@dataclass
+class ClusterAnalysis:
+    """Everything :func:`cluster_analysis` computes.
+
+    Attributes
+    ----------
+    clusters
+        Project clusters (:class:`parkmap.cluster.points.ClusterResult`).
+    hexes
+        Hexagon statistics (:class:`parkmap.cluster.areal.HexStatistics`).
+    nni
+        Nearest-neighbour statistics: ``{"citywide": {...}, "parks": {park_id: {...}}}``.
+    ripley
+        Ripley's L with envelopes, same layout.
+    parks
+        Park ids, names and areas, in order: ``[{park_id, name, name_en, area_km2}, …]``.
+    settings
+        Options used (metric CRS, seed, …).
+    """
+
+    clusters: ClusterResult
+    hexes: HexStatistics
+    nni: dict
+    ripley: dict
+    parks: list[dict]
+    settings: dict = field(default_factory=dict)
+
+
+def _members(projects: gpd.GeoDataFrame, park_id: str) -> np.ndarray:
+    ids = projects["park_ids"].fillna("").astype(str).str.split(";")
+    return ids.apply(lambda values: park_id in values).to_numpy(dtype=bool)
+
+
+def cluster_analysis(
+    projects: gpd.GeoDataFrame,
+    parks: gpd.GeoDataFrame,
+    *,
+    method: str = "dbscan",
+    eps_m: float = 1000.0,
+    min_samples: int = 5,
+    weighted: bool = False,
+    cell_km: float = 1.0,
+    permutations: int = 999,
+    simulations: int = 99,
+    seed: int = 0,
+    fdr: bool = False,
+) -> ClusterAnalysis:
+    """Clusters, nearest-neighbour index, Ripley's L and hexagon statistics.
+
+    Parameters
+    ----------
+    projects
+        Joined projects (:func:`parkmap.join.join_projects_to_parks`).
+    parks
+        Parks with ``park_id``, ``name`` and the geodesic ``area_km2``
+        (:func:`parkmap.metrics.park_summary`); ``area_km2`` is computed when missing.
+    method, eps_m, min_samples, weighted
+        See :func:`parkmap.cluster.points.find_clusters`.
+    cell_km, permutations, fdr
+        See :func:`parkmap.cluster.areal.hex_statistics`.
+    simulations
+        Simulated patterns in Ripley's envelopes.
+    seed
+        Seed of every random step (permutations and simulations).
+
+    Returns
+    -------
+    ClusterAnalysis
+    """
+    from parkmap.metrics import geodesic_area_km2
+
+    parks = (
+        parks.to_crs(LONLAT) if parks.crs is not None and not parks.crs.equals(LONLAT) else parks
+    )
+    if "area_km2" not in parks.columns:
+        parks = parks.assign(area_km2=geodesic_area_km2(parks.geometry).to_numpy())
+    crs = metric_crs(projects, parks)
+    clusters = find_clusters(
+        projects,
+        crs=crs,
+        parks=parks,
+        method=method,
+        eps_m=eps_m,
+        min_samples=min_samples,
+        weighted=weighted,
+    )
+    lon, lat = lonlat(projects)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    x, y = to_metric(crs, lon, lat)
+
+    hull = (
+        shapely.convex_hull(shapely.multipoints(np.column_stack((x[ok], y[ok]))))
+        if ok.any()
+        else None
+    )
+    hull_area = float(hull.area) if hull is not None else 0.0
+    nni = {"citywide": nearest_neighbour_index(x[ok], y[ok], hull_area), "parks": {}}
+    nni["citywide"]["study_area"] = "convex hull of all projects (planar, metric CRS)"
+    ripley = {
+        "citywide": ripley_l(x[ok], y[ok], hull, simulations=simulations, seed=seed)
+        if hull is not None and hull.area > 0
+        else {"n": int(ok.sum()), "pattern": "no_area", "reason": "the projects span no area"},
+        "parks": {},
+    }
+    park_rows = []
+    for _, park in parks.iterrows():
+        pid = str(park["park_id"])
+        inside = _members(projects, pid) & ok
+        area_m2 = float(park["area_km2"]) * 1e6
+        result = nearest_neighbour_index(x[inside], y[inside], area_m2)
+        result["study_area"] = "park area_km2 (geodesic)"
+        nni["parks"][pid] = result
+        polygon = geometry_to_metric(crs, park.geometry)
+        ripley["parks"][pid] = ripley_l(
+            x[inside], y[inside], polygon, simulations=simulations, seed=seed, area_m2=area_m2
+        )
+        park_rows.append(
+            {
+                "park_id": pid,
+                "name": str(park.get("name", pid)),
+                "name_en": str(park.get("name_en", "") or ""),
+                "area_km2": float(park["area_km2"]),
+            }
+        )
+    hexes = hex_statistics(
+        projects, parks, crs=crs, cell_km=cell_km, permutations=permutations, seed=seed, fdr=fdr
+    )
+    settings = {
+        "metric_crs": crs_label(crs),
+        "seed": int(seed),
+        "permutations": int(permutations),
+        "simulations": int(simulations),
+        "cell_km": float(cell_km),
+        "fdr": bool(fdr),
+        "projects": len(projects),
+        "projects_with_coordinates": int(ok.sum()),
+    }
+    return ClusterAnalysis(
+        clusters=clusters, hexes=hexes, nni=nni, ripley=ripley, parks=park_rows, settings=settings
+    )

@@ -1,0 +1,115 @@
+"""Files a planner reads: clusters.csv/.geojson, hotspots.geojson, stats.json, summary.md."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from parkmap import io
+from parkmap.cluster.core import ClusterAnalysis
+from parkmap.errors import UsageError
+
+OUTPUT_CLUSTERS_CSV: Final = "clusters.csv"
+OUTPUT_CLUSTERS_GEOJSON: Final = "clusters.geojson"
+OUTPUT_HOTSPOTS: Final = "hotspots.geojson"
+OUTPUT_STATS: Final = "stats.json"
+OUTPUT_SUMMARY: Final = "summary.md"
+PLOTS_DIR: Final = "plots"
+
+
+def _clean(value):
+    """JSON-safe copy: NaN/inf → None, numpy scalars → Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def geojson_text(frame: gpd.GeoDataFrame) -> str:
+    """RFC 7946 FeatureCollection with full-precision coordinates (shared vertices stay equal)."""
+    props = frame.drop(columns=frame.geometry.name)
+    features = []
+    for record, geom in zip(props.to_dict(orient="records"), frame.geometry, strict=True):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": _clean(record),
+                "geometry": None if geom is None else shapely.geometry.mapping(geom),
+            }
+        )
+    doc = {"type": "FeatureCollection", "features": features}
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False)
+
+
+def stats_document(result: ClusterAnalysis) -> dict:
+    """Everything for ``stats.json``."""
+    return _clean(
+        {
+            "settings": result.settings,
+            "parks": result.parks,
+            "clusters": {
+                **result.clusters.params,
+                "hull_area": "planar area of the convex hull in the metric CRS (km²)",
+                "table": result.clusters.clusters.drop(columns="geometry").to_dict(
+                    orient="records"
+                ),
+            },
+            "nearest_neighbour": result.nni,
+            "ripley_l": result.ripley,
+            **result.hexes.stats,
+        }
+    )
+
+
+def write_outputs(
+    result: ClusterAnalysis, out: str | os.PathLike[str], *, lang: str = "zh", plots: bool = True
+) -> dict[str, Path]:
+    """Write every output file into ``out``; return their paths by name."""
+    from parkmap.cluster.summary import summary_markdown
+
+    if lang not in ("zh", "en"):
+        raise UsageError(f"lang must be zh or en, got {lang!r}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    table = result.clusters.clusters.drop(columns="geometry")
+    written["clusters_csv"] = io.save_table_csv(table, out / OUTPUT_CLUSTERS_CSV)
+    written["clusters_geojson"] = io.atomic_write(
+        out / OUTPUT_CLUSTERS_GEOJSON, geojson_text(result.clusters.clusters)
+    )
+    written["hotspots"] = io.atomic_write(out / OUTPUT_HOTSPOTS, geojson_text(result.hexes.cells))
+    doc = stats_document(result)
+    if plots:
+        from parkmap.cluster.plots import plot_ripley
+
+        doc["plots"] = {}
+        for key, stats, title in _ripley_items(result):
+            path = plot_ripley(stats, out / PLOTS_DIR / f"ripley_{key}.png", title=title, lang=lang)
+            if path is not None:
+                written[f"plot_{key}"] = path
+                doc["plots"][key] = f"{PLOTS_DIR}/{path.name}"
+    written["stats"] = io.atomic_write(
+        out / OUTPUT_STATS, json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False)
+    )
+    written["summary"] = io.atomic_write(out / OUTPUT_SUMMARY, summary_markdown(result, lang=lang))
+    return written
+
+
+def _ripley_items(result: ClusterAnalysis):
+    yield "citywide", result.ripley["citywide"], "citywide"
+    for park in result.parks:
+        pid = park["park_id"]
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)
+        yield safe, result.ripley["parks"][pid], park["name"]
