@@ -1,0 +1,190 @@
+"""Report-ready outputs without a browser: static maps, an atlas PDF and tables.
+
+``export_all(analysis, out)`` writes ``map.png``/``map.svg``/``map.pdf``, ``atlas.pdf``,
+``parks.csv``, ``parks.xlsx`` and ``projects.gpkg`` into ``out``; every file is written
+atomically (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from parkmap.errors import UsageError
+from parkmap.export.fonts import CjkFont, MissingFontWarning, find_cjk_font, font_setup
+from parkmap.export.paper import pixel_size
+from parkmap.export.static_map import FORMATS, Sheet
+from parkmap.settings import LANGUAGES, MAP_DEFAULTS
+
+if TYPE_CHECKING:
+    from parkmap.pipeline import Analysis
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_all` wrote.
+
+    Attributes
+    ----------
+    files
+        Paths by name: ``map_png``, ``map_svg``, ``map_pdf``, ``atlas``, ``parks_csv``,
+        ``parks_xlsx``, ``gpkg``.
+    font
+        The Chinese font used, or ``None``.
+    lang
+        Language of the labels (``"en"`` when no Chinese font was found).
+    pixels
+        Pixel size of ``map.png`` (width, height), or ``None`` when no PNG was asked for.
+    warnings
+        Messages for the user (missing font).
+    """
+
+    files: dict[str, Path] = field(default_factory=dict)
+    font: CjkFont | None = None
+    lang: str = "zh"
+    pixels: tuple[int, int] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_formats(value: str | Sequence[str]) -> list[str]:
+    """``"png,svg"`` → ``["png", "svg"]``; order kept, repeats dropped.
+
+    Raises
+    ------
+    UsageError
+        For an unknown or empty format list.
+    """
+    items = value.split(",") if isinstance(value, str) else list(value)
+    formats: list[str] = []
+    for item in (str(i).strip().lower().lstrip(".") for i in items):
+        if not item:
+            continue
+        if item not in FORMATS:
+            raise UsageError(f"unknown format {item!r}; choose any of: {', '.join(FORMATS)}")
+        if item not in formats:
+            formats.append(item)
+    if not formats:
+        raise UsageError(f"no format given; choose any of: {', '.join(FORMATS)}")
+    return formats
+
+
+def export_all(
+    analysis: Analysis,
+    out: PathLike,
+    *,
+    formats: str | Sequence[str] = FORMATS,
+    paper: str = "a4",
+    orientation: str = "landscape",
+    dpi: float = 300,
+    title: str | None = None,
+    caption: str | None = None,
+    lang: str = MAP_DEFAULTS.lang,
+    scheme: str = MAP_DEFAULTS.scheme,
+    k: int = MAP_DEFAULTS.k,
+    atlas: bool = True,
+    tables: bool = True,
+) -> ExportResult:
+    """Write the report set for an analysis into ``out``.
+
+    Parameters
+    ----------
+    analysis
+        From :func:`parkmap.pipeline.analyse`.
+    out
+        Output folder (created when missing).
+    formats
+        Any of ``png``, ``svg``, ``pdf`` (list or comma-separated) for ``map.<fmt>``.
+    paper, orientation
+        ``a4``/``a3`` and ``landscape``/``portrait``: the sheet of every map and atlas page.
+    dpi
+        Resolution of ``map.png``; its pixel size is the paper size in inches times ``dpi``.
+    title, caption
+        Map title (default: the map title in ``lang``) and a line printed under the map, such
+        as a map-approval number (审图号) or a source line.
+    lang
+        ``zh`` or ``en``. Without a Chinese font the labels are English, whatever ``lang``.
+    scheme, k
+        Park density classes (:func:`parkmap.classes.classify`), as on the interactive map.
+    atlas, tables
+        Also write ``atlas.pdf``; also write ``parks.csv``, ``parks.xlsx``, ``projects.gpkg``.
+
+    Returns
+    -------
+    ExportResult
+        Files written, font, label language, PNG pixel size and warnings.
+    """
+    import matplotlib
+
+    from parkmap.export.atlas import save_atlas
+    from parkmap.export.static_map import map_figure, prepare, save_map, summary_line
+    from parkmap.export.tables import save_geopackage, save_parks_tables
+    from parkmap.export.text import export_texts
+
+    if lang not in LANGUAGES:
+        raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+    wanted = parse_formats(formats)
+    sheet = Sheet(str(paper).lower(), orientation)
+    pixels = pixel_size(sheet.paper, sheet.orientation, dpi)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MissingFontWarning)
+        setup = font_setup(lang)
+    result = ExportResult(font=setup.font, lang=setup.lang)
+    for item in caught:
+        result.warnings.append(str(item.message))
+        warnings.warn(item.message, stacklevel=2)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t = export_texts(setup.lang)
+    map_title = setup.safe(title, t["title"]) if title else t["title"]
+    with matplotlib.rc_context(setup.rc()):
+        data = prepare(
+            analysis.parks,
+            analysis.projects,
+            analysis.context,
+            scheme=scheme,
+            k=k,
+            lang=setup.lang,
+        )
+        subtitle = summary_line(analysis.parks, analysis.projects, setup.lang)
+        fig = map_figure(
+            data, setup, sheet=sheet, title=map_title, subtitle=subtitle, caption=caption
+        )
+        for fmt, path in save_map(fig, out, wanted, dpi=dpi, sheet=sheet).items():
+            result.files[f"map_{fmt}"] = path
+        if "png" in wanted:
+            result.pixels = pixels
+        if atlas:
+            result.files["atlas"] = save_atlas(
+                out / "atlas.pdf",
+                data=data,
+                projects=analysis.projects,
+                setup=setup,
+                sheet=sheet,
+                title=map_title,
+                subtitle=subtitle,
+                caption=caption,
+            )
+    if tables:
+        result.files.update(save_parks_tables(analysis.parks, out, setup.lang))
+        result.files["gpkg"] = save_geopackage(
+            analysis.parks, analysis.projects, out / "projects.gpkg"
+        )
+    return result
+
+
+__all__ = [
+    "FORMATS",
+    "CjkFont",
+    "ExportResult",
+    "MissingFontWarning",
+    "export_all",
+    "find_cjk_font",
+    "parse_formats",
+    "pixel_size",
+]
