@@ -162,6 +162,72 @@ def breakdown_like(projects: gpd.GeoDataFrame) -> pd.DataFrame:
     )
 
 
+NAME_PARTS = (
+    ("青岛", "平度", "莱西", "胶州", "即墨", "黄岛", "城阳", "崂山"),
+    ("海尔", "澳柯玛", "恒信", "瑞丰", "华通", "金石", "东方", "明德", "新锐", "远航", "佳合"),
+    ("智能", "新能源", "精密", "绿色", "数字", "高端", "生物", "海洋"),
+    ("装备", "材料", "家电", "电池", "芯片", "食品", "医药", "物流", "纺织", "零部件"),
+    ("产业园", "生产基地", "扩建项目", "研发中心", "产业化项目", "智造工厂", "配套项目"),
+)
+
+
+def make_many_projects(n: int, seed: int = 7) -> gpd.GeoDataFrame:
+    """``n`` joined projects with realistic Chinese names (about 12–20 characters), industries,
+    signing dates (5 % missing), investment (5 % unknown) and ids like ``LX-2020-00123``.
+
+    About 60 % lie inside the three parks of :data:`PARKS`, the rest spread around them.
+    """
+    rng = np.random.default_rng(seed)
+    parts = [rng.integers(0, len(p), n) for p in NAME_PARTS]
+    names = [
+        "".join(NAME_PARTS[k][parts[k][i]] for k in range(len(NAME_PARTS))) + f"{i % 97}号"
+        for i in range(n)
+    ]
+    which = rng.integers(0, len(PARKS) + 2, n)  # 0–2: inside that park, 3–4: outside
+    lon = rng.uniform(119.95, 120.45, n)
+    lat = rng.uniform(36.55, 36.85, n)
+    park_id = np.full(n, "", dtype=object)
+    park_name = np.full(n, "", dtype=object)
+    for k, (_, _, _, x0, y0, x1, y1) in enumerate(PARKS):
+        mask = which == k
+        lon[mask] = rng.uniform(x0 + 1e-4, x1 - 1e-4, mask.sum())
+        lat[mask] = rng.uniform(y0 + 1e-4, y1 - 1e-4, mask.sum())
+    lon, lat = np.round(lon, 6), np.round(lat, 6)
+    for pid, zh, _, x0, y0, x1, y1 in PARKS:
+        inside = (lon > x0) & (lon < x1) & (lat > y0) & (lat < y1) & (park_id == "")
+        park_id[inside] = pid
+        park_name[inside] = zh
+    outside = park_id == ""
+    investment = np.round(rng.lognormal(1.0, 1.2, n), 4)
+    investment[rng.random(n) < 0.05] = np.nan
+    days = rng.integers(0, 3650, n)
+    dates = pd.Series(pd.Timestamp("2015-01-01") + pd.to_timedelta(days, unit="D"))
+    dates[rng.random(n) < 0.05] = pd.NaT
+    years = dates.dt.year.fillna(2020).astype(int)
+    frame = pd.DataFrame(
+        {
+            "row": np.arange(n) + 2,
+            "project_id": [f"LX-{y}-{i:05d}" for i, y in enumerate(years)],
+            "name": names,
+            "district": "平度市",
+            "industry": np.asarray(INDUSTRIES, dtype=object)[rng.integers(0, len(INDUSTRIES), n)],
+            "status": np.asarray(STATUSES, dtype=object)[rng.integers(0, len(STATUSES), n)],
+            "investment_100m_cny": investment,
+            "signed_date": dates,
+            "lon": lon,
+            "lat": lat,
+            "source": "synthetic",
+            "warnings": "",
+            "park_id": park_id,
+            "park_name": park_name,
+            "outside_parks": outside,
+            "nearest_park_id": PARKS[0][0],
+            "distance_km": np.where(outside, 1.5, 0.0),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
 @pytest.fixture
 def parks_raw() -> gpd.GeoDataFrame:
     """Three rectangular parks as ``parkmap.io.parks_from_file`` would return them."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
 import math
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import folium
 import numpy as np
+import pandas as pd
 import pytest
 
 from parkmap.classes import classify
@@ -62,6 +64,25 @@ def _call_payload(html: str, function: str) -> dict:
     match = re.search(rf"parkmap\.{function}\(\s*map_\w+,\s*(.+?)\);\n", html)
     assert match, f"no parkmap.{function} call"
     return json.loads(match.group(1))
+
+
+def unpack_columns(payload: dict) -> dict:
+    """Decode the packed project arrays the way parkmap.js does (base64, gunzip, JSON)."""
+    cols = json.loads(gzip.decompress(base64.b64decode(payload["packed"])).decode("utf-8"))
+    n = payload["n"]
+    cols["lon"] = [(payload["x0"] + v) / 1e6 for v in cols["x"]]
+    cols["lat"] = [(payload["y0"] + v) / 1e6 for v in cols["y"]]
+    cols["inv"] = [None if v < 0 else v / 1e4 for v in cols["inv"]]
+    cols.setdefault("id", [""] * n)
+    cols.setdefault("day", [-1] * n)
+    km = cols.get("km", {})
+    cols["km"] = [km[str(i)] / 10 if str(i) in km else None for i in range(n)]
+    return cols
+
+
+def project_columns(html: str) -> dict:
+    """The decoded project columns of a rendered page."""
+    return unpack_columns(_call_payload(html, "projectsLayer"))
 
 
 @pytest.fixture
@@ -164,12 +185,13 @@ def test_user_strings_are_escaped(xss_inputs):
     html = m.get_root().render()
     for raw in (XSS_PROJECT, XSS_PARK, XSS_NOTE, XSS_TITLE):
         assert raw not in html
-    assert dumps_js(XSS_PROJECT) in html
+    names = project_columns(html)["name"]
+    assert XSS_PROJECT in names  # packed (base64 of gzip): no markup can leak from it
     assert dumps_js(XSS_PARK) in html
     assert dumps_js(XSS_NOTE) in html
     assert f"<title>{escape(XSS_TITLE)}</title>" in html
     # a user's template syntax is data: never evaluated by Jinja
-    assert dumps_js(TEMPLATE_NAME) in html
+    assert TEMPLATE_NAME in names
     page = _parse(html)
     assert not any(tag == "img" for tag, _ in page.tags)
 
@@ -190,23 +212,22 @@ def test_dumps_js_is_script_safe():
 
 def test_projects_are_column_arrays(park_metrics, projects_joined):
     html = build_map(park_metrics, projects_joined).get_root().render()
-    data = json.loads(
-        re.search(r"parkmap\.projectsLayer\(\s*map_\w+,\s*(.+?)\);", html, re.DOTALL).group(1)
-    )
-    cols = data["columns"]
+    data = _call_payload(html, "projectsLayer")
+    assert "columns" not in data and data["n"] == 30
+    cols = project_columns(html)
     assert len(cols["lon"]) == len(projects_joined) == 30
-    assert {len(v) for v in cols.values()} == {30}
+    assert {len(v) for v in cols.values() if isinstance(v, list)} == {30}
     # largest first; unknown investment (NaN) last, as null
     inv = cols["inv"]
     known = [v for v in inv if v is not None]
     assert known == sorted(known, reverse=True)
     assert inv[-2:] == [None, None]
     assert data["invMax"] == pytest.approx(projects_joined["investment_100m_cny"].max())
-    # coordinates rounded to 6 decimals and equal to the input points
+    # coordinates equal to the input points to 1e-6 degree
     by_id = projects_joined.set_index("project_id")
     for pid, lon, lat in zip(cols["id"], cols["lon"], cols["lat"], strict=True):
-        assert lon == round(by_id.loc[pid, "lon"], 6)
-        assert lat == round(by_id.loc[pid, "lat"], 6)
+        assert lon == pytest.approx(by_id.loc[pid, "lon"], abs=1e-6)
+        assert lat == pytest.approx(by_id.loc[pid, "lat"], abs=1e-6)
     # status index into the lookup list
     statuses = [data["statuses"][s] for s in cols["st"]]
     assert statuses == [by_id.loc[pid, "status"] for pid in cols["id"]]
@@ -214,9 +235,15 @@ def test_projects_are_column_arrays(park_metrics, projects_joined):
     outside = [i for i, p in enumerate(cols["park"]) if p < 0]
     assert len(outside) == 3
     assert all(cols["km"][i] > 0 for i in outside)
-    # no per-marker folium objects: the only circleMarker call is in the runtime
-    assert html.count("L.circleMarker(") == 1
-    assert "signed_date" not in cols and cols["date"][0].count("-") == 2
+    # no per-marker objects: projects are painted from the arrays, no circleMarker at all
+    assert "L.circleMarker(" not in html
+    # signing dates as day numbers since 1970-01-01, -1 when missing
+    for pid, day in zip(cols["id"], cols["day"], strict=True):
+        date = by_id.loc[pid, "signed_date"]
+        expected = -1 if date is pd.NaT else (date - pd.Timestamp("1970-01-01")).days
+        assert day == expected
+    assert cols["warn"] == {str(cols["id"].index("P006")): "坐标为估计"}
+    assert "orig" not in cols
 
 
 def test_industry_colours_top_nine_and_other(park_metrics, projects_joined):
@@ -327,7 +354,7 @@ def test_projects_without_coordinates_are_counted(park_metrics, projects_joined)
     projects = projects_joined.copy()
     projects.loc[projects.index[:2], "geometry"] = None
     html = build_map(park_metrics, projects).get_root().render()
-    assert len(_call_payload(html, "projectsLayer")["columns"]["lon"]) == 28
+    assert _call_payload(html, "projectsLayer")["n"] == 28
     assert "2 个项目缺少坐标，未显示" in _call_payload(html, "addNote")["lines"]
 
 
@@ -385,8 +412,8 @@ class _Session:
         )
         self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         self.page.goto(self.url)
-        self.page.wait_for_function("window.parkmap && window.parkmap.map")
-        self.page.wait_for_timeout(200)
+        self.page.wait_for_function("window.parkmap && window.parkmap.ready === true")
+        self.page.wait_for_timeout(100)
 
     def _route(self, route):
         if route.request.url == self.url:
@@ -448,7 +475,7 @@ def test_browser_loads_offline_and_draws_everything(open_map, full_map):
             const st = parkmap.state();
             return {
                 parks: st.layers.parks.getLayers().length,
-                projects: st.layers.projects.getLayers().length,
+                projects: st.layers.projects.n,
                 drawn: parkmap.drawnCount(),
                 context: st.layers.context.getLayers().length,
                 density: parkmap.map.hasLayer(st.layers.density),
@@ -501,16 +528,17 @@ def test_browser_layer_control_toggles_layers(open_map, full_map):
     parks.click()
     assert page.evaluate("parkmap.map.hasLayer(parkmap.state().layers.parks)") is False
     parks.click()
-    # switched back on, parks stay below the projects on the shared canvas
+    # switched back on, parks stay on the shared canvas below the projects' own canvas
     order = page.evaluate(
         """() => {
+            const m = parkmap.map;
             const r = parkmap.state().renderer;
-            const kinds = [];
-            for (let o = r._drawFirst; o; o = o.next) kinds.push(o.layer.feature ? 'park' : 'p');
-            return kinds.join('');
+            const parks = Object.values(r._layers).filter((l) => l.feature).length;
+            const z = (name) => +getComputedStyle(m.getPane(name)).zIndex;
+            return [parks, z('pmProjects') > z('overlayPane'), parkmap.drawnCount()];
         }"""
     )
-    assert order == "park" * 3 + "p" * 30
+    assert order == [3, True, 30]
     s.assert_clean()
 
 
@@ -630,10 +658,14 @@ def test_browser_english_and_industry_colours(open_map, park_metrics, projects_j
     overlay_names = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     assert [n.strip() for n in overlay_names] == ["Projects", "Park investment density"]
     colours = page.evaluate(
-        """() => parkmap.state().layers.projects.getLayers().map(l => l.options.fillColor)"""
+        """() => {
+            const layer = parkmap.state().layers.projects;
+            return Array.from({length: layer.n}, (_, i) => layer.colorOf(i));
+        }"""
     )
-    data = _call_payload(m.get_root().render(), "projectsLayer")
-    expected = [data["industryColors"][i] for i in data["columns"]["ind"]]
+    html = m.get_root().render()
+    data = _call_payload(html, "projectsLayer")
+    expected = [data["industryColors"][i] for i in project_columns(html)["ind"]]
     assert colours == expected
     assert page.locator(".pm-title h1").inner_text().startswith("Qingdao industrial parks")
     s.assert_clean()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import os
 import tempfile
@@ -30,6 +31,7 @@ def build_map(
     *,
     context: pd.DataFrame | None = None,
     density: Any = None,
+    hexes: pd.DataFrame | None = None,
     breakdown: pd.DataFrame | None = None,
     scheme: str = "quantiles",
     k: int = 5,
@@ -58,6 +60,11 @@ def build_map(
     density
         Optional density surface (``parkmap.density.DensitySurface`` or any object with
         ``values``, ``bounds``, ``unit``), drawn as an image below the projects.
+    hexes
+        Optional hexagon grid (``parkmap.density.hex_grid``: ``count``,
+        ``investment_100m_cny``, ``density_100m_cny_per_km2``, geometry; ``attrs["cell_km"]``),
+        drawn as the layer "投资网格 (N km)", off when the page opens, coloured by investment
+        per cell with the fixed breaks :data:`parkmap.webmap.payloads.HEX_BREAKS`.
     breakdown
         Optional long table (``park_id``, ``category``, ``projects``, ``investment_100m_cny``)
         whose top categories are listed in each park's popup.
@@ -110,11 +117,20 @@ def build_map(
     m.add_child(RuntimeCall("setup", {"lang": lang, "t": t}))
     # Listed in the layer control in this order. Stacking does not depend on it: panes put
     # density below and context above the shared canvas, where parks keep to the back.
-    m.add_child(RuntimeLayer("projectsLayer", project_data, t["layer_projects"]))
+    # The layer keeps the plain columns (for Python callers); the page gets them packed.
+    m.add_child(
+        RuntimeLayer(
+            "projectsLayer", project_data, t["layer_projects"], encode=payloads.pack_projects
+        )
+    )
     m.add_child(RuntimeLayer("parksLayer", park_data, t["layer_parks"]))
     density_data = payloads.density_payload(density) if density is not None else None
     if density_data is not None:
         m.add_child(RuntimeLayer("densityLayer", density_data, t["layer_density"]))
+    hex_data = payloads.hexes_payload(hexes) if hexes is not None else None
+    if hex_data is not None:
+        name = t["layer_hexes"].format(km=_fmt_km(hex_data["cellKm"]))
+        m.add_child(RuntimeLayer("hexLayer", hex_data, name, show=False))
     if context is not None and len(context):
         context_data = payloads.context_payload(context, lang)
         m.add_child(RuntimeLayer("contextLayer", context_data, t["layer_context"]))
@@ -125,7 +141,10 @@ def build_map(
         )
     )
     m.add_child(RuntimeCall("addFullscreen", {}))
-    m.add_child(RuntimeCall("addLegend", _legend(t, lang, classes, project_data, density_data)))
+    legend = _legend(t, lang, classes, project_data, density_data)
+    legend["hexes"] = None if hex_data is None else _hex_legend(t, lang, hex_data)
+    m.add_child(RuntimeCall("addLegend", legend))
+    m.add_child(RuntimeCall("addFilters", _filters(project_data)))
     notes = _notes(t, parks, projects, data_note, project_data["missing"])
     if notes:
         m.add_child(RuntimeCall("addNote", {"lines": notes}))
@@ -216,6 +235,40 @@ def _legend(
             "title": _titled(lang, t["legend_density"], density["unit"]),
             "stops": density["stops"],
         },
+    }
+
+
+def _fmt_km(km: float | None) -> str:
+    if km is None:
+        return "?"
+    return f"{km:g}"
+
+
+def _hex_legend(t: dict[str, str], lang: str, hex_data: dict[str, Any]) -> dict[str, Any]:
+    """Legend rows of the investment grid: one per fixed class, with the number of cells."""
+    breaks = hex_data["breaks"]
+    labels = [f"≤ {breaks[0]:g}"]
+    labels += [f"{a:g} – {b:g}" for a, b in itertools.pairwise(breaks)]
+    labels.append(f"> {breaks[-1]:g}")
+    title = t["legend_hexes"].format(km=_fmt_km(hex_data["cellKm"]))
+    return {
+        "title": _titled(lang, title, t["unit_100m_cell"]),
+        "entries": [
+            {"label": label, "color": color, "count": n}
+            for label, color, n in zip(labels, hex_data["colors"], hex_data["counts"], strict=True)
+        ],
+    }
+
+
+def _filters(projects: dict[str, Any]) -> dict[str, Any]:
+    """What the filter panel offers: years with dates and the investment range."""
+    cols = projects["columns"]
+    days = [d for d in cols["day"] if d >= 0]
+    years = [int(pd.Timestamp(d, unit="D").year) for d in (min(days), max(days))] if days else []
+    return {
+        "years": years,
+        "hasUndated": any(d < 0 for d in cols["day"]),
+        "hasUnknownInvestment": any(v is None for v in cols["inv"]),
     }
 
 

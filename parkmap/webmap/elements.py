@@ -9,6 +9,7 @@ through Jinja a second time, which would evaluate a user's ``{{ … }}`` inside 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from branca.element import Element, Figure, MacroElement
@@ -58,6 +59,9 @@ class RuntimeLayer(Layer):
         Name shown in the layer control.
     show
         Whether the layer is on when the page opens.
+    encode
+        Optional function applied to ``payload`` when the page is rendered (e.g. packing the
+        project columns); ``payload`` itself stays as given, for Python code that inspects it.
     """
 
     _template = Template(
@@ -72,15 +76,25 @@ class RuntimeLayer(Layer):
         """
     )
 
-    def __init__(self, factory: str, payload: Any, name: str, *, show: bool = True) -> None:
+    def __init__(
+        self,
+        factory: str,
+        payload: Any,
+        name: str,
+        *,
+        show: bool = True,
+        encode: Callable[[Any], Any] | None = None,
+    ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "ParkmapLayer"
         self.factory = factory
         self.payload = payload
+        self.encode = encode
 
     def payload_js(self) -> str:
-        """The payload as script-safe JSON."""
-        return assets.dumps_js(self.payload)
+        """The (encoded) payload as script-safe JSON."""
+        payload = self.encode(self.payload) if self.encode else self.payload
+        return assets.dumps_js(payload)
 
     def render(self, **kwargs: Any) -> None:
         _emit(self, kwargs)

@@ -95,6 +95,7 @@
     map.options.renderer = s.renderer;
     makePane(map, "pmDensity", 350);
     makePane(map, "pmContext", 420);
+    makePane(map, "pmProjects", 450);
     if (map.attributionControl) map.attributionControl.setPrefix("Leaflet");
     map.on("zoomend", function () {
       map.getContainer().classList.toggle("pm-zoomed-out", map.getZoom() < 9);
@@ -172,17 +173,25 @@
       var nearHtml = near ? (s.lang === "zh" ? "（" + esc(near) + "）" : " (" + esc(near) + ")") : "";
       html += row(t.park, fill(t.outside, { km: esc(num(c.km[i], 1)), park: nearHtml }));
     }
-    html += row(t.investment, withUnit(num(c.inv[i], 2), t.unit_100m, t));
+    html += row(t.investment, withUnit(num(invOf(c, i), 2), t.unit_100m, t));
     var status = d.statuses[c.st[i]];
     html += row(t.status, swatch(d.statusColors[c.st[i]]) + esc(t["status_" + status]));
     var industry = d.industries[c.ind[i]];
     if (industry) html += row(t.industry, swatch(d.industryColors[c.ind[i]]) + esc(industry));
-    if (c.date[i]) html += row(t.signed_date, esc(c.date[i]));
+    if (c.day[i] >= 0) html += row(t.signed_date, esc(isoDay(c.day[i])));
     if (c.id[i]) html += row(t.project_id, esc(c.id[i]));
-    if (c.orig && c.orig[i]) html += row(t.coords_orig, esc(c.orig[i]));
+    if (c.orig[i]) html += row(t.coords_orig, esc(c.orig[i]));
     html += "</table>";
     if (c.warn[i]) html += '<div class="pm-warn">' + esc(t.warnings) + "：" + esc(c.warn[i]) + "</div>";
     return html + "</div>";
+  }
+
+  function isoDay(day) {
+    return new Date(day * 864e5).toISOString().slice(0, 10);
+  }
+
+  function invOf(c, i) {
+    return c.inv[i] < 0 ? null : c.inv[i];
   }
 
   // ---------------------------------------------------------------- layers
@@ -228,60 +237,489 @@
   }
   pm.markerRadius = markerRadius;
 
-  function markerColor(d, i) {
-    var c = d.columns;
-    return d.colorBy === "industry" ? d.industryColors[c.ind[i]] : d.statusColors[c.st[i]];
+  // ---------------------------------------------------------------- readiness
+
+  // The project arrays are unpacked asynchronously (DecompressionStream). parkmap.ready turns
+  // true, and "parkmap:ready" is dispatched on document, once every layer has its data and the
+  // page has been parsed.
+  var pending = 0;
+  var parsed = false;
+  pm.ready = false;
+  function settle() {
+    if (pending === 0 && parsed && !pm.ready) {
+      pm.ready = true;
+      // ms since navigation start: data ready, then the first frame painted after it
+      pm.timing = { ready: performance.now(), firstFrame: null };
+      requestAnimationFrame(function () {
+        pm.timing.firstFrame = performance.now();
+      });
+      document.dispatchEvent(new Event("parkmap:ready"));
+    }
+  }
+  onReady(function () {
+    parsed = true;
+    settle();
+  });
+
+  /** base64 → gunzip → JSON, with the browser's own DecompressionStream (no request made). */
+  function unpack(b64) {
+    var bin = atob(b64);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
   }
 
-  /** Projects as circle markers on the shared canvas, made from column arrays. */
+  function filled(n, value) {
+    var out = new Array(n);
+    for (var i = 0; i < n; i++) out[i] = value;
+    return out;
+  }
+
+  function sparse(n, obj, divisor, empty) {
+    var out = filled(n, empty);
+    if (obj) {
+      Object.keys(obj).forEach(function (k) {
+        out[+k] = divisor ? obj[k] / divisor : obj[k];
+      });
+    }
+    return out;
+  }
+
+  /** The packed columns as the runtime uses them (see payloads.pack_projects). */
+  function columns(d, raw) {
+    var n = d.n;
+    var c = {
+      lon: new Float64Array(n),
+      lat: new Float64Array(n),
+      inv: new Float64Array(n),
+      year: new Int16Array(n),
+      st: raw.st,
+      ind: raw.ind,
+      park: raw.park,
+      near: raw.near,
+      name: raw.name,
+      id: raw.id || filled(n, ""),
+      day: raw.day || filled(n, -1),
+      km: sparse(n, raw.km, 10, null),
+      warn: sparse(n, raw.warn, 0, ""),
+      orig: sparse(n, raw.orig, 0, ""),
+    };
+    for (var i = 0; i < n; i++) {
+      c.lon[i] = (d.x0 + raw.x[i]) / 1e6;
+      c.lat[i] = (d.y0 + raw.y[i]) / 1e6;
+      c.inv[i] = raw.inv[i] < 0 ? -1 : raw.inv[i] / 1e4;
+      c.year[i] = c.day[i] >= 0 ? new Date(c.day[i] * 864e5).getUTCFullYear() : 0;
+    }
+    return c;
+  }
+
+  // ---------------------------------------------------------------- projects on one canvas
+
+  var SQRT3 = Math.sqrt(3);
+
+  /** Whether a mouse event is on the map itself, not on a control, popup or marker. */
+  function onSurface(e) {
+    var target = e.target;
+    return !(target && target.closest && target.closest(".leaflet-control-container, .leaflet-popup, .leaflet-marker-pane"));
+  }
+  var CELL = 32; // px, hit-test grid
+
+  /**
+   * All projects painted on one canvas from the column arrays. Tooltip and popup are built
+   * when they open. When more than d.aggregate.above filtered projects are in view, they are
+   * binned into screen hexagons (d.aggregate.radius px) coloured by count with fixed breaks.
+   */
+  var ProjectsLayer = L.Layer.extend({
+    initialize: function (s, d) {
+      this._s = s;
+      this._d = d;
+      this.n = d.n;
+      this.loaded = false;
+      this.pass = new Uint8Array(d.n).fill(1);
+      this.inView = 0;
+      this.aggregated = false;
+      this.shownTotal = { n: d.n, inv: 0 };
+    },
+
+    setColumns: function (c) {
+      var map = this._s.map;
+      var n = this.n;
+      this.c = c;
+      this.mx = new Float64Array(n);
+      this.my = new Float64Array(n);
+      this.px = new Float32Array(n);
+      this.py = new Float32Array(n);
+      for (var i = 0; i < n; i++) {
+        var p = map.project(L.latLng(c.lat[i], c.lon[i]), 0);
+        this.mx[i] = p.x;
+        this.my[i] = p.y;
+      }
+      this.loaded = true;
+      this.applyFilter(null);
+    },
+
+    colorOf: function (i) {
+      var d = this._d;
+      var c = this.c;
+      return d.colorBy === "industry" ? d.industryColors[c.ind[i]] : d.statusColors[c.st[i]];
+    },
+
+    radiusOf: function (i) {
+      return markerRadius(invOf(this.c, i), this._d.invMax);
+    },
+
+    onAdd: function (map) {
+      this._canvas = L.DomUtil.create("canvas", "pm-projects leaflet-zoom-hide", map.getPane("pmProjects"));
+      map.on("moveend viewreset resize", this.redraw, this);
+      var self = this;
+      var box = map.getContainer();
+      this._onMove = function (e) {
+        if (e.buttons || !onSurface(e)) return;
+        var hit = self.hitTest(map.mouseEventToContainerPoint(e));
+        if (hit) {
+          self._showTooltip(hit);
+          box.classList.add("pm-pointer");
+          e.stopPropagation();
+        } else if (self._tip && map.hasLayer(self._tip)) {
+          map.closeTooltip(self._tip);
+          box.classList.remove("pm-pointer");
+        }
+      };
+      this._onClick = function (e) {
+        if ((map.dragging && map.dragging.moved()) || !onSurface(e)) return;
+        var hit = self.hitTest(map.mouseEventToContainerPoint(e));
+        if (!hit) return;
+        e.stopPropagation();
+        if (hit.bin) map.setView(hit.latlng, Math.min(map.getZoom() + 2, map.getMaxZoom()));
+        else self.openPopup(hit.i);
+      };
+      box.addEventListener("mousemove", this._onMove, true);
+      box.addEventListener("click", this._onClick, true);
+      this.redraw();
+    },
+
+    onRemove: function (map) {
+      var box = map.getContainer();
+      box.removeEventListener("mousemove", this._onMove, true);
+      box.removeEventListener("click", this._onClick, true);
+      box.classList.remove("pm-pointer");
+      map.off("moveend viewreset resize", this.redraw, this);
+      if (this._tip) map.closeTooltip(this._tip);
+      L.DomUtil.remove(this._canvas);
+      this._canvas = null;
+      this.inView = 0;
+      this._grid = this._bins = null;
+      map.fire("pm:redraw");
+    },
+
+    /** Recompute which projects pass the filter f (null: all) and repaint. */
+    applyFilter: function (f) {
+      if (!this.loaded) return;
+      var c = this.c;
+      var n = this.n;
+      var total = 0;
+      var inv = 0;
+      for (var i = 0; i < n; i++) {
+        var ok = true;
+        if (f) {
+          var v = c.inv[i];
+          ok =
+            f.status[c.st[i]] &&
+            f.industry[c.ind[i]] &&
+            (c.day[i] < 0 ? f.noDate : f.year == null || c.year[i] <= f.year) &&
+            (v < 0 ? f.unknownInv : (f.min == null || v >= f.min) && (f.max == null || v <= f.max));
+        }
+        this.pass[i] = ok ? 1 : 0;
+        if (ok) {
+          total += 1;
+          if (c.inv[i] > 0) inv += c.inv[i];
+        }
+      }
+      this.shownTotal = { n: total, inv: inv };
+      this.redraw();
+      this._s.map.fire("pm:filtered");
+    },
+
+    redraw: function () {
+      var map = this._map;
+      if (!map || !this.loaded || !this._canvas) return;
+      var size = map.getSize();
+      var ratio = window.devicePixelRatio || 1;
+      var cv = this._canvas;
+      cv.width = Math.round(size.x * ratio);
+      cv.height = Math.round(size.y * ratio);
+      cv.style.width = size.x + "px";
+      cv.style.height = size.y + "px";
+      L.DomUtil.setPosition(cv, map.containerPointToLayerPoint([0, 0]));
+      var ctx = cv.getContext("2d");
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      ctx.clearRect(0, 0, size.x, size.y);
+      var scale = map.options.crs.scale(map.getZoom()) / map.options.crs.scale(0);
+      var min = map.getPixelBounds().min;
+      var margin = 16;
+      var visible = [];
+      for (var i = 0; i < this.n; i++) {
+        if (!this.pass[i]) continue;
+        var x = this.mx[i] * scale - min.x;
+        var y = this.my[i] * scale - min.y;
+        if (x < -margin || y < -margin || x > size.x + margin || y > size.y + margin) continue;
+        this.px[i] = x;
+        this.py[i] = y;
+        visible.push(i);
+      }
+      this.inView = visible.length;
+      this.aggregated = visible.length > this._d.aggregate.above;
+      this._scale = scale;
+      this._min = min;
+      if (this.aggregated) this._drawBins(ctx, visible);
+      else this._drawPoints(ctx, visible);
+      map.fire("pm:redraw");
+    },
+
+    _drawPoints: function (ctx, visible) {
+      var c = this.c;
+      var grid = new Map();
+      this._bins = null;
+      for (var k = 0; k < visible.length; k++) {
+        var i = visible[k];
+        var x = this.px[i];
+        var y = this.py[i];
+        var r = this.radiusOf(i);
+        var color = this.colorOf(i);
+        ctx.beginPath();
+        ctx.arc(x, y, r, 0, 2 * Math.PI);
+        if (c.inv[i] >= 0) {
+          ctx.globalAlpha = 0.85;
+          ctx.fillStyle = color;
+          ctx.fill();
+          ctx.globalAlpha = 1;
+          ctx.lineWidth = 1;
+          ctx.strokeStyle = "#ffffff";
+        } else {
+          ctx.lineWidth = 2;
+          ctx.strokeStyle = color;
+        }
+        ctx.stroke();
+        var key = Math.floor(y / CELL + 1) * 65536 + Math.floor(x / CELL + 1);
+        var list = grid.get(key);
+        if (list) list.push(i);
+        else grid.set(key, [i]);
+      }
+      this._grid = grid;
+    },
+
+    _axial: function (gx, gy) {
+      var R = this._d.aggregate.radius;
+      var q = ((SQRT3 / 3) * gx - gy / 3) / R;
+      var r = ((2 / 3) * gy) / R;
+      var s = -q - r;
+      var rq = Math.round(q);
+      var rr = Math.round(r);
+      var rs = Math.round(s);
+      var dq = Math.abs(rq - q);
+      var dr = Math.abs(rr - r);
+      var ds = Math.abs(rs - s);
+      if (dq > dr && dq > ds) rq = -rr - rs;
+      else if (dr > ds) rr = -rq - rs;
+      return [rq, rr];
+    },
+
+    _drawBins: function (ctx, visible) {
+      var agg = this._d.aggregate;
+      var R = agg.radius;
+      var bins = new Map();
+      this._grid = null;
+      for (var k = 0; k < visible.length; k++) {
+        var i = visible[k];
+        var a = this._axial(this.px[i] + this._min.x, this.py[i] + this._min.y);
+        var key = a[0] + "," + a[1];
+        var bin = bins.get(key);
+        if (!bin) bins.set(key, (bin = { q: a[0], r: a[1], n: 0, inv: 0 }));
+        bin.n += 1;
+        if (this.c.inv[i] > 0) bin.inv += this.c.inv[i];
+      }
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = "#ffffff";
+      bins.forEach(function (bin) {
+        var cx = R * SQRT3 * (bin.q + bin.r / 2) - this._min.x;
+        var cy = R * 1.5 * bin.r - this._min.y;
+        var cls = 0;
+        while (cls < agg.breaks.length && bin.n > agg.breaks[cls]) cls += 1;
+        ctx.beginPath();
+        for (var v = 0; v < 6; v++) {
+          var angle = (Math.PI / 180) * (60 * v - 30);
+          var hx = cx + R * Math.cos(angle);
+          var hy = cy + R * Math.sin(angle);
+          if (v) ctx.lineTo(hx, hy);
+          else ctx.moveTo(hx, hy);
+        }
+        ctx.closePath();
+        ctx.globalAlpha = 0.8;
+        ctx.fillStyle = agg.colors[cls];
+        ctx.fill();
+        ctx.globalAlpha = 1;
+        ctx.stroke();
+      }, this);
+      this._bins = bins;
+    },
+
+    /** The project (or bin) under a container point, top-most first; null when none. */
+    hitTest: function (p) {
+      if (!this._map || !this.loaded) return null;
+      if (this._bins) {
+        var a = this._axial(p.x + this._min.x, p.y + this._min.y);
+        var bin = this._bins.get(a[0] + "," + a[1]);
+        if (!bin) return null;
+        var R = this._d.aggregate.radius;
+        var centre = L.point(R * SQRT3 * (bin.q + bin.r / 2), R * 1.5 * bin.r);
+        return { bin: bin, latlng: this._map.unproject(centre, this._map.getZoom()) };
+      }
+      if (!this._grid) return null;
+      var best = -1;
+      var gx = Math.floor(p.x / CELL + 1);
+      var gy = Math.floor(p.y / CELL + 1);
+      for (var y = gy - 1; y <= gy + 1; y++) {
+        for (var x = gx - 1; x <= gx + 1; x++) {
+          var list = this._grid.get(y * 65536 + x);
+          if (!list) continue;
+          for (var k = 0; k < list.length; k++) {
+            var i = list[k];
+            var r = this.radiusOf(i) + 3;
+            var dx = this.px[i] - p.x;
+            var dy = this.py[i] - p.y;
+            if (dx * dx + dy * dy <= r * r && i > best) best = i;
+          }
+        }
+      }
+      return best < 0 ? null : { i: best, latlng: L.latLng(this.c.lat[best], this.c.lon[best]) };
+    },
+
+    _showTooltip: function (hit) {
+      var t = this._s.t;
+      if (!this._tip) this._tip = L.tooltip({ direction: "top", offset: [0, -6], className: "pm-tooltip" });
+      var html;
+      if (hit.bin) {
+        html =
+          esc(t.cell_projects) + " " + esc(num(hit.bin.n, 0)) + "<br>" + esc(t.cell_investment) + " " +
+          withUnit(num(hit.bin.inv, 2), t.unit_100m, t) + "<br><i>" + esc(t.aggregate_hint) + "</i>";
+      } else {
+        html = esc(this.c.name[hit.i]);
+      }
+      this._tip.setLatLng(hit.latlng).setContent(html);
+      if (!this._map.hasLayer(this._tip)) this._map.openTooltip(this._tip);
+    },
+
+    /** Open the popup of project i (built now, from the arrays). */
+    openPopup: function (i) {
+      var popup = L.popup({ maxWidth: 340, className: "pm-popup-wrap" });
+      popup.setLatLng([this.c.lat[i], this.c.lon[i]]).setContent(projectPopup(this._s, this._d, i));
+      this._s.map.openPopup(popup);
+      return popup;
+    },
+  });
+
+  /** Projects from the packed column arrays, painted on one canvas. */
   pm.projectsLayer = function (map, d) {
     var s = state(map);
-    var c = d.columns;
     s.data.statusColors = d.statusColors;
-    var group = L.featureGroup();
-    for (var i = 0; i < c.lon.length; i++) {
-      var color = markerColor(d, i);
-      var known = c.inv[i] != null;
-      group.addLayer(
-        L.circleMarker([c.lat[i], c.lon[i]], {
-          renderer: s.renderer,
-          radius: markerRadius(c.inv[i], d.invMax),
-          color: known ? "#ffffff" : color,
-          weight: known ? 1 : 2,
-          fill: known,
-          fillColor: color,
-          fillOpacity: 0.85,
-          pmIndex: i,
-        })
-      );
-    }
-    group.bindTooltip(
-      function (target) {
-        return esc(c.name[target.options.pmIndex]);
-      },
-      { direction: "top", offset: [0, -6], className: "pm-tooltip" }
-    );
-    group.bindPopup(
-      function (target) {
-        return projectPopup(s, d, target.options.pmIndex);
-      },
-      { maxWidth: 340, className: "pm-popup-wrap" }
-    );
-    s.layers.projects = group;
+    var layer = new ProjectsLayer(s, d);
+    s.layers.projects = layer;
     s.data.projects = d;
-    return group;
+    pending += 1;
+    unpack(d.packed)
+      .then(function (raw) {
+        d.columns = columns(d, raw);
+        layer.setColumns(d.columns);
+      })
+      .catch(function (err) {
+        console.error("parkmap: could not unpack the projects: " + err);
+      })
+      .then(function () {
+        pending -= 1;
+        settle();
+      });
+    return layer;
   };
 
-  /** How many project markers the canvas currently draws (on the map and inside the view). */
+  /** Projects passing the filters inside the view (as points or in bins); 0 when the layer is off. */
   pm.drawnCount = function (map) {
+    var layer = pm.state(map).layers.projects;
+    return layer && layer._map ? layer.inView : 0;
+  };
+
+  /** Whether the projects are shown as hexagon bins (too many in view) rather than points. */
+  pm.aggregated = function (map) {
+    var layer = pm.state(map).layers.projects;
+    return Boolean(layer && layer._map && layer.aggregated);
+  };
+
+  /** Zoom to project i, show it and open its popup. */
+  pm.showProject = function (i, map) {
     var s = pm.state(map);
-    var layers = (s.renderer && s.renderer._layers) || {};
-    var n = 0;
-    Object.keys(layers).forEach(function (id) {
-      var layer = layers[id];
-      if (layer.options.pmIndex !== undefined && !layer._empty()) n += 1;
+    var layer = s.layers.projects;
+    if (!layer._map) s.map.addLayer(layer);
+    s.map.setView([layer.c.lat[i], layer.c.lon[i]], Math.max(s.map.getZoom(), 16), { animate: false });
+    return layer.openPopup(i);
+  };
+
+  /** Indexes of projects whose name contains text (case-insensitive), at most limit. */
+  pm.search = function (text, limit, map) {
+    var layer = pm.state(map).layers.projects;
+    var needle = String(text || "").trim().toLowerCase();
+    if (!needle || !layer.loaded) return [];
+    if (!layer.lowerNames) layer.lowerNames = layer.c.name.map(function (x) { return String(x).toLowerCase(); });
+    var out = [];
+    for (var i = 0; i < layer.n && out.length < (limit || 10); i++) {
+      if (layer.lowerNames[i].indexOf(needle) >= 0) out.push(i);
+    }
+    return out;
+  };
+
+  /** Investment per hexagon cell (cells from parkmap.density.hex_grid), fixed class breaks. */
+  pm.hexLayer = function (map, d) {
+    var s = state(map);
+    var layer = L.geoJSON(d.geojson, {
+      renderer: s.renderer,
+      style: function (f) {
+        var c = f.properties.c;
+        return {
+          color: "#2f5d3a",
+          weight: 0.7,
+          opacity: 0.7,
+          fill: true,
+          fillColor: c >= 0 ? d.colors[c] : "#ffffff",
+          fillOpacity: c >= 0 ? 0.7 : 0.05,
+        };
+      },
     });
-    return n;
+    layer.bindTooltip(
+      function (target) {
+        var p = target.feature.properties;
+        var t = s.t;
+        return (
+          esc(t.cell_projects) + " " + esc(num(p.n, 0)) + "<br>" + esc(t.cell_investment) + " " +
+          withUnit(num(p.inv, 2), t.unit_100m, t) + "<br>" + esc(t.cell_density) + " " +
+          withUnit(num(p.d, 2), t.unit_density, t)
+        );
+      },
+      { sticky: true, className: "pm-tooltip" }
+    );
+    // Cells lie over the parks; a click on a cell opens the park panel underneath.
+    layer.on("click", function (e) {
+      var parks = s.layers.parks;
+      if (!parks || !map.hasLayer(parks)) return;
+      var hit = null;
+      parks.eachLayer(function (l) {
+        if (l._containsPoint && l._containsPoint(e.layerPoint)) hit = l;
+      });
+      if (hit) hit.openPopup(e.latlng);
+    });
+    layer.on("add", function () {
+      layer.bringToFront();
+    });
+    s.layers.hexes = layer;
+    return layer;
   };
 
   /** The density surface as one image, below parks and projects. */
@@ -473,17 +911,233 @@
         });
         dens.appendChild(ticks);
       }
+      if (cfg.hexes) {
+        var hexes = section(box, cfg.hexes.title, "hexes");
+        cfg.hexes.entries.forEach(function (e) {
+          hexes.appendChild(legendRow(e.color, e.label, e.count));
+        });
+      }
+      var agg = s.data.projects && s.data.projects.aggregate;
+      if (agg) {
+        var bins = section(box, t.legend_aggregate, "aggregate");
+        agg.colors.forEach(function (color, k) {
+          var lo = k ? agg.breaks[k - 1] + 1 : 1;
+          var label = k < agg.breaks.length ? lo + "–" + agg.breaks[k] : "> " + agg.breaks[k - 1];
+          bins.appendChild(legendRow(color, label));
+        });
+      }
       return box;
     });
     function sync() {
       var parts = ctl.getContainer().querySelectorAll("[data-layer]");
       Array.prototype.forEach.call(parts, function (part) {
-        var layer = s.layers[part.getAttribute("data-layer")];
-        part.style.display = layer && !map.hasLayer(layer) ? "none" : "";
+        var key = part.getAttribute("data-layer");
+        var hidden;
+        if (key === "aggregate") hidden = !pm.aggregated(map);
+        else {
+          var layer = s.layers[key];
+          hidden = layer && !map.hasLayer(layer);
+        }
+        part.style.display = hidden ? "none" : "";
       });
     }
-    map.on("layeradd layerremove", sync);
+    map.on("layeradd layerremove pm:redraw", sync);
     onReady(sync);
+    return ctl;
+  };
+
+  // ---------------------------------------------------------------- filters and search
+
+  function checkbox(label, checked, className, color) {
+    var item = el("label", "pm-check");
+    var box = el("input", className);
+    box.type = "checkbox";
+    box.checked = checked;
+    item.appendChild(box);
+    if (color) {
+      var sw = el("span", "pm-swatch");
+      sw.style.background = color;
+      item.appendChild(sw);
+    }
+    item.appendChild(el("span", null, label));
+    return item;
+  }
+
+  function numberInput(className, placeholder) {
+    var input = el("input", className);
+    input.type = "number";
+    input.min = "0";
+    input.step = "any";
+    input.placeholder = placeholder;
+    return input;
+  }
+
+  function fieldset(box, title, key) {
+    var part = el("fieldset", "pm-fieldset");
+    part.setAttribute("data-filter", key);
+    part.appendChild(el("legend", null, title));
+    box.appendChild(part);
+    return part;
+  }
+
+  /**
+   * One collapsible panel: search, status, industry (top industries + other), signed year
+   * (cumulative), investment range. Every change refilters the projects layer.
+   */
+  pm.addFilters = function (map, cfg) {
+    var s = state(map);
+    var t = s.t;
+    var d = s.data.projects;
+    var layer = s.layers.projects;
+    if (!d || !layer) return null;
+    var ui = {};
+    var ctl = control(map, "topleft", function () {
+      var box = el("details", "pm-box pm-filters");
+      box.open = true;
+      box.appendChild(el("summary", null, t.filters));
+
+      var search = el("div", "pm-search-box");
+      ui.search = el("input", "pm-search");
+      ui.search.type = "search";
+      ui.search.placeholder = t.search;
+      ui.search.setAttribute("aria-label", t.search);
+      ui.results = el("ul", "pm-results");
+      search.appendChild(ui.search);
+      search.appendChild(ui.results);
+      box.appendChild(search);
+
+      var status = fieldset(box, t.filter_status, "status");
+      ui.status = d.statuses.map(function (name, k) {
+        var item = checkbox(t["status_" + name], true, null, d.statusColors[k]);
+        status.appendChild(item);
+        return item.firstChild;
+      });
+
+      var industry = fieldset(box, t.filter_industry, "industry");
+      var groups = d.topIndustries.slice();
+      if (d.hasOther) groups.push(t.other);
+      ui.groupOf = d.industries.map(function (name) {
+        var k = d.topIndustries.indexOf(name);
+        return k >= 0 ? k : d.topIndustries.length;
+      });
+      ui.industry = groups.map(function (name, k) {
+        var color = k < d.topIndustries.length ? d.industryColors[d.industries.indexOf(name)] : null;
+        var item = checkbox(name, true, null, d.colorBy === "industry" ? color : null);
+        industry.appendChild(item);
+        return item.firstChild;
+      });
+
+      if (cfg.years.length) {
+        var years = fieldset(box, t.filter_year, "year");
+        var line = el("div", "pm-year-line");
+        ui.year = el("input", "pm-year");
+        ui.year.type = "range";
+        ui.year.min = String(cfg.years[0]);
+        ui.year.max = String(cfg.years[1]);
+        ui.year.step = "1";
+        ui.year.value = String(cfg.years[1]);
+        ui.yearLabel = el("span", "pm-year-label", String(cfg.years[1]));
+        line.appendChild(ui.year);
+        line.appendChild(ui.yearLabel);
+        years.appendChild(line);
+        var noDate = checkbox(t.filter_no_date, true, "pm-nodate");
+        ui.noDate = noDate.firstChild;
+        if (cfg.hasUndated) years.appendChild(noDate);
+      }
+
+      var inv = fieldset(box, t.filter_investment, "investment");
+      var range = el("div", "pm-range");
+      ui.min = numberInput("pm-inv-min", t.filter_min);
+      ui.max = numberInput("pm-inv-max", t.filter_max);
+      range.appendChild(ui.min);
+      range.appendChild(el("span", null, "–"));
+      range.appendChild(ui.max);
+      inv.appendChild(range);
+      var unknown = checkbox(t.filter_unknown_inv, true, "pm-inv-unknown");
+      ui.unknown = unknown.firstChild;
+      if (cfg.hasUnknownInvestment) inv.appendChild(unknown);
+
+      ui.shown = el("div", "pm-shown");
+      box.appendChild(ui.shown);
+      return box;
+    });
+
+    function numberOrNull(input) {
+      var v = input.value.trim();
+      return v === "" || !isFinite(+v) ? null : +v;
+    }
+
+    function current() {
+      var status = ui.status.map(function (b) {
+        return b.checked;
+      });
+      var industry = ui.groupOf.map(function (g) {
+        return ui.industry[g] ? ui.industry[g].checked : true;
+      });
+      if (ui.year) ui.yearLabel.textContent = ui.year.value;
+      return {
+        status: status,
+        industry: industry,
+        year: ui.year ? +ui.year.value : null,
+        noDate: ui.noDate ? ui.noDate.checked : true,
+        min: numberOrNull(ui.min),
+        max: numberOrNull(ui.max),
+        unknownInv: ui.unknown.checked,
+      };
+    }
+
+    function apply() {
+      layer.applyFilter(current());
+    }
+
+    function summary() {
+      var total = layer.shownTotal;
+      ui.shown.textContent = t.filter_shown
+        .replace("{n}", num(total.n, 0))
+        .replace("{inv}", num(total.inv, 2));
+    }
+
+    var box = ctl.getContainer();
+    box.addEventListener("change", function (e) {
+      if (e.target !== ui.search) apply();
+    });
+    box.addEventListener("input", function (e) {
+      if (e.target === ui.year || e.target === ui.min || e.target === ui.max) apply();
+    });
+    map.on("pm:filtered", summary);
+
+    // The list stays as it is: Leaflet decides whether a click belongs to a control by walking
+    // up from the clicked element, so removing the button here would let the map close the popup.
+    function choose(i) {
+      pm.showProject(i, map);
+    }
+
+    function listMatches() {
+      ui.results.textContent = "";
+      var text = ui.search.value;
+      if (!text.trim()) return [];
+      var found = pm.search(text, 10, map);
+      if (!found.length) ui.results.appendChild(el("li", "pm-none", t.search_none));
+      found.forEach(function (i) {
+        var item = el("li");
+        var button = el("button", "pm-result", layer.c.name[i]);
+        button.type = "button";
+        button.addEventListener("click", function () {
+          choose(i);
+        });
+        item.appendChild(button);
+        ui.results.appendChild(item);
+      });
+      return found;
+    }
+    ui.search.addEventListener("input", listMatches);
+    ui.search.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      var found = listMatches();
+      if (found.length) choose(found[0]);
+    });
+    s.filters = { apply: apply, current: current, ui: ui };
     return ctl;
   };
 
