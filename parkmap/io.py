@@ -15,10 +15,11 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import Final, TextIO
 
 import geopandas as gpd
 import numpy as np
@@ -76,6 +77,9 @@ UNIT_IN_NAME: Final[dict[str, str]] = {
     "investment_cny": "yuan",
     "investment_yuan": "yuan",
 }
+
+#: Projects encoded per chunk when writing GeoJSON.
+GEOJSON_CHUNK: Final = 50_000
 
 PARK_ID_FIELDS: Final = ("park_id", "id", "adcode", "code")
 PARK_NAME_FIELDS: Final = ("name_zh", "name", "名称", "园区名称", "park_name")
@@ -769,16 +773,39 @@ def context_from_file(path: str | os.PathLike[str] | None = None) -> gpd.GeoData
 # Writing outputs
 
 
+@contextmanager
+def atomic_writer(path: str | os.PathLike[str]) -> Iterator[TextIO]:
+    """A text file handle whose content replaces ``path`` only when the block succeeds.
+
+    It writes a temporary file in the same folder, then renames it, so readers never see a
+    half-written output.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            yield fh
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write a file atomically: a temporary file in the same folder, then a rename."""
     path = Path(path)
+    if isinstance(data, str):
+        with atomic_writer(path) as fh:
+            fh.write(data)
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -815,32 +842,43 @@ def save_projects_geojson(projects: gpd.GeoDataFrame, path: str | os.PathLike[st
     for col in props.columns:
         if pd.api.types.is_datetime64_any_dtype(props[col]):
             props[col] = props[col].dt.strftime("%Y-%m-%d").astype(object).where(props[col].notna())
-    # pandas' C JSON writer gives one properties object per line (NaN → null), far faster
-    # than encoding cell by cell; the features are assembled around those lines as text.
-    lines = (
-        props.to_json(
-            orient="records",
-            lines=True,
-            force_ascii=False,
-            double_precision=15,
-            default_handler=str,
-        ).splitlines()
-        if len(props)
-        else []
-    )
     geoms = frame.geometry.array
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    xs = np.round(shapely.get_x(geoms), 7).tolist()
-    ys = np.round(shapely.get_y(geoms), 7).tolist()
-    features = [
-        '{"type": "Feature", "properties": '
-        + line
-        + (
-            f', "geometry": {{"type": "Point", "coordinates": [{x!r}, {y!r}]}}}}'
-            if ok
-            else ', "geometry": null}'
-        )
-        for line, x, y, ok in zip(lines, xs, ys, valid.tolist(), strict=True)
-    ]
-    body = ",\n".join(features)
-    return atomic_write(path, '{"type": "FeatureCollection", "features": [\n' + body + "\n]}\n")
+    xs = np.round(shapely.get_x(geoms), 7)
+    ys = np.round(shapely.get_y(geoms), 7)
+    with atomic_writer(path) as fh:
+        fh.write('{"type": "FeatureCollection", "features": [\n')
+        # Chunks keep memory flat for a million projects. pandas' C JSON writer gives one
+        # properties object per line (NaN → null), far faster than encoding cell by cell.
+        for start in range(0, len(props), GEOJSON_CHUNK):
+            stop = min(start + GEOJSON_CHUNK, len(props))
+            lines = (
+                props.iloc[start:stop]
+                .to_json(
+                    orient="records",
+                    lines=True,
+                    force_ascii=False,
+                    double_precision=15,
+                    default_handler=str,
+                )
+                .splitlines()
+            )
+            features = [
+                '{"type": "Feature", "properties": '
+                + line
+                + (
+                    f', "geometry": {{"type": "Point", "coordinates": [{x!r}, {y!r}]}}}}'
+                    if ok
+                    else ', "geometry": null}'
+                )
+                for line, x, y, ok in zip(
+                    lines,
+                    xs[start:stop].tolist(),
+                    ys[start:stop].tolist(),
+                    valid[start:stop].tolist(),
+                    strict=True,
+                )
+            ]
+            fh.write((",\n" if start else "") + ",\n".join(features))
+        fh.write("\n]}\n")
+    return Path(path)

@@ -31,6 +31,9 @@ PathLike = str | os.PathLike[str]
 #: spans some twenty cells.
 DEFAULT_CELL_KM = 1.0
 
+#: Most projects drawn as points on one page (about 3.5 MB of HTML per 100,000).
+MAX_MAP_POINTS = 120_000
+
 
 @dataclass
 class Analysis:
@@ -171,9 +174,24 @@ def make_map(
     with_money = projects[projects["investment_100m_cny"].fillna(0) > 0]
     surface = kde_surface(with_money, bandwidth_km=bandwidth_km) if len(with_money) else None
     hexes = hex_grid(projects, cell_km=cell_km, cover=parks) if len(projects) else None
+    # Past MAX_MAP_POINTS the page would outgrow its size and load targets: it draws the
+    # largest projects as points, while the density surface and the grid count them all.
+    note, totals, drawn = None, None, projects
+    if len(projects) > MAX_MAP_POINTS:
+        drawn = projects.sort_values(
+            "investment_100m_cny", ascending=False, na_position="last", kind="stable"
+        ).head(MAX_MAP_POINTS)
+        totals = (len(projects), float(projects["investment_100m_cny"].sum()))
+        note = (
+            f"图上标出投资额最大的 {MAX_MAP_POINTS:,} 个项目（共 {len(projects):,} 个）；"
+            "核密度与投资网格包含全部项目"
+            if lang == "zh"
+            else f"Points show the {MAX_MAP_POINTS:,} largest of {len(projects):,} projects; "
+            "the density surface and the grid count all of them"
+        )
     return build_map(
         parks,
-        projects,
+        drawn,
         context=to_display(analysis.context, system),
         density=surface,
         breakdown=analysis.breakdown,
@@ -185,6 +203,8 @@ def make_map(
         basemap=basemap,
         tianditu_key=tianditu_key,
         hexes=hexes,
+        totals=totals,
+        data_note=note,
     )
 
 

@@ -309,3 +309,10 @@ def test_rejected_csv_header_only_when_none(tmp_path):
     empty = pd.DataFrame(columns=["row", "reason"])
     path = io.save_rejected(empty, tmp_path / "rejected.csv")
     assert path.read_text(encoding="utf-8") == "row,column,reason,project_id,name\n"
+
+
+def test_projects_geojson_in_chunks_is_one_valid_document(tmp_path, monkeypatch, gbk_csv):
+    monkeypatch.setattr(io, "GEOJSON_CHUNK", 2)  # three projects: chunks of 2 and 1
+    result = io.projects_from_file(gbk_csv)
+    doc = json.loads(io.save_projects_geojson(result.projects, tmp_path / "p.geojson").read_text())
+    assert [f["properties"]["project_id"] for f in doc["features"]] == ["P1", "P2", "P3"]

@@ -32,6 +32,7 @@ def build_map(
     context: pd.DataFrame | None = None,
     density: Any = None,
     hexes: pd.DataFrame | None = None,
+    totals: tuple[int, float] | None = None,
     breakdown: pd.DataFrame | None = None,
     scheme: str = "quantiles",
     k: int = 5,
@@ -60,6 +61,9 @@ def build_map(
     density
         Optional density surface (``parkmap.density.DensitySurface`` or any object with
         ``values``, ``bounds``, ``unit``), drawn as an image below the projects.
+    totals
+        ``(projects, investment in 亿元)`` for the title line when ``projects`` is a subset of
+        all projects (a very large set drawn in part); counted from ``projects`` by default.
     hexes
         Optional hexagon grid (``parkmap.density.hex_grid``: ``count``,
         ``investment_100m_cny``, ``density_100m_cny_per_km2``, geometry; ``attrs["cell_km"]``),
@@ -137,7 +141,8 @@ def build_map(
 
     m.add_child(
         RuntimeCall(
-            "addTitle", {"title": title or t["title"], "summary": _summary(t, parks, projects)}
+            "addTitle",
+            {"title": title or t["title"], "summary": _summary(t, parks, projects, totals)},
         )
     )
     m.add_child(RuntimeCall("addFullscreen", {}))
@@ -175,10 +180,17 @@ def _fmt(x: float) -> str:
     return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}"
 
 
-def _summary(t: dict[str, str], parks: pd.DataFrame, projects: pd.DataFrame) -> str:
-    investment = pd.to_numeric(projects.get("investment_100m_cny"), errors="coerce")
-    total = float(np.nansum(investment))
-    return t["summary"].format(parks=len(parks), projects=len(projects), investment=_fmt(total))
+def _summary(
+    t: dict[str, str],
+    parks: pd.DataFrame,
+    projects: pd.DataFrame,
+    totals: tuple[int, float] | None = None,
+) -> str:
+    if totals is None:
+        investment = pd.to_numeric(projects.get("investment_100m_cny"), errors="coerce")
+        totals = (len(projects), float(np.nansum(investment)))
+    count, total = totals
+    return t["summary"].format(parks=len(parks), projects=f"{count:,}", investment=_fmt(total))
 
 
 def _legend(
