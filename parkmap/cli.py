@@ -345,6 +345,20 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
     help="Classification of park density, as for build.",
 )
 @click.option("--k", default=MAP_DEFAULTS.k, show_default=True, help="Number of classes.")
+@click.option(
+    "--clusters",
+    "with_clusters",
+    is_flag=True,
+    help="Run the cluster analysis (its defaults) and add a page of investment hot spots and "
+    "project clusters to atlas.pdf.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the cluster analysis (with --clusters).",
+)
 @_friendly_errors
 def export(
     projects: str | None,
@@ -365,11 +379,14 @@ def export(
     lang: str,
     scheme: str,
     k: int,
+    with_clusters: bool,
+    seed: int,
 ) -> None:
     """Write print-ready maps, an atlas PDF and tables for reports (no browser needed).
 
     Writes map.png/map.svg/map.pdf, atlas.pdf (cover, overview, one page per park),
-    parks.csv, parks.xlsx and projects.gpkg.
+    parks.csv, parks.xlsx and projects.gpkg. With --clusters the atlas also has a page of
+    investment hot spots and project clusters after the overview.
 
     Example:
 
@@ -390,6 +407,11 @@ def export(
         coords=coords,
         parks_coords=parks_coords,
     )
+    clusters = None
+    if with_clusters:
+        from parkmap.cluster import cluster_analysis
+
+        clusters = cluster_analysis(analysis.projects, analysis.parks, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingFontWarning)
         result = export_all(
@@ -404,6 +426,7 @@ def export(
             lang=lang,
             scheme=scheme,
             k=k,
+            clusters=clusters,
         )
     _print_outcomes(analysis)
     for message in result.warnings:
@@ -471,6 +494,12 @@ def export(
 @click.option("--fdr", is_flag=True, help="False-discovery-rate correction of Gi* and LISA.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default=MAP_DEFAULTS.lang, show_default=True)
 @click.option("--no-plots", is_flag=True, help="Skip the Ripley PNG plots.")
+@click.option(
+    "--atlas",
+    "with_atlas",
+    is_flag=True,
+    help="Also write atlas.pdf (A4 landscape) with the page of hot spots and clusters.",
+)
 @_friendly_errors
 def cluster(
     projects: str | None,
@@ -493,6 +522,7 @@ def cluster(
     fdr: bool,
     lang: str,
     no_plots: bool,
+    with_atlas: bool,
 ) -> None:
     """Find clusters of projects, hot and cold spots, and test them against chance.
 
@@ -503,6 +533,8 @@ def cluster(
 
         parkmap cluster --projects 项目台账.csv --out maps/cluster --eps-m 800 --seed 1
     """
+    import warnings
+
     from parkmap.cluster import run_cluster_analysis
     from parkmap.pipeline import analyse
 
@@ -516,7 +548,7 @@ def cluster(
         coords=coords,
         parks_coords=parks_coords,
     )
-    _, written = run_cluster_analysis(
+    result, written = run_cluster_analysis(
         analysis,
         out,
         lang=lang,
@@ -531,7 +563,20 @@ def cluster(
         seed=seed,
         fdr=fdr,
     )
+    messages: list[str] = []
+    if with_atlas:
+        from parkmap.export import MissingFontWarning, export_all
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingFontWarning)
+            exported = export_all(
+                analysis, out, formats=None, lang=lang, tables=False, clusters=result
+            )
+        written = {**written, **exported.files}
+        messages = exported.warnings
     _print_outcomes(analysis)
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
     for path in written.values():
         click.echo(f"wrote {path}")
 

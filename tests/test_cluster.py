@@ -15,6 +15,7 @@ import esda
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pdfplumber
 import pytest
 from click.testing import CliRunner
 from libpysal.weights import Queen
@@ -28,6 +29,7 @@ from parkmap.cluster import cluster_analysis
 from parkmap.cluster.areal import gi_bins
 from parkmap.cluster.pattern import nearest_neighbour_index
 from parkmap.cluster.report import write_outputs
+from parkmap.cluster.summary import moran_sentence, summary_markdown
 
 GK = "EPSG:4549"
 TO_LONLAT = Transformer.from_crs(GK, "EPSG:4326", always_xy=True)
@@ -391,3 +393,41 @@ def test_cli_bad_option_is_one_line(tmp_path):
     csv, geo = _write_inputs(tmp_path)
     result = _cli("--projects", str(csv), "--parks", str(geo), "--cell-km", "0")
     assert result.exit_code == 2
+
+
+def test_moran_sentence_is_the_summary_line():
+    projects, parks = _hot_case()
+    result = cluster_analysis(projects, parks, permutations=PERMUTATIONS, simulations=1, seed=2)
+    moran = result.hexes.stats["moran"]
+    for lang in ("zh", "en"):
+        sentence = moran_sentence(result, lang=lang)
+        assert f"- {sentence}" in summary_markdown(result, lang=lang).splitlines()
+        assert f"Moran's I = {moran['I']:.2f}" in sentence
+        assert f"p = {moran['p_sim']:.3g}" in sentence
+
+
+def test_cli_atlas_adds_the_hot_spot_page(tmp_path):
+    csv, geo = _write_inputs(tmp_path)
+    out = tmp_path / "out"
+    args = ["--projects", str(csv), "--parks", str(geo), "--cell-km", "0.5"]
+    args += ["--permutations", "99", "--simulations", "19", "--no-plots", "--lang", "en"]
+    result = _cli(*args, "--out", str(out), "--atlas")
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "atlas.pdf",
+        "clusters.csv",
+        "clusters.geojson",
+        "hotspots.geojson",
+        "stats.json",
+        "summary.md",
+    }
+    assert f"wrote {out / 'atlas.pdf'}" in result.output
+    with pdfplumber.open(out / "atlas.pdf") as pdf:
+        pages = [page.extract_text() or "" for page in pdf.pages]
+    assert len(pages) == 3 + 1  # cover, overview, hot spots, the one park
+    assert "Investment hot spots and project clusters" in pages[2]
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert f"Moran's I = {stats['moran']['I']:.2f}" in pages[2]
+    assert f"Moran's I = {stats['moran']['I']:.2f}" in summary

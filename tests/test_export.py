@@ -16,12 +16,16 @@ import pdfplumber
 import pyogrio
 import pypdf
 import pytest
+import shapely
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from PIL import Image
 from pyproj import CRS, Geod, Proj, Transformer
 
 from parkmap.cli import main
+from parkmap.cluster import cluster_analysis
+from parkmap.cluster.style import GI_BIN_COLORS
+from parkmap.cluster.summary import moran_sentence, summary_markdown
 from parkmap.errors import UsageError
 from parkmap.export import MissingFontWarning, export_all, fonts, parse_formats
 from parkmap.export.atlas import top_projects
@@ -379,3 +383,167 @@ def test_atlas_page_for_a_park_without_projects(analysis, tmp_path):
 def test_export_rejects_unknown_language(analysis, tmp_path):
     with pytest.raises(UsageError, match="zh, en"):
         export_all(analysis, tmp_path, lang="fr")
+
+
+# --- hot spots and clusters in the atlas ------------------------------------------------------
+
+HOT_TITLE = "投资热点与项目集群"
+
+
+@pytest.fixture(scope="module")
+def clusters(analysis):
+    return cluster_analysis(analysis.projects, analysis.parks, permutations=99, simulations=19)
+
+
+@pytest.fixture(scope="module")
+def clustered_atlas(analysis, clusters, tmp_path_factory):
+    out = tmp_path_factory.mktemp("atlas-clusters")
+    result = export_all(analysis, out, formats=None, tables=False, clusters=clusters)
+    return out / "atlas.pdf", result
+
+
+def test_atlas_with_clusters_has_the_hot_spot_page_after_the_overview(clustered_atlas, analysis):
+    path, result = clustered_atlas
+    assert set(result.files) == {"atlas"}  # formats=None, tables off: the atlas only
+    assert sorted(p.name for p in path.parent.iterdir()) == ["atlas.pdf"]
+    pages = pdf_text(path)
+    parks = analysis.parks
+    assert len(pages) == 3 + len(parks)
+    assert len(pypdf.PdfReader(path).pages) == 3 + len(parks)
+    assert HOT_TITLE in pages[2]
+    assert not any(HOT_TITLE in page for i, page in enumerate(pages) if i != 2)
+    assert f"第 3 / {3 + len(parks)} 页" in pages[2]
+    for i, (_, park) in enumerate(parks.iterrows()):  # park pages move one on
+        assert park["name_zh"] in pages[3 + i]
+        assert f"第 {int(park['rank'])} / {len(parks)} 名" in pages[3 + i]
+
+
+def test_hot_spot_page_states_morans_i_as_the_summary_does(clustered_atlas, clusters):
+    import esda
+    from libpysal.weights import Queen
+
+    path, _ = clustered_atlas
+    page = pdf_text(path)[2]
+    # Moran's I recomputed with PySAL from the cells, seeded as parkmap seeds it.
+    cells = clusters.hexes.cells
+    w = Queen.from_dataframe(cells, use_index=False, silence_warnings=True)
+    w.transform = "R"
+    np.random.seed(0)
+    mi = esda.Moran(cells["investment_100m_cny"].to_numpy(float), w, permutations=99)
+    assert f"Moran's I = {mi.I:.2f}" in page
+    assert f"p = {mi.p_sim:.3g}" in page
+    sentence = moran_sentence(clusters, lang="zh")
+    assert f"- {sentence}" in summary_markdown(clusters, lang="zh").splitlines()
+    assert sentence.replace(" ", "") in page.replace(" ", "").replace("\n", "")
+
+
+def test_hot_spot_page_table_lists_the_largest_clusters(clustered_atlas, clusters):
+    path, _ = clustered_atlas
+    page = pdf_text(path)[2]
+    table = clusters.clusters.clusters
+    top = table.loc[table["investment_100m_cny"].idxmax()]
+    assert "主要项目集群" in page
+    assert str(top["dominant_industry"]) in page
+    assert f"{top['hull_area_km2']:.2f}" in page
+    n = len(table)
+    assert f"共 {n} 个集群" in page
+    bins = clusters.hexes.cells["gi_bin"]
+    assert f"不显著 ({int((bins == 0).sum())})" in page
+
+
+def test_gi_bin_colours_are_the_documented_ones():
+    assert GI_BIN_COLORS == {
+        3: "#b2182b",
+        2: "#d6604d",
+        1: "#f4a582",
+        0: "#e0e0e0",
+        -1: "#92c5de",
+        -2: "#4393c3",
+        -3: "#2166ac",
+    }
+
+
+def _rgb(hex_color: str) -> np.ndarray:
+    return np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)])
+
+
+def test_hot_spot_cells_are_filled_with_their_bin_colour(clustered_atlas, analysis, clusters):
+    """Render page 3 (pdfium, through pdfplumber) and sample cell centroids."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from parkmap.export.fonts import font_setup
+    from parkmap.export.hotspots import hotspot_layers, hotspot_page, label_anchor
+    from parkmap.export.static_map import Sheet, prepare
+
+    path, _ = clustered_atlas
+    dpi = 100
+    with pdfplumber.open(path) as pdf:
+        image = pdf.pages[2].to_image(resolution=dpi).original.convert("RGB")
+    pixels = np.asarray(image, dtype=int)
+    height, width = pixels.shape[:2]
+    # The same page built again gives the map's data-to-sheet transform.
+    setup = font_setup("zh")
+    with matplotlib.rc_context(setup.rc()):
+        data = prepare(
+            analysis.parks, analysis.projects, analysis.context, scheme="quantiles", k=5, lang="zh"
+        )
+        fig = hotspot_page(data, clusters, setup, sheet=Sheet(), caption=None)
+        FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    fig_w, fig_h = fig.get_size_inches() * fig.dpi
+    layers = hotspot_layers(clusters, data)
+    cells, hulls = layers.cells, layers.hulls
+    # Leave out cells under a hull or park outline or a cluster number.
+    edges = shapely.union(hulls.boundary.union_all(), data.parks.boundary.union_all())
+    numbers = shapely.multipoints([label_anchor(g) for g in hulls.geometry])
+    centroids = cells.centroid
+    clear = (
+        centroids.within(data.parks.union_all())  # park names sit below the parks
+        & (centroids.distance(edges) > 400)
+        & (centroids.distance(numbers) > 2500)
+    )
+    checked = {}
+    for value in (2, 0):
+        chosen = cells[(cells["gi_bin"] == value).to_numpy() & clear.to_numpy()].head(5)
+        assert len(chosen), value
+        for point in centroids[chosen.index]:
+            fx, fy = ax.transData.transform((point.x, point.y))
+            col = round(fx / fig_w * width)
+            row = round((1 - fy / fig_h) * height)
+            window = pixels[row - 1 : row + 2, col - 1 : col + 2].reshape(-1, 3)
+            close = np.abs(window - _rgb(GI_BIN_COLORS[value])).max(axis=1) <= 6
+            assert close.mean() >= 0.75, (value, point, window)
+        checked[value] = len(chosen)
+    assert checked[2] >= 1 and checked[0] == 5
+
+
+def test_cli_export_with_clusters(tmp_path, analysis):
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        [
+            "export",
+            "--out",
+            str(out),
+            "--format",
+            "png",
+            "--dpi",
+            "60",
+            "--clusters",
+            "--seed",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {
+        "map.png",
+        "atlas.pdf",
+        "parks.csv",
+        "parks.xlsx",
+        "projects.gpkg",
+    }
+    pages = pdf_text(out / "atlas.pdf")
+    assert len(pages) == 3 + len(analysis.parks)
+    assert HOT_TITLE in pages[2]
+    assert "置换 999 次，随机种子 2" in pages[2]  # the cluster analysis' defaults, with --seed

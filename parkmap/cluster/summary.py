@@ -138,6 +138,15 @@ def _moran_line(t: dict, name: str, r: dict) -> str:
     return t["moran_ns"].format(name=name, I=r["I"], p=p, cells=r["cells"])
 
 
+def moran_sentence(result: ClusterAnalysis, *, lang: str = "zh") -> str:
+    """The citywide Moran's I sentence of ``summary.md`` (all parks together), without its bullet.
+
+    For example ``"全部园区的投资显著集聚：Moran's I = 0.04，p = 0.033（265 个网格）。"``.
+    """
+    t = _T[lang]
+    return _moran_line(t, t["city_grid"], result.hexes.stats["moran"]).removeprefix("- ")
+
+
 def summary_markdown(result: ClusterAnalysis, *, lang: str = "zh") -> str:
     """The plain-language summary."""
     t = _T[lang]

@@ -2,7 +2,8 @@
 
 ``export_all(analysis, out)`` writes ``map.png``/``map.svg``/``map.pdf``, ``atlas.pdf``,
 ``parks.csv``, ``parks.xlsx`` and ``projects.gpkg`` into ``out``; every file is written
-atomically (temporary file, then rename).
+atomically (temporary file, then rename). ``export_all(..., clusters=cluster_analysis(...))``
+adds the page of investment hot spots and project clusters to the atlas.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from parkmap.export.static_map import FORMATS, Sheet
 from parkmap.settings import LANGUAGES, MAP_DEFAULTS
 
 if TYPE_CHECKING:
+    from parkmap.cluster import ClusterAnalysis
     from parkmap.pipeline import Analysis
 
 PathLike = str | os.PathLike[str]
@@ -78,7 +80,7 @@ def export_all(
     analysis: Analysis,
     out: PathLike,
     *,
-    formats: str | Sequence[str] = FORMATS,
+    formats: str | Sequence[str] | None = FORMATS,
     paper: str = "a4",
     orientation: str = "landscape",
     dpi: float = 300,
@@ -89,6 +91,7 @@ def export_all(
     k: int = MAP_DEFAULTS.k,
     atlas: bool = True,
     tables: bool = True,
+    clusters: ClusterAnalysis | None = None,
 ) -> ExportResult:
     """Write the report set for an analysis into ``out``.
 
@@ -99,7 +102,8 @@ def export_all(
     out
         Output folder (created when missing).
     formats
-        Any of ``png``, ``svg``, ``pdf`` (list or comma-separated) for ``map.<fmt>``.
+        Any of ``png``, ``svg``, ``pdf`` (list or comma-separated) for ``map.<fmt>``;
+        ``None`` or an empty list writes no map sheet (for example only the atlas).
     paper, orientation
         ``a4``/``a3`` and ``landscape``/``portrait``: the sheet of every map and atlas page.
     dpi
@@ -113,6 +117,11 @@ def export_all(
         Park density classes (:func:`parkmap.classes.classify`), as on the interactive map.
     atlas, tables
         Also write ``atlas.pdf``; also write ``parks.csv``, ``parks.xlsx``, ``projects.gpkg``.
+    clusters
+        The result of :func:`parkmap.cluster.cluster_analysis` on the same projects and parks:
+        the atlas then gets the page "投资热点与项目集群 / Investment hot spots and project
+        clusters" after the overview (3 + number of parks pages instead of 2 + parks).
+        Ignored when ``atlas`` is false.
 
     Returns
     -------
@@ -128,7 +137,8 @@ def export_all(
 
     if lang not in LANGUAGES:
         raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
-    wanted = parse_formats(formats)
+    no_map = formats is None or (not isinstance(formats, str) and not len(formats))
+    wanted = [] if no_map else parse_formats(formats)  # type: ignore[arg-type]
     sheet = Sheet(str(paper).lower(), orientation)
     pixels = pixel_size(sheet.paper, sheet.orientation, dpi)
     with warnings.catch_warnings(record=True) as caught:
@@ -152,11 +162,12 @@ def export_all(
             lang=setup.lang,
         )
         subtitle = summary_line(analysis.parks, analysis.projects, setup.lang)
-        fig = map_figure(
-            data, setup, sheet=sheet, title=map_title, subtitle=subtitle, caption=caption
-        )
-        for fmt, path in save_map(fig, out, wanted, dpi=dpi, sheet=sheet).items():
-            result.files[f"map_{fmt}"] = path
+        if wanted:
+            fig = map_figure(
+                data, setup, sheet=sheet, title=map_title, subtitle=subtitle, caption=caption
+            )
+            for fmt, path in save_map(fig, out, wanted, dpi=dpi, sheet=sheet).items():
+                result.files[f"map_{fmt}"] = path
         if "png" in wanted:
             result.pixels = pixels
         if atlas:
@@ -169,6 +180,7 @@ def export_all(
                 title=map_title,
                 subtitle=subtitle,
                 caption=caption,
+                clusters=clusters,
             )
     if tables:
         result.files.update(save_parks_tables(analysis.parks, out, setup.lang))

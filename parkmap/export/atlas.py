@@ -1,13 +1,15 @@
 """``atlas.pdf``: a cover with citywide totals, an overview map, then one page per park.
 
-Page count is always ``2 + number of parks``.
+Given the cluster results, a page of investment hot spots and project clusters
+(:mod:`parkmap.export.hotspots`) follows the overview. Page count is ``2 + number of parks``,
+``3 + number of parks`` with that page.
 """
 
 from __future__ import annotations
 
 import io as _io
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ from parkmap.export.static_map import (
     Sheet,
     data_bounds,
     draw_map,
+    draw_table,
     fit_extent,
     header_footer,
     map_figure,
@@ -31,6 +34,9 @@ from parkmap.export.text import export_texts, fmt_number, with_unit
 from parkmap.io import atomic_write
 from parkmap.metrics import citywide_totals
 from parkmap.settings import STATUSES
+
+if TYPE_CHECKING:
+    from parkmap.cluster import ClusterAnalysis
 
 #: Projects listed on each park's page.
 TOP_N = 10
@@ -130,26 +136,7 @@ def _park_table(ax: Axes, data: MapData, setup: FontSetup, scale: float) -> None
         ]
         for _, r in parks.iterrows()
     ]
-    _table(ax, header, body, [0.08, 0.37, 0.12, 0.09, 0.17, 0.17], scale)
-
-
-def _table(
-    ax: Axes, header: list[str], body: list[list[str]], widths: list[float], scale: float
-) -> None:
-    if not body:
-        return
-    table = ax.table(
-        cellText=body, colLabels=header, colWidths=widths, loc="upper left", cellLoc="left"
-    )
-    table.auto_set_font_size(False)
-    table.set_fontsize(7.5 * scale)
-    table.scale(1, 1.45)
-    for (row, _col), cell in table.get_celld().items():
-        cell.set_edgecolor("#cccccc")
-        cell.set_linewidth(0.4)
-        if row == 0:
-            cell.set_facecolor("#eeeeee")
-            cell.get_text().set_fontweight("bold")
+    draw_table(ax, header, body, [0.08, 0.37, 0.12, 0.09, 0.17, 0.17], scale)
 
 
 def overview_page(
@@ -271,7 +258,7 @@ def park_page(
                 "" if pd.isna(date) else pd.Timestamp(date).strftime("%Y-%m-%d"),
             ]
         )
-    _table(table_ax, header, body, [0.05, 0.33, 0.13, 0.17, 0.16, 0.16], scale)
+    draw_table(table_ax, header, body, [0.05, 0.33, 0.13, 0.17, 0.16, 0.16], scale)
     return fig
 
 
@@ -288,23 +275,29 @@ def atlas_bytes(
     title: str,
     subtitle: str,
     caption: str | None,
+    clusters: ClusterAnalysis | None = None,
 ) -> bytes:
-    """The atlas as PDF bytes: cover, overview, one page per park (in the parks' order)."""
-    pages = 2 + len(data.parks)
+    """The atlas as PDF bytes: cover, overview, the hot-spot page when ``clusters`` is given
+    (from :func:`parkmap.cluster.cluster_analysis`), then one page per park (in the parks'
+    order)."""
+    figures: list[Figure] = [
+        cover_page(data, projects, setup, sheet=sheet, title=title, caption=caption),
+        overview_page(data, setup, sheet=sheet, title=title, subtitle=subtitle, caption=caption),
+    ]
+    if clusters is not None:
+        from parkmap.export.hotspots import hotspot_page
+
+        figures.append(hotspot_page(data, clusters, setup, sheet=sheet, caption=caption))
+    pages = len(figures) + len(data.parks)
     buffer = _io.BytesIO()
     with PdfPages(buffer, metadata={"Title": title, "Creator": "parkmap"}) as pdf:
-        figures: Sequence[Figure] = [
-            cover_page(data, projects, setup, sheet=sheet, title=title, caption=caption),
-            overview_page(
-                data, setup, sheet=sheet, title=title, subtitle=subtitle, caption=caption
-            ),
-        ]
         for number, fig in enumerate(figures, start=1):
             _footer_page(fig, setup, number, pages, sheet.scale)
             pdf.savefig(fig)
+        first = len(figures) + 1
         for i in range(len(data.parks)):
             fig = park_page(data, i, projects, setup, sheet=sheet, caption=caption)
-            _footer_page(fig, setup, 3 + i, pages, sheet.scale)
+            _footer_page(fig, setup, first + i, pages, sheet.scale)
             pdf.savefig(fig)
     return buffer.getvalue()
 

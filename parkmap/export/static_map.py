@@ -614,6 +614,26 @@ def _legend_row(
     return y - line
 
 
+def draw_table(
+    ax: Axes, header: list[str], body: list[list[str]], widths: list[float], scale: float
+) -> None:
+    """A plain table at the top left of ``ax``: grey header row, thin grey rules."""
+    if not body:
+        return
+    table = ax.table(
+        cellText=body, colLabels=header, colWidths=widths, loc="upper left", cellLoc="left"
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(7.5 * scale)
+    table.scale(1, 1.45)
+    for (row, _col), cell in table.get_celld().items():
+        cell.set_edgecolor("#cccccc")
+        cell.set_linewidth(0.4)
+        if row == 0:
+            cell.set_facecolor("#eeeeee")
+            cell.get_text().set_fontweight("bold")
+
+
 # ---------------------------------------------------------------------------------------------
 # The map sheet
 
