@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -528,6 +529,8 @@ def cluster(
 
     DBSCAN/HDBSCAN clusters, average nearest-neighbour index and Ripley's L per park and
     citywide, Moran's I, Getis–Ord Gi* and local Moran on a hexagon grid over the parks.
+    Writes clusters.csv, clusters.geojson, hotspots.geojson, stats.json, summary.md, the
+    Ripley plots and map.html (the interactive map with hot-spot and cluster layers).
 
     Example:
 
@@ -562,6 +565,13 @@ def cluster(
         simulations=simulations,
         seed=seed,
         fdr=fdr,
+    )
+    # The interactive map with the hot-spot and cluster layers on top of the usual ones.
+    from parkmap.webmap import save_map
+    from parkmap.webmap.cluster_layers import cluster_map
+
+    written["map"] = save_map(
+        cluster_map(analysis, result, lang=lang, cell_km=cell_km), Path(out) / "map.html"
     )
     messages: list[str] = []
     if with_atlas:

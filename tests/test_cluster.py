@@ -367,11 +367,14 @@ def test_cli_writes_every_output_and_is_deterministic(tmp_path):
         "stats.json",
         "summary.md",
         "hotspots.geojson",
+        "map.html",
         "plots/ripley_sq.png",
         "plots/ripley_citywide.png",
     ):
         assert (out / name).is_file(), name
     assert (out / "plots/ripley_sq.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "Investment hot spots (Gi*)" in page and "Project clusters" in page
     english = (out / "summary.md").read_text(encoding="utf-8")
     assert "Average nearest neighbour" in english and "Moran's I" in english
     second = _cli(*common, "--out", str(tmp_path / "b"), "--lang", "zh")
@@ -419,6 +422,7 @@ def test_cli_atlas_adds_the_hot_spot_page(tmp_path):
         "clusters.csv",
         "clusters.geojson",
         "hotspots.geojson",
+        "map.html",
         "stats.json",
         "summary.md",
     }

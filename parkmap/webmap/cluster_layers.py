@@ -1,0 +1,277 @@
+"""The cluster analysis on the interactive map: Gi* hot spots and project cluster hulls.
+
+:func:`add_cluster_layers` puts two layers of a :class:`parkmap.cluster.ClusterAnalysis` on a map
+made by :func:`parkmap.webmap.build_map`:
+
+* "投资热点 (Gi*)" — the hexagon cells coloured by their Gi* bin (−3…3), off when the page
+  opens; tooltip and popup give count, investment, z, p, confidence and the LISA quadrant;
+* "项目集群" — the convex hull of each project cluster, dashed, with a label at its centre;
+  on when the page opens.
+
+Both are drawn by the runtime (``parkmap.hotspotsLayer`` / ``parkmap.clustersLayer``) from JSON
+payloads, so user strings (industries, park names) never pass through a template and are
+escaped in the browser. Their legend rows are added to the page's legend.
+
+Example:
+    >>> from parkmap import pipeline
+    >>> from parkmap.cluster import cluster_analysis
+    >>> from parkmap.webmap.cluster_layers import cluster_map
+    >>> analysis = pipeline.analyse()  # doctest: +SKIP
+    >>> result = cluster_analysis(analysis.projects, analysis.parks)  # doctest: +SKIP
+    >>> m = cluster_map(analysis, result, lang="zh")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import pandas as pd
+
+from parkmap.cluster.style import GI_BIN_COLORS, GI_BIN_ORDER, GI_CONFIDENCE
+from parkmap.errors import UsageError
+from parkmap.settings import LANGUAGES
+from parkmap.webmap import basemaps
+from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
+from parkmap.webmap.i18n import texts
+from parkmap.webmap.payloads import DECIMALS, _geojson, _num, _require, _text, to_wgs84
+
+if TYPE_CHECKING:
+    import folium
+
+    from parkmap.cluster import ClusterAnalysis
+    from parkmap.pipeline import Analysis
+
+#: Fill colour of each Gi* bin, ArcGIS's hot-spot ramp: hot 99/95/90 %, not significant,
+#: cold 90/95/99 %.
+# One set of colours for the web map and the atlas (parkmap.cluster.style).
+GI_COLORS: Final[dict[int, str]] = GI_BIN_COLORS
+GI_ORDER: Final[tuple[int, ...]] = GI_BIN_ORDER
+#: LISA quadrants as the cluster analysis writes them; anything else counts as "ns".
+QUADRANTS: Final[tuple[str, ...]] = ("HH", "HL", "LH", "LL", "ns")
+#: Outline colour of the cluster hulls (apart from the parks' brown, the districts' grey and
+#: the red/blue hot spots).
+CLUSTER_COLOR: Final = "#c51b7d"
+
+
+def bin_label(t: dict[str, str], b: int) -> str:
+    """Legend / popup label of a Gi* bin in the language of ``t``."""
+    if b == 0:
+        return t["gi_ns"]
+    key = "gi_hot" if b > 0 else "gi_cold"
+    return t[key].format(conf=GI_CONFIDENCE[abs(b)])
+
+
+def _bin(value: Any) -> int:
+    try:
+        b = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return b if b in GI_COLORS else 0
+
+
+def hotspots_payload(cells: pd.DataFrame) -> dict[str, Any]:
+    """Payload for ``parkmap.hotspotsLayer`` from ``ClusterAnalysis.hexes.cells``.
+
+    Every cell becomes a GeoJSON feature with properties ``id`` (cell id), ``n`` (projects),
+    ``inv`` (亿元), ``z`` and ``p`` (Gi*; ``None`` when not finite), ``b`` (bin −3…3) and
+    ``q`` (LISA quadrant: HH, HL, LH, LL or ns). ``colors`` and ``confidence`` are indexed by
+    ``b + 3``; ``counts`` is the number of cells per bin in the same order.
+    """
+    _require(cells, ["count", "investment_100m_cny", "gi_z", "gi_p", "gi_bin"], "hot-spot cells")
+    cells = to_wgs84(cells)
+    features = []
+    counts = [0] * len(GI_COLORS)
+    quadrants = cells["lisa_quadrant"] if "lisa_quadrant" in cells.columns else None
+    ids = cells["cell_id"] if "cell_id" in cells.columns else pd.Series(cells.index.astype(str))
+    for k, (geom, n, inv, z, p, b, cell) in enumerate(
+        zip(
+            cells.geometry,
+            cells["count"],
+            cells["investment_100m_cny"],
+            cells["gi_z"],
+            cells["gi_p"],
+            cells["gi_bin"],
+            ids,
+            strict=True,
+        )
+    ):
+        geometry = _geojson(geom)
+        if geometry is None:
+            continue
+        b = _bin(b)
+        q = _text(quadrants.iloc[k]) if quadrants is not None else "ns"
+        counts[b + 3] += 1
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "id": _text(cell),
+                    "n": int(n),
+                    "inv": _num(inv),
+                    "z": _num(z),
+                    "p": _num(p, 6),
+                    "b": b,
+                    "q": q if q in QUADRANTS else "ns",
+                },
+                "geometry": geometry,
+            }
+        )
+    return {
+        "geojson": {"type": "FeatureCollection", "features": features},
+        "colors": [GI_COLORS[b] for b in range(-3, 4)],
+        "confidence": [GI_CONFIDENCE.get(abs(b), 0) for b in range(-3, 4)],
+        "counts": counts,
+    }
+
+
+def _park_names(result: ClusterAnalysis, lang: str) -> dict[str, str]:
+    names = {}
+    for park in result.parks:
+        pid = _text(park.get("park_id"))
+        name = _text(park.get("name_en")) if lang == "en" else ""
+        names[pid] = name.strip() or _text(park.get("name")) or pid
+    return names
+
+
+def clusters_payload(clusters: pd.DataFrame, park_names: dict[str, str]) -> dict[str, Any]:
+    """Payload for ``parkmap.clustersLayer`` from ``ClusterAnalysis.clusters.clusters``.
+
+    ``geojson`` holds the hulls (property ``i``: index into ``clusters``); each record has
+    ``id``, ``n`` (projects), ``inv`` (亿元), ``unknown`` (projects of unknown investment),
+    ``area`` (hull km²), ``industry``, ``industryN``, ``parks`` (display names) and ``at``
+    ([lat, lon] of the centroid, where the label goes); ``color`` is the outline colour.
+    """
+    _require(clusters, ["cluster_id", "projects", "investment_100m_cny"], "clusters")
+    clusters = to_wgs84(clusters)
+    features, records = [], []
+    for i, (_, row) in enumerate(clusters.iterrows()):
+        geom = row.geometry
+        geometry = _geojson(geom)
+        if geometry is not None:
+            features.append({"type": "Feature", "properties": {"i": i}, "geometry": geometry})
+        at = None
+        if geom is not None and not geom.is_empty:
+            centre = geom.centroid if geom.geom_type == "Polygon" else geom.representative_point()
+            at = [round(centre.y, DECIMALS), round(centre.x, DECIMALS)]
+        parks = [p for p in _text(row.get("parks")).split(";") if p]
+        records.append(
+            {
+                "id": int(row["cluster_id"]),
+                "n": int(row["projects"]),
+                "inv": _num(row["investment_100m_cny"]),
+                "unknown": int(_num(row.get("projects_unknown_investment"), 0) or 0),
+                "area": _num(row.get("hull_area_km2")),
+                "industry": _text(row.get("dominant_industry")),
+                "industryN": int(_num(row.get("dominant_industry_projects"), 0) or 0),
+                "parks": [park_names.get(p, p) for p in parks],
+                "at": at,
+            }
+        )
+    return {
+        "geojson": {"type": "FeatureCollection", "features": features},
+        "clusters": records,
+        "color": CLUSTER_COLOR,
+    }
+
+
+def _titled(lang: str, label: str, unit: str) -> str:
+    return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
+
+
+def _legend(
+    t: dict[str, str], hot: dict[str, Any], clusters: dict[str, Any], cell_km: Any
+) -> dict[str, Any]:
+    km = _num(cell_km)
+    title = t["legend_hotspots"].format(km="?" if km is None else f"{km:g}")
+    return {
+        "sections": [
+            {
+                "key": "hotspots",
+                "title": title,
+                "entries": [
+                    {"label": bin_label(t, b), "color": GI_COLORS[b], "count": hot["counts"][b + 3]}
+                    for b in GI_ORDER
+                ],
+            },
+            {
+                "key": "clusters",
+                "title": t["legend_clusters"],
+                "entries": [
+                    {
+                        "label": t["layer_clusters"],
+                        "color": CLUSTER_COLOR,
+                        "count": len(clusters["clusters"]),
+                        "dashed": True,
+                    }
+                ],
+            },
+        ]
+    }
+
+
+def add_cluster_layers(
+    m: folium.Map, result: ClusterAnalysis, *, lang: str = "zh", basemap: str = "none"
+) -> None:
+    """Add the Gi* hot-spot cells and the project cluster hulls to a parkmap map.
+
+    Parameters
+    ----------
+    m
+        A map from :func:`parkmap.webmap.build_map` (its runtime set-up must come first).
+    result
+        The output of :func:`parkmap.cluster.cluster_analysis`.
+    lang
+        ``"zh"`` or ``"en"``; should match the map's language.
+    basemap
+        The map's basemap: on an Amap basemap the layers are shifted into GCJ-02, as
+        :func:`parkmap.pipeline.make_map` shifts the others.
+
+    Raises
+    ------
+    UsageError
+        For an unknown ``lang`` or ``basemap``.
+    InputError
+        When the cells or the cluster table lack a needed column.
+    """
+    if lang not in LANGUAGES:
+        raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+    system = basemaps.display_system(basemap)
+    t = texts(lang)
+    cells = basemaps.to_display(result.hexes.cells, system)
+    hulls = basemaps.to_display(result.clusters.clusters, system)
+    hot = hotspots_payload(cells)
+    groups = clusters_payload(hulls, _park_names(result, lang))
+    m.add_child(RuntimeLayer("hotspotsLayer", hot, t["layer_hotspots"], show=False))
+    m.add_child(RuntimeLayer("clustersLayer", groups, t["layer_clusters"], show=True))
+    cell_km = result.settings.get("cell_km")
+    if cell_km is None:
+        cell_km = getattr(result.hexes.cells, "attrs", {}).get("cell_km")
+    m.add_child(RuntimeCall("addLegendSections", _legend(t, hot, groups, cell_km)))
+
+
+def cluster_map(
+    analysis: Analysis, result: ClusterAnalysis, *, lang: str = "zh", **map_options: Any
+) -> folium.Map:
+    """The interactive map of an analysis with the hot-spot and cluster layers added.
+
+    Parameters
+    ----------
+    analysis
+        A :class:`parkmap.pipeline.Analysis`.
+    result
+        :func:`parkmap.cluster.cluster_analysis` of the same projects and parks.
+    lang
+        ``"zh"`` or ``"en"``.
+    **map_options
+        Passed to :func:`parkmap.pipeline.make_map` (scheme, k, color_by, title, basemap, …).
+
+    Returns
+    -------
+    folium.Map
+        The :class:`~parkmap.webmap.OfflineMap`; save it with :func:`parkmap.webmap.save_map`.
+    """
+    from parkmap import pipeline
+
+    m = pipeline.make_map(analysis, lang=lang, **map_options)
+    add_cluster_layers(m, result, lang=lang, basemap=map_options.get("basemap", "none"))
+    return m
