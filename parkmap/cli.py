@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,52 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Coordinate system of lon/lat park layers: wgs84, cgcs2000, gcj02 or bd09.",
         ),
     ]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        inputs = Inputs(**{name: kwargs.pop(name) for name in INPUT_NAMES})
+        return func(inputs=inputs, **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
+        wrapper = option(wrapper)
+    return wrapper
+
+
+#: Parameters of the shared input options, in the order of :func:`_input_options`.
+INPUT_NAMES = (
+    "projects",
+    "parks",
+    "park_id_field",
+    "park_name_field",
+    "investment_unit",
+    "sheet",
+    "coords",
+    "parks_coords",
+)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The shared input options of a command, as the library's keyword arguments."""
+
+    projects: str | None
+    parks: tuple[str, ...]
+    park_id_field: str | None
+    park_name_field: str | None
+    investment_unit: str | None
+    sheet: str | None
+    coords: str
+    parks_coords: str
+
+    def kwargs(self) -> dict[str, Any]:
+        """Everything but ``projects`` and ``parks``, for pipeline.analyse/build."""
+        return {n: getattr(self, n) for n in INPUT_NAMES if n not in ("projects", "parks")}
+
+    def analyse(self) -> Any:
+        """Load, join and compute the park figures (:func:`parkmap.pipeline.analyse`)."""
+        from parkmap.pipeline import analyse
+
+        return analyse(self.projects, self.parks, **self.kwargs())
 
 
 def _print_outcomes(analysis: Any, *, limit: int = SHOW_PROBLEMS) -> None:
@@ -170,14 +214,7 @@ def main() -> None:
 )
 @_friendly_errors
 def build(
-    projects: str | None,
-    parks: tuple[str, ...],
-    park_id_field: str | None,
-    park_name_field: str | None,
-    investment_unit: str | None,
-    sheet: str | None,
-    coords: str,
-    parks_coords: str,
+    inputs: Inputs,
     out: str,
     scheme: str,
     k: int,
@@ -203,21 +240,17 @@ def build(
     from parkmap.progress import progress_bar
 
     if engine == "dask":
-        if projects is None:
+        if inputs.projects is None:
             raise click.UsageError("--engine dask needs --projects (a Parquet file or folder)")
         from parkmap.dask_engine import analyse_dask, write_dask_outputs
 
         with progress_bar("partitions") as update:
             result = analyse_dask(
-                projects,
-                parks,
+                inputs.projects,
+                inputs.parks,
                 scheduler=scheduler,
-                investment_unit=investment_unit,
-                coords=coords,
-                parks_coords=parks_coords,
-                park_id_field=park_id_field,
-                park_name_field=park_name_field,
                 progress=update,
+                **{k: v for k, v in inputs.kwargs().items() if k != "sheet"},
             )
         _print_outcomes(result)
         for path in write_dask_outputs(result, out).values():
@@ -226,15 +259,10 @@ def build(
 
     with progress_bar("parkmap build") as update:
         analysis, written = run_build(
-            projects,
-            parks,
+            inputs.projects,
+            inputs.parks,
+            **inputs.kwargs(),
             out=out,
-            investment_unit=investment_unit,
-            sheet=sheet,
-            park_id_field=park_id_field,
-            park_name_field=park_name_field,
-            coords=coords,
-            parks_coords=parks_coords,
             scheme=scheme,
             k=k,
             lang=lang,
@@ -256,14 +284,7 @@ def build(
 @click.option("--all", "show_all", is_flag=True, help="List every problem, not only the first.")
 @_friendly_errors
 def validate(
-    projects: str | None,
-    parks: tuple[str, ...],
-    park_id_field: str | None,
-    park_name_field: str | None,
-    investment_unit: str | None,
-    sheet: str | None,
-    coords: str,
-    parks_coords: str,
+    inputs: Inputs,
     show_all: bool,
 ) -> None:
     """Check project records and report every row's outcome; writes nothing.
@@ -272,18 +293,8 @@ def validate(
 
         parkmap validate --projects 项目台账.xlsx
     """
-    from parkmap.pipeline import analyse
 
-    analysis = analyse(
-        projects,
-        parks,
-        investment_unit=investment_unit,
-        sheet=sheet,
-        park_id_field=park_id_field,
-        park_name_field=park_name_field,
-        coords=coords,
-        parks_coords=parks_coords,
-    )
+    analysis = inputs.analyse()
     _print_outcomes(analysis, limit=sys.maxsize if show_all else SHOW_PROBLEMS)
 
 
@@ -362,14 +373,7 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
 )
 @_friendly_errors
 def export(
-    projects: str | None,
-    parks: tuple[str, ...],
-    park_id_field: str | None,
-    park_name_field: str | None,
-    investment_unit: str | None,
-    sheet: str | None,
-    coords: str,
-    parks_coords: str,
+    inputs: Inputs,
     out: str,
     formats: str,
     paper: str,
@@ -396,18 +400,8 @@ def export(
     import warnings
 
     from parkmap.export import MissingFontWarning, export_all
-    from parkmap.pipeline import analyse
 
-    analysis = analyse(
-        projects,
-        parks,
-        investment_unit=investment_unit,
-        sheet=sheet,
-        park_id_field=park_id_field,
-        park_name_field=park_name_field,
-        coords=coords,
-        parks_coords=parks_coords,
-    )
+    analysis = inputs.analyse()
     clusters = None
     if with_clusters:
         from parkmap.cluster import cluster_analysis
@@ -503,14 +497,7 @@ def export(
 )
 @_friendly_errors
 def cluster(
-    projects: str | None,
-    parks: tuple[str, ...],
-    park_id_field: str | None,
-    park_name_field: str | None,
-    investment_unit: str | None,
-    sheet: str | None,
-    coords: str,
-    parks_coords: str,
+    inputs: Inputs,
     out: str,
     method: str,
     eps_m: float,
@@ -539,18 +526,8 @@ def cluster(
     import warnings
 
     from parkmap.cluster import run_cluster_analysis
-    from parkmap.pipeline import analyse
 
-    analysis = analyse(
-        projects,
-        parks,
-        investment_unit=investment_unit,
-        sheet=sheet,
-        park_id_field=park_id_field,
-        park_name_field=park_name_field,
-        coords=coords,
-        parks_coords=parks_coords,
-    )
+    analysis = inputs.analyse()
     result, written = run_cluster_analysis(
         analysis,
         out,
