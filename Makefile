@@ -31,6 +31,11 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format parkmap geodata tests benchmarks
 	$(BIN)/ruff check --fix parkmap geodata tests benchmarks
 
+# parkmap against geopandas.explore() and plain folium, 10k and 100k projects (needs Debian's
+# chromium); `make bench BENCH_ARGS=--quick` for 10k only. Writes benchmarks/results.md.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.bench_map $(BENCH_ARGS)
+
 # The README's screenshot of the demo map (needs Debian's chromium).
 screenshot: demo $(VENV)/.installed-dev
 	$(BIN)/python docs/screenshot.py maps/map.html docs/demo-map.png
