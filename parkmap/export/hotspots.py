@@ -33,6 +33,7 @@ from parkmap.export.static_map import (
     draw_scale_bar,
     draw_table,
     fit_extent,
+    frame_axes,
     halo_text,
     header_footer,
     park_name,
@@ -92,19 +93,6 @@ def _bounds(data: MapData, layers: HotspotLayers) -> tuple[float, ...]:
     return minx, miny - 0.12 * h, maxx, maxy + 0.06 * h
 
 
-def _frame_axes(ax: Axes, extent: tuple[float, float, float, float], scale: float) -> None:
-    minx, miny, maxx, maxy = extent
-    ax.set_xlim(minx, maxx)
-    ax.set_ylim(miny, maxy)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_linewidth(0.6 * scale)
-        spine.set_color("#444444")
-    ax.set_facecolor("#fbfbf8")
-
-
 def draw_hotspot_map(
     ax: Axes,
     data: MapData,
@@ -115,7 +103,7 @@ def draw_hotspot_map(
     scale: float = 1.0,
 ) -> None:
     """Cells by Gi* bin, park outlines, numbered cluster hulls, scale bar and north arrow."""
-    _frame_axes(ax, extent, scale)
+    frame_axes(ax, extent, scale)
     _draw_context(ax, data, setup, scale, label_districts=False)
     cells = layers.cells
     if len(cells):

@@ -209,6 +209,20 @@ def halo_text(make, *args: object, width: float, zorder: float, **kwargs: object
     return make(*args, **kwargs, zorder=zorder)
 
 
+def frame_axes(ax: Axes, extent: tuple[float, float, float, float], scale: float) -> None:
+    """Set a map panel's extent (equal aspect), hide ticks, draw a thin frame."""
+    minx, miny, maxx, maxy = extent
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.6 * scale)
+        spine.set_color("#444444")
+    ax.set_facecolor("#fbfbf8")
+
+
 def draw_map(
     ax: Axes,
     data: MapData,
@@ -231,15 +245,7 @@ def draw_map(
         A park id to emphasise (atlas pages): the other parks are drawn fainter.
     """
     minx, miny, maxx, maxy = extent
-    ax.set_xlim(minx, maxx)
-    ax.set_ylim(miny, maxy)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_linewidth(0.6 * scale)
-        spine.set_color("#444444")
-    ax.set_facecolor("#fbfbf8")
+    frame_axes(ax, extent, scale)
     _draw_context(ax, data, setup, scale, label_districts=focus is None)
     colors = data.park_colors
     for i, (_, row) in enumerate(data.parks.iterrows()):
