@@ -18,6 +18,7 @@ import folium
 import numpy as np
 import pandas as pd
 import pytest
+from pages import OfflinePage
 
 from parkmap.classes import classify
 from parkmap.errors import InputError, UsageError
@@ -394,38 +395,8 @@ def test_user_can_add_folium_layers(park_metrics, projects_joined):
 # ---------------------------------------------------------------- browser tests
 
 
-class _Session:
-    """A page that may load only the map file: every other request is recorded and aborted."""
-
-    def __init__(self, browser, path: Path, viewport=(1280, 800)):
-        self.url = path.resolve().as_uri()
-        self.context = browser.new_context(
-            viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN"
-        )
-        self.page = self.context.new_page()
-        self.blocked: list[str] = []
-        self.console_errors: list[str] = []
-        self.page_errors: list[str] = []
-        self.page.route("**/*", self._route)
-        self.page.on(
-            "console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None
-        )
-        self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        self.page.goto(self.url)
-        self.page.wait_for_function("window.parkmap && window.parkmap.ready === true")
-        self.page.wait_for_timeout(100)
-
-    def _route(self, route):
-        if route.request.url == self.url:
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def assert_clean(self):
-        assert self.blocked == []
-        assert self.console_errors == []
-        assert self.page_errors == []
+class _Session(OfflinePage):
+    """The map page with the network cut, plus a click at a coordinate."""
 
     def click_latlng(self, lat: float, lon: float, zoom: int | None = None):
         self.page.evaluate("parkmap.map.closePopup()")
@@ -443,9 +414,6 @@ class _Session:
         self.page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
         self.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
         self.page.wait_for_timeout(150)
-
-    def close(self):
-        self.context.close()
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import shapely
+from pages import OfflinePage
 from shapely.geometry import shape
 
 from parkmap import pipeline
@@ -232,32 +232,8 @@ def test_layers_on_a_build_map_page(park_metrics, projects_joined):
 # ---------------------------------------------------------------- in the browser
 
 
-class _Session:
-    """A page that may load only the map file: every other request is recorded and aborted."""
-
-    def __init__(self, browser, path: Path):
-        self.url = path.resolve().as_uri()
-        self.context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.page.route("**/*", self._route)
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(self.url)
-        self.page.wait_for_function("window.parkmap && window.parkmap.ready === true")
-        self.page.wait_for_timeout(100)
-
-    def _route(self, route):
-        if route.request.url == self.url:
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def assert_clean(self):
-        assert self.blocked == []
-        assert self.errors == []
+class _Session(OfflinePage):
+    """The map page with the network cut, plus layer helpers."""
 
     def only(self, *keys: str) -> None:
         """Leave only these parkmap layers on the map (by their key in the runtime state)."""

@@ -8,12 +8,12 @@ import gzip
 import io
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import join_like, make_many_projects, make_parks, make_projects, metrics_like
+from pages import OfflinePage
 
 from parkmap.density import hex_grid
 from parkmap.webmap import build_map, save_map
@@ -158,39 +158,11 @@ def test_hex_payload_fixed_classes(small_parks):
 # ---------------------------------------------------------------- browser
 
 
-class _Page:
-    """A page that may load only its own file; console errors, page errors, dialogs recorded."""
-
-    def __init__(self, browser, path: Path):
-        self.url = path.resolve().as_uri()
-        self.context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.route("**/*", self._route)
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", self._dialog)
-        self.page.goto(self.url)
-        self.page.wait_for_function("window.parkmap && window.parkmap.ready === true")
-
-    def _dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _route(self, route):
-        if route.request.url == self.url:
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
+class _Page(OfflinePage):
+    """The map page with the network cut, plus the drawn-project count."""
 
     def drawn(self) -> int:
         return self.page.evaluate("parkmap.drawnCount()")
-
-    def assert_clean(self):
-        assert self.blocked == [] and self.errors == [] and self.dialogs == []
 
 
 def _not_blank(png: bytes) -> None:
