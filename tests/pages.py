@@ -33,6 +33,14 @@ class OfflinePage:
         self.page.on("dialog", self._dialog)
         self.page.goto(self.url)
         self.page.wait_for_function(self.READY)
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until Leaflet's canvas has painted: two animation frames, then a short pause."""
+        self.page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+        self.page.wait_for_timeout(100)
 
     @property
     def errors(self) -> list[str]:
