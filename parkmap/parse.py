@@ -177,12 +177,16 @@ def parse_investment(values: pd.Series, *, header_unit: str) -> tuple[pd.Series,
         amounts = values.astype(float) * UNIT_TO_100M_CNY[header_unit]
         return amounts, pd.Series(False, index=values.index)
     text = as_text(values).str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
-    parts = text.str.extract(_NUMBER_WITH_UNIT)
-    numbers = pd.to_numeric(parts["num"], errors="coerce").astype(float)
-    units = parts["unit"].fillna("").map(lambda u: UNIT_ALIASES.get(u, header_unit) if u else "")
-    units = units.where(units != "", header_unit)
-    factor = units.map(UNIT_TO_100M_CNY).astype(float)
-    amounts = numbers * factor
+    # Most cells are plain numbers in the column's unit; only the rest need the pattern.
+    amounts = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
+    amounts = amounts * UNIT_TO_100M_CNY[header_unit]
+    rest = (text != "") & amounts.isna()
+    if rest.any():
+        parts = text[rest].str.extract(_NUMBER_WITH_UNIT)
+        numbers = pd.to_numeric(parts["num"], errors="coerce").astype(float)
+        units = parts["unit"].fillna("").map(lambda u: UNIT_ALIASES.get(u, header_unit))
+        units = units.where(units != "", header_unit)
+        amounts[rest] = numbers * units.map(UNIT_TO_100M_CNY).astype(float)
     bad = (text != "") & amounts.isna()
     return amounts, bad
 

@@ -201,3 +201,13 @@ def test_real_county_outlines_in_gcj02_give_official_areas(tmp_path):
     table = pd.read_csv(tmp_path / "parks.csv").set_index("park_id")
     assert table.loc[370283, "area_km2"] == pytest.approx(3176, rel=0.005)
     assert table.loc[370285, "area_km2"] == pytest.approx(1568.2, rel=0.005)
+
+
+def test_large_files_are_checked_on_an_even_sample(gcj_file, monkeypatch):
+    import parkmap.coord_check as coord_check
+
+    monkeypatch.setattr(coord_check, "SAMPLE", 12)
+    path, _ = gcj_file
+    check = check_coordinate_system(io.projects_from_file(path).projects, PARKS)
+    assert check.n_declaring == 12
+    assert check.suspicious and check.likely == "gcj02"
