@@ -7,7 +7,7 @@ the bundled Qingdao parks, the rest in the countryside around them.
 
 Example::
 
-    python -m benchmarks.synthetic 10000 /tmp/projects-10k.csv
+    python -m benchmarks.synthetic 10000 projects-10k.csv
 """
 
 from __future__ import annotations
