@@ -43,6 +43,7 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that reads projects and parks."""
     options = [
+        click.argument("projects_file", required=False, type=click.Path(exists=True)),
         click.option(
             "--projects",
             "projects",
@@ -88,6 +89,12 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
+        # `parkmap build FILE` and `parkmap build --projects FILE` mean the same
+        positional = kwargs.pop("projects_file")
+        if positional is not None:
+            if kwargs["projects"] is not None:
+                raise click.UsageError("give the project records once: FILE or --projects FILE")
+            kwargs["projects"] = positional
         inputs = Inputs(**{name: kwargs.pop(name) for name in INPUT_NAMES})
         return func(inputs=inputs, **kwargs)
 
@@ -235,6 +242,8 @@ def build(
     Example:
 
         parkmap build --projects 项目台账.csv --parks parks.geojson --out maps
+
+        parkmap build 项目台账.csv          (the same as --projects 项目台账.csv)
     """
     from parkmap.pipeline import build as run_build
     from parkmap.progress import progress_bar

@@ -25,6 +25,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from parkmap.coords import fast_transformer
 from parkmap.errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -133,8 +134,8 @@ def _weights(projects: gpd.GeoDataFrame, weight: str | None) -> FloatArray:
 
 @lru_cache(maxsize=16)
 def _transformer(source: CRS | str, target: CRS | str) -> Transformer:
-    """Cached lon/lat-ordered transformer (building one costs tens of milliseconds)."""
-    return Transformer.from_crs(source, target, always_xy=True)
+    """Cached lon/lat-ordered transformer (see :func:`parkmap.coords.fast_transformer`)."""
+    return fast_transformer(source, target)
 
 
 def _to_metric(crs: CRS, lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:

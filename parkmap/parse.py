@@ -15,6 +15,8 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from parkmap.errors import UsageError
 from parkmap.settings import UNIT_TO_100M_CNY
@@ -149,9 +151,31 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype(float), pd.Series(False, index=values.index)  # Parquet, Excel
     text = as_text(values).str.replace("°", "", regex=False)
-    numbers = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
+    numbers = _to_float(text)
     bad = (text != "") & numbers.isna()
     return numbers, bad
+
+
+#: Plain decimal numbers, which Arrow casts exactly as Python's float() would.
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _to_float(text: pd.Series) -> pd.Series:
+    """Numbers from stripped text; NaN where empty or not a number.
+
+    Plain decimals are cast by Arrow in C++; anything else that is not empty (``inf``, a
+    stray letter) goes through :func:`pandas.to_numeric`, which decides as before.
+    """
+    cells = pa.array(text, type=pa.string(), from_pandas=True)
+    plain = pc.fill_null(pc.match_substring_regex(cells, _PLAIN_NUMBER), False)
+    numbers = pc.cast(pc.if_else(plain, cells, pa.scalar(None, pa.string())), pa.float64())
+    out = pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype=float)
+    # Only ASCII letters, digits and signs can still spell a number ("inf", "1E+3 ").
+    maybe = pc.fill_null(pc.match_substring_regex(cells, r"^[0-9A-Za-z.+\-_ ]+$"), False)
+    rest = maybe.to_numpy(zero_copy_only=False) & ~plain.to_numpy(zero_copy_only=False)
+    if rest.any():
+        out[rest] = pd.to_numeric(text[rest], errors="coerce").astype(float)
+    return out
 
 
 def parse_investment(values: pd.Series, *, header_unit: str) -> tuple[pd.Series, pd.Series]:
@@ -178,15 +202,20 @@ def parse_investment(values: pd.Series, *, header_unit: str) -> tuple[pd.Series,
         return amounts, pd.Series(False, index=values.index)
     text = as_text(values).str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
     # Most cells are plain numbers in the column's unit; only the rest need the pattern.
-    amounts = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
-    amounts = amounts * UNIT_TO_100M_CNY[header_unit]
+    amounts = _to_float(text) * UNIT_TO_100M_CNY[header_unit]
     rest = (text != "") & amounts.isna()
     if rest.any():
-        parts = text[rest].str.extract(_NUMBER_WITH_UNIT)
-        numbers = pd.to_numeric(parts["num"], errors="coerce").astype(float)
-        units = parts["unit"].fillna("").map(lambda u: UNIT_ALIASES.get(u, header_unit))
-        units = units.where(units != "", header_unit)
-        amounts[rest] = numbers * units.map(UNIT_TO_100M_CNY).astype(float)
+        cells = pa.array(text[rest], type=pa.string(), from_pandas=True)
+        # RE2 via Arrow: the same pattern as _NUMBER_WITH_UNIT, run in C++ for every cell
+        parts = pc.extract_regex(cells, "(?i)" + _NUMBER_WITH_UNIT.pattern)
+        numbers = _to_float(pd.Series(pc.struct_field(parts, "num"), dtype=TEXT).fillna(""))
+        unit_cells = pd.Series(pc.struct_field(parts, "unit"), dtype=TEXT).fillna("")
+        factors = {
+            u: UNIT_TO_100M_CNY[UNIT_ALIASES.get(u, header_unit)] for u in unit_cells.unique()
+        }
+        scale = unit_cells.map(factors).to_numpy(dtype=float)
+        amounts[rest] = numbers.to_numpy() * scale
+    amounts = amounts.where(np.isfinite(amounts))  # "inf" is no amount
     bad = (text != "") & amounts.isna()
     return amounts, bad
 
@@ -209,6 +238,50 @@ def parse_status(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     statuses = pd.Series(canonical[codes], index=values.index, dtype=object)
     bad = (text != "") & statuses.isna()
     return statuses.fillna("unknown").astype(object), bad
+
+
+def _iso_dates(text: pd.Series) -> pd.Series:
+    """Dates written exactly ``YYYY-MM-DD`` (years 1900–2199), parsed in C++; NaT elsewhere.
+
+    Arrow's strptime rolls impossible dates over (``2020-02-30`` → March 1st), so a date is kept
+    only when its day of the month is the one typed.
+    """
+    cells = pa.array(text, type=pa.string(), from_pandas=True)
+    shaped = pc.match_substring_regex(cells, r"^(19|20|21)\d\d-\d\d-\d\d$")
+    if not pc.any(shaped).as_py():
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    parsed = pc.strptime(cells, format="%Y-%m-%d", unit="s", error_is_null=True)
+    day_text = pc.if_else(shaped, pc.utf8_slice_codeunits(cells, 8, 10), "0")
+    typed_day = pc.cast(pc.fill_null(day_text, "0"), pa.int64())
+    exact = pc.and_kleene(shaped, pc.equal(pc.day(parsed), typed_day))
+    kept = pc.if_else(exact, parsed, pa.scalar(None, parsed.type))
+    return pd.Series(kept.to_numpy(zero_copy_only=False), index=text.index).astype("datetime64[ns]")
+
+
+_DATE_PARTS = (
+    r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+    r"(?: (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$"
+)
+
+
+def _dates_from_parts(cleaned: pd.Series) -> pd.Series:
+    """``Y-M-D`` with an optional ``H:MM[:SS]`` → datetimes; NaT for other text or no such day."""
+    cells = pa.array(cleaned, type=pa.string(), from_pandas=True)
+    parts = pc.extract_regex(cells, _DATE_PARTS)
+    fields = {}
+    for name in ("year", "month", "day", "hour", "minute", "second"):
+        text = pc.struct_field(parts, name)
+        default = "0" if name in ("hour", "minute", "second") else None
+        if default is not None:  # optional groups that did not take part come back empty
+            text = pc.if_else(pc.equal(text, ""), default, text)
+        fields[name] = pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
+    frame = pd.DataFrame(fields, index=cleaned.index)
+    matched = frame["year"].notna()
+    out = pd.Series(pd.NaT, index=cleaned.index, dtype="datetime64[ns]")
+    if matched.any():
+        # to_datetime checks each day exists (2023-02-29 → NaT) for the whole column at once.
+        out[matched] = pd.to_datetime(frame[matched].astype("int64"), errors="coerce")
+    return out
 
 
 def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -238,13 +311,19 @@ def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if is_stamp.any():
         dates[is_stamp] = pd.to_datetime(raw[is_stamp], errors="coerce")
 
-    serial = pd.to_numeric(text.where(~is_stamp & (text != "")), errors="coerce")
+    iso = _iso_dates(text.where(~is_stamp, ""))
+    is_iso = iso.notna()
+    if is_iso.any():
+        dates[is_iso] = iso[is_iso]
+
+    todo = ~is_stamp & ~is_iso & (text != "")
+    serial = _to_float(text.where(todo, "")) if todo.any() else pd.Series(np.nan, index=text.index)
     lo, hi = _EXCEL_SERIAL_RANGE
-    is_serial = serial.between(lo, hi)
+    is_serial = serial.between(lo, hi) & todo
     if is_serial.any():
         dates[is_serial] = _EXCEL_EPOCH + pd.to_timedelta(serial[is_serial].round(), unit="D")
 
-    rest = ~is_stamp & ~is_serial & (text != "")
+    rest = todo & ~is_serial
     if rest.any():
         cleaned = (
             text[rest]
@@ -252,8 +331,6 @@ def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             .str.replace("日", "", regex=False)
             .str.strip("-")
         )
-        iso_like = cleaned.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?")
-        parsed = pd.to_datetime(cleaned.where(iso_like), format="mixed", errors="coerce")
-        dates[rest] = parsed
+        dates[rest] = _dates_from_parts(cleaned)
     bad = (text != "") & dates.isna()
     return dates, bad

@@ -117,10 +117,21 @@ def test_validate_reports_and_writes_nothing(inputs, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+def test_records_file_may_be_given_without_the_option(inputs, tmp_path, monkeypatch):
+    records, parks = inputs
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", str(records), "--parks", str(parks))
+    assert result.exit_code == 0
+    assert "read 11 · mapped 5 · warnings 2 · rejected 4" in result.output
+    twice = run("validate", str(records), "--projects", str(records))
+    assert twice.exit_code == 2 and "give the project records once" in twice.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["build", "--projects", "nope.csv"], "does not exist"),
+        (["build", "nope.csv"], "does not exist"),
         (["build", "--scheme", "rainbow"], "quantiles"),
         (["build", "--investment-unit", "dollars"], "unknown investment unit"),
         (["serve", "nowhere", "--no-browser"], "no such folder"),

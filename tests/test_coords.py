@@ -408,3 +408,26 @@ def test_metric_crs_needs_a_longitude():
         coords.choose_metric_crs([np.nan])
     with pytest.raises(UsageError):
         coords.metric_crs_for([])
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("EPSG:4326", "EPSG:4549"),
+        ("EPSG:4549", "EPSG:4326"),
+        ("EPSG:4326", "EPSG:4534"),
+        ("EPSG:3857", "EPSG:4549"),
+        ("EPSG:4326", "EPSG:32651"),
+        ("EPSG:4326", coords.ALBERS_CHINA_PROJ),
+        ("EPSG:4490", "EPSG:4326"),
+        ("EPSG:4326", "EPSG:2385"),  # Xi'an 1980: a real datum shift, left to from_crs
+    ],
+)
+def test_fast_transformer_agrees_with_from_crs(source, target):
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(118.5, 121.5, 200), rng.uniform(35.5, 37.5, 200)
+    start = Transformer.from_crs("EPSG:4326", source, always_xy=True).transform(lon, lat)
+    expected = Transformer.from_crs(source, target, always_xy=True).transform(*start)
+    got = coords.fast_transformer(source, target).transform(*start)
+    # metres for projected targets, degrees (1e-9° ≈ 0.1 mm) for lon/lat ones
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)

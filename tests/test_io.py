@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from io import StringIO
 
 import geopandas as gpd
 import numpy as np
@@ -316,3 +317,30 @@ def test_projects_geojson_in_chunks_is_one_valid_document(tmp_path, monkeypatch,
     result = io.projects_from_file(gbk_csv)
     doc = json.loads(io.save_projects_geojson(result.projects, tmp_path / "p.geojson").read_text())
     assert [f["properties"]["project_id"] for f in doc["features"]] == ["P1", "P2", "P3"]
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding"),
+    [
+        ('编号,名称,经度\nA1,"南村, 一期",120.1\nA2,"多行\n名称",\n\n,,\n', "utf-8"),
+        ("编号\t名称\t经度\r\nA1\t海尔\t 120.1 \r\n", "gb18030"),
+        ('\ufeffid,name\nx,"say ""hi"""\n', "utf-8"),
+    ],
+)
+def test_fast_csv_reader_reads_what_pandas_reads(tmp_path, content, encoding):
+    path = tmp_path / "p.csv"
+    path.write_bytes(content.encode(encoding))
+    table, _ = io.read_table(path)
+    text = content.lstrip("\ufeff")
+    sep = "\t" if "\t" in text else ","
+    expected = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    assert table.columns.tolist() == expected.columns.tolist()
+    assert table.astype(object).values.tolist() == expected.astype(object).values.tolist()
+
+
+def test_ragged_csv_still_reads_through_pandas(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,name,lon\nA,x,120\nB,y\n", encoding="utf-8")
+    table, _ = io.read_table(path)
+    assert table["name"].tolist() == ["x", "y"] and table["lon"].iloc[0] == "120"
+    assert pd.isna(table["lon"].iloc[1]) or table["lon"].iloc[1] == ""

@@ -84,3 +84,24 @@ def test_numbers_allow_full_width_and_degree_sign():
     numbers, bad = parse.parse_number(pd.Series(["１２０.５", "36.7°", "abc", ""]))
     np.testing.assert_allclose(numbers.to_numpy(), [120.5, 36.7, np.nan, np.nan], equal_nan=True)
     assert bad.tolist() == [False, False, True, False]
+
+
+def test_iso_dates_fast_path_refuses_impossible_days():
+    cells = pd.Series(
+        ["2024-02-29", "2023-02-29", "2020-13-01", "2020-06-31", "2020-06-30", "2020-6-30"],
+        dtype=parse.TEXT,
+    )
+    dates, bad = parse.parse_date(cells)
+    assert dates.iloc[0] == pd.Timestamp(2024, 2, 29)
+    assert dates.iloc[1:4].isna().all() and bad.iloc[1:4].all()  # no roll-over into next month
+    assert dates.iloc[4] == dates.iloc[5] == pd.Timestamp(2020, 6, 30)
+    assert not bad.iloc[[0, 4, 5]].any()
+
+
+def test_numbers_column_with_one_bad_cell_keeps_the_good_ones():
+    # One unreadable cell must not spoil the column (the fast path casts the column at once).
+    cells = pd.Series(["120.5", "abc", "", "1e2", "-36.25"], dtype=parse.TEXT)
+    numbers, bad = parse.parse_number(cells)
+    assert numbers.iloc[0] == 120.5 and numbers.iloc[3] == 100.0 and numbers.iloc[4] == -36.25
+    assert numbers.iloc[[1, 2]].isna().all()
+    assert bad.tolist() == [False, True, False, False, False]
