@@ -527,6 +527,34 @@ def test_browser_click_project_opens_its_popup(open_map, full_map, projects_join
 
 
 @pytest.mark.browser
+def test_browser_popup_gives_the_coordinates_as_the_file_had_them(
+    open_map, park_metrics, projects_joined
+):
+    from parkmap.coords import wgs84_to_bd09, wgs84_to_gcj02
+
+    projects = projects_joined.copy()
+    projects["coord_sys"] = "wgs84"
+    projects["lon_orig"], projects["lat_orig"] = projects["lon"], projects["lat"]
+    gcj, bd, plain = projects.index[:3]
+    for row, system, convert in ((gcj, "gcj02", wgs84_to_gcj02), (bd, "bd09", wgs84_to_bd09)):
+        projects.loc[row, "coord_sys"] = system
+        lon, lat = convert(projects.loc[row, "lon"], projects.loc[row, "lat"])
+        projects.loc[row, ["lon_orig", "lat_orig"]] = [float(lon), float(lat)]
+    s = open_map(build_map(park_metrics, projects))
+    for row, label in ((gcj, "GCJ-02"), (bd, "BD-09")):
+        target = projects.loc[row]
+        s.click_latlng(target["lat"], target["lon"], zoom=17)
+        text = s.page.locator(".leaflet-popup-content").inner_text()
+        assert target["name"] in text
+        assert f"原始坐标\t{target['lon_orig']:.6f}, {target['lat_orig']:.6f} ({label})" in text
+    target = projects.loc[plain]
+    s.click_latlng(target["lat"], target["lon"], zoom=17)
+    text = s.page.locator(".leaflet-popup-content").inner_text()
+    assert target["name"] in text and "原始坐标" not in text
+    s.assert_clean()
+
+
+@pytest.mark.browser
 def test_browser_outside_and_unknown_investment(open_map, full_map, projects_joined):
     s = open_map(full_map)
     outside = projects_joined[projects_joined.outside_parks].iloc[0]

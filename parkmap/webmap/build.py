@@ -159,17 +159,17 @@ def build_map(
     return m
 
 
-def _bounds(parks: pd.DataFrame, columns: dict[str, list[float]]) -> tuple[float, ...]:
+def _bounds(parks: pd.DataFrame, columns: dict[str, Any]) -> tuple[float, ...]:
     boxes = []
     if len(parks):
         frame = payloads.to_wgs84(parks)
         west, south, east, north = (float(v) for v in frame.total_bounds)
         if all(math.isfinite(v) for v in (west, south, east, north)):
             boxes.append((south, west, north, east))
-    if columns["lon"]:
-        boxes.append(
-            (min(columns["lat"]), min(columns["lon"]), max(columns["lat"]), max(columns["lon"]))
-        )
+    lon = np.asarray(columns["lon"], dtype=float)
+    lat = np.asarray(columns["lat"], dtype=float)
+    if lon.size:
+        boxes.append((lat.min(), lon.min(), lat.max(), lon.max()))
     if not boxes:
         raise InputError("nothing to map: no park outlines and no project coordinates")
     box = np.array(boxes)
@@ -218,9 +218,7 @@ def _legend(
     scheme = t["scheme"].format(scheme=SCHEME_NAMES[lang][classes.scheme_name], k=classes.k)
     cols = projects["columns"]
     if projects["colorBy"] == "status":
-        counts = (
-            np.bincount(cols["st"], minlength=len(STATUSES)) if cols["st"] else [0] * len(STATUSES)
-        )
+        counts = np.bincount(np.asarray(cols["st"], dtype=np.intp), minlength=len(STATUSES))
         markers = [
             {"label": t[f"status_{s}"], "color": payloads.STATUS_COLORS[s], "count": int(n)}
             for s, n in zip(STATUSES, counts, strict=True)
@@ -239,7 +237,7 @@ def _legend(
         "markers": {"title": marker_title, "entries": markers},
         "sizes": {
             "title": _titled(lang, t["legend_size"], t["unit_100m"]),
-            **_size_entries(projects["invMax"], any(v is None for v in cols["inv"])),
+            **_size_entries(projects["invMax"], _has_unknown(cols["inv"])),
         },
         "density": None
         if density is None
@@ -275,13 +273,19 @@ def _hex_legend(t: dict[str, str], lang: str, hex_data: dict[str, Any]) -> dict[
 def _filters(projects: dict[str, Any]) -> dict[str, Any]:
     """What the filter panel offers: years with dates and the investment range."""
     cols = projects["columns"]
-    days = [d for d in cols["day"] if d >= 0]
-    years = [int(pd.Timestamp(d, unit="D").year) for d in (min(days), max(days))] if days else []
+    days = np.asarray(cols["day"], dtype=np.int64)
+    dated = days[days >= 0]
+    ends = (dated.min(), dated.max()) if dated.size else ()
     return {
-        "years": years,
-        "hasUndated": any(d < 0 for d in cols["day"]),
-        "hasUnknownInvestment": any(v is None for v in cols["inv"]),
+        "years": [int(pd.Timestamp(int(d), unit="D").year) for d in ends],
+        "hasUndated": bool((days < 0).any()),
+        "hasUnknownInvestment": _has_unknown(cols["inv"]),
     }
+
+
+def _has_unknown(investment: Any) -> bool:
+    """Whether some project's investment is unknown (NaN, or ``None`` in a plain list)."""
+    return bool(np.isnan(np.asarray(investment, dtype=float)).any())
 
 
 def _titled(lang: str, label: str, unit: str) -> str:
@@ -289,8 +293,8 @@ def _titled(lang: str, label: str, unit: str) -> str:
 
 
 def _industry_entries(t: dict[str, str], projects: dict[str, Any]) -> list[dict[str, Any]]:
-    ind = projects["columns"]["ind"]
-    counts = np.bincount(ind, minlength=len(projects["industries"])) if ind else []
+    ind = np.asarray(projects["columns"]["ind"], dtype=np.intp)
+    counts = np.bincount(ind, minlength=len(projects["industries"]))
     entries = []
     other = 0
     for name, color, n in zip(

@@ -180,7 +180,8 @@
     if (industry) html += row(t.industry, swatch(d.industryColors[c.ind[i]]) + esc(industry));
     if (c.day[i] >= 0) html += row(t.signed_date, esc(isoDay(c.day[i])));
     if (c.id[i]) html += row(t.project_id, esc(c.id[i]));
-    if (c.orig[i]) html += row(t.coords_orig, esc(c.orig[i]));
+    var given = c.orig(i);
+    if (given) html += row(t.coords_orig, esc(given));
     html += "</table>";
     if (c.warn[i]) html += '<div class="pm-warn">' + esc(t.warnings) + "：" + esc(c.warn[i]) + "</div>";
     return html + "</div>";
@@ -303,7 +304,13 @@
       day: raw.day || filled(n, -1),
       km: sparse(n, raw.km, 10, null),
       warn: sparse(n, raw.warn, 0, ""),
-      orig: sparse(n, raw.orig, 0, ""),
+    };
+    // coordinates as the file gave them (converted rows only), written when a popup opens
+    c.orig = function (i) {
+      if (!raw.osys || raw.osys[i] < 0) return "";
+      var x = (d.x0 + raw.x[i] + raw.ox[i]) / 1e6;
+      var y = (d.y0 + raw.y[i] + raw.oy[i]) / 1e6;
+      return x.toFixed(6) + ", " + y.toFixed(6) + " (" + d.origSystems[raw.osys[i]] + ")";
     };
     for (var i = 0; i < n; i++) {
       c.lon[i] = (d.x0 + raw.x[i]) / 1e6;

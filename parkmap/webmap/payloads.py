@@ -15,13 +15,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from shapely.geometry import mapping
 
 from parkmap.classes import Classes
 from parkmap.errors import InputError
 from parkmap.settings import STATUSES, WGS84
-from parkmap.webmap import assets
+from parkmap.webmap import assets, packing
 
 #: Marker colour per project status.
 STATUS_COLORS: dict[str, str] = {
@@ -182,80 +184,183 @@ def _top_categories(breakdown: pd.DataFrame | None, top_n: int) -> dict[str, lis
     return out
 
 
-def _industry_lookup(industry: pd.Series, investment: pd.Series) -> list[str]:
-    """Industries by project count, then investment, then name (empty name last)."""
-    stats = (
-        pd.DataFrame({"industry": industry, "inv": investment.fillna(0.0)})
-        .groupby("industry")
-        .agg(n=("inv", "size"), inv=("inv", "sum"))
-        .reset_index()
+def _is_arrow_text(dtype: Any) -> bool:
+    """Whether pandas keeps a column of this dtype as Arrow strings (or converts it cheaply)."""
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype):
+        kind = dtype.pyarrow_dtype
+        return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return False
+
+
+def _texts(values: pd.Series) -> list[str]:
+    """Column as a list of str, "" for missing values (vectorised)."""
+    array = np.asarray(values.astype(object).to_numpy(), dtype=object)
+    missing = pd.isna(array)
+    out = array.astype(str)
+    out[missing] = ""
+    return out.tolist()
+
+
+def _text_codes(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
+    """Column ``name`` as codes into a table of its texts (``str(value)``, "" when missing).
+
+    Meant for columns with few distinct values; a missing column is all "".
+    """
+    if name not in frame.columns:
+        return np.zeros(len(frame), dtype=np.intp), [""]
+    codes, uniques = pd.factorize(frame[name])
+    table = list(uniques)
+    if not all(isinstance(t, str) for t in table):
+        # factorize takes 1, 1.0 and True for one value: turn everything into text first
+        codes, uniques = pd.factorize(np.asarray(_texts(frame[name]), dtype=object))
+        table = list(uniques)
+    return np.where(codes < 0, len(table), codes), [*table, ""]
+
+
+def _text_column(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pa.LargeStringArray:
+    """Column ``name`` at positions ``rows`` as Arrow strings ("" when missing)."""
+    if name in frame.columns and _is_arrow_text(frame[name].dtype):
+        return packing.texts(pa.array(frame[name].array).take(pa.array(rows)))
+    codes, table = _text_codes(frame, name)
+    return packing.texts(pa.array(table, pa.large_string()).take(pa.array(codes[rows])))
+
+
+def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Column ``name`` as floats (NaN where not a number or when the column is missing)."""
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    values = pd.to_numeric(frame[name], errors="coerce")
+    return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+
+
+def _largest_first(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``rows`` by ``values`` from largest to smallest, NaN last, ties in their given order."""
+    subset = values[rows]
+    known = ~np.isnan(subset)
+    ranked = rows[known][np.argsort(-subset[known], kind="stable")]
+    return np.concatenate([ranked, rows[~known]])
+
+
+def _industries(
+    codes: np.ndarray, table: list[str], investment: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Index of each project's industry (stripped) in the list of industries.
+
+    The list is ordered by project count, then investment, then name (empty name last).
+    """
+    names = pd.Series(table, dtype="str").str.strip().tolist()
+    merged = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    distinct = list(merged)
+    rows = np.array([merged[name] for name in names], dtype=np.intp)[codes]
+    inv = pd.Series(np.where(np.isnan(investment), 0.0, investment)).groupby(rows).sum()
+    present = inv.index.to_numpy()
+    stats = pd.DataFrame(
+        {
+            "industry": [distinct[i] for i in present],
+            "n": np.bincount(rows, minlength=len(distinct))[present],
+            "inv": inv.to_numpy(),
+            "code": present,
+        }
     )
     stats["blank"] = stats["industry"] == ""
     stats = stats.sort_values(
         ["blank", "n", "inv", "industry"], ascending=[True, False, False, True]
     )
-    return stats["industry"].tolist()
+    position = np.zeros(len(distinct), dtype=np.intp)
+    position[stats["code"].to_numpy()] = np.arange(len(stats))
+    return position[rows], stats["industry"].tolist()
+
+
+def _park_labels(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    park_ids: tuple[np.ndarray, list[str]],
+    park_names: dict[str, str],
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Indexes of each project's park label and nearest park's label into one list of names.
+
+    ``park_ids`` is the ``park_id`` column as :func:`_text_codes` gives it. The park label is
+    the park's display name, else the project's ``park_name``; the list holds the labels in
+    order of first appearance (parks first, then nearest parks); ``-1`` stands for no label.
+    """
+    ids: dict[str, int] = {}
+
+    def label_ids(texts: list[str]) -> np.ndarray:
+        return np.array([ids.setdefault(t, len(ids)) if t else -1 for t in texts], dtype=np.intp)
+
+    park_codes, park_table = park_ids
+    name_codes, name_table = _text_codes(frame, "park_name")
+    near_codes, near_table = _text_codes(frame, "nearest_park_id")
+    inside = label_ids([park_names.get(t, "") for t in park_table])[park_codes[rows]]
+    own = label_ids(name_table)[name_codes[rows]]
+    inside = np.where(inside >= 0, inside, own)
+    near = label_ids([park_names.get(t, "") for t in near_table])[near_codes[rows]]
+    labels = np.concatenate([inside, near])
+    codes = np.full(len(labels), -1, dtype=np.intp)
+    known = labels >= 0
+    first, uniques = pd.factorize(labels[known])
+    codes[known] = first
+    by_id = list(ids)
+    n = len(rows)
+    return codes[:n], codes[n:], [by_id[i] for i in uniques]
 
 
 def projects_payload(
     projects: pd.DataFrame, parks: pd.DataFrame, lang: str, color_by: str
 ) -> dict[str, Any]:
-    """Payload for ``parkmap.projectsLayer``: one JSON object of column arrays.
+    """Payload for ``parkmap.projectsLayer``: column arrays plus the lookup lists they index.
 
     Projects without usable coordinates are left out and counted in ``missing``. Rows are
     sorted by investment, largest first, so small markers are drawn on top of big ones.
+    In ``columns``, numbers are NumPy arrays (``inv`` and ``km`` NaN when unknown / not
+    shown, ``day`` ``-1`` when unknown) and texts are pandas Arrow string arrays ("" when
+    empty); :func:`pack_projects` turns them into what the page gets.
     """
     _require(projects, ["name", "status", "investment_100m_cny"], "projects")
     projects = to_wgs84(projects)
     lon, lat = _coordinates(projects)
     ok = np.isfinite(lon) & np.isfinite(lat)
-    frame = projects.loc[ok].copy()
-    frame["_lon"], frame["_lat"] = lon[ok], lat[ok]
-    frame["_inv"] = pd.to_numeric(frame["investment_100m_cny"], errors="coerce")
-    frame = frame.sort_values("_inv", ascending=False, na_position="last", kind="stable")
+    investment = _numbers(projects, "investment_100m_cny")
+    rows = _largest_first(investment, np.flatnonzero(ok))
+    inv = investment[rows]
 
     park_names = {_text(r["park_id"]): park_label(r, lang) for _, r in parks.iterrows()}
-    industry = pd.Series(_texts(_column(frame, "industry", "")), index=frame.index).str.strip()
-    industries = _industry_lookup(industry, frame["_inv"])
-    ind_pos = {name: i for i, name in enumerate(industries)}
+    codes, table = _text_codes(projects, "industry")
+    ind, industries = _industries(codes[rows], table, inv)
     status_pos = {s: i for i, s in enumerate(STATUSES)}
-    status = pd.Series(_texts(frame["status"]), index=frame.index)
-    dates = pd.to_datetime(_column(frame, "signed_date", None), errors="coerce")
-    park_id = pd.Series(_texts(_column(frame, "park_id", "")), index=frame.index)
-    park_name = pd.Series(_texts(_column(frame, "park_name", "")), index=frame.index)
-    near_id = pd.Series(_texts(_column(frame, "nearest_park_id", "")), index=frame.index)
-    distance = pd.to_numeric(_column(frame, "distance_km", None), errors="coerce")
-    # park labels: the park's display name, else the project's park_name; then the nearest
-    # park's name; one lookup list in order of first appearance
-    inside = park_id.map(park_names).fillna("").astype(str)
-    inside = inside.where(inside != "", park_name)
-    near = near_id.map(park_names).fillna("").astype(str)
-    labels = pd.concat([inside, near], ignore_index=True)
-    codes, names = pd.factorize(labels.mask(labels == ""))
-    n = len(frame)
-    km = np.round(distance.to_numpy(dtype=float), 1)
-    km_ok = np.isfinite(km) & (park_id.to_numpy() == "")
+    codes, table = _text_codes(projects, "status")
+    st = np.array([status_pos.get(t, status_pos["unknown"]) for t in table])[codes[rows]]
+    park_ids = _text_codes(projects, "park_id")
+    park, near, names = _park_labels(projects, rows, park_ids, park_names)
+    outside = np.array([t == "" for t in park_ids[1]])[park_ids[0][rows]]
+    km = np.round(_numbers(projects, "distance_km")[rows], 1)
+    km[~(np.isfinite(km) & outside)] = np.nan
+    dates = _column(projects, "signed_date", None).iloc[rows]
 
+    rounded_inv = np.round(inv, 4)
+    rounded_inv[~np.isfinite(rounded_inv)] = np.nan
     columns = {
-        "lon": np.round(frame["_lon"].to_numpy(dtype=float), DECIMALS).tolist(),
-        "lat": np.round(frame["_lat"].to_numpy(dtype=float), DECIMALS).tolist(),
-        "inv": _floats(frame["_inv"].to_numpy(dtype=float), 4),
-        "st": status.map(status_pos).fillna(status_pos["unknown"]).astype(int).tolist(),
-        "ind": industry.map(ind_pos).astype(int).tolist(),
-        "name": _texts(frame["name"]),
-        "id": _texts(_column(frame, "project_id", "")),
-        "park": codes[:n].tolist(),
-        "near": codes[n:].tolist(),
-        "km": [float(v) if good else None for v, good in zip(km, km_ok, strict=True)],
-        "day": _day_numbers(dates),
-        "warn": _texts(_column(frame, "warnings", "")),
-        "orig": _original_coordinates(frame),
+        "lon": np.round(lon[rows], DECIMALS),
+        "lat": np.round(lat[rows], DECIMALS),
+        "inv": rounded_inv,
+        "st": st,
+        "ind": ind,
+        "name": _arrow_texts(_text_column(projects, "name", rows)),
+        "id": _arrow_texts(_text_column(projects, "project_id", rows)),
+        "park": park,
+        "near": near,
+        "km": km,
+        "day": _day_numbers(pd.to_datetime(dates, errors="coerce")),
+        "warn": _arrow_texts(_text_column(projects, "warnings", rows)),
     }
-    names = [str(x) for x in names]
+    orig_lon, orig_lat, orig_sys, systems = _original_coordinates(projects, rows)
+    if systems:  # only files with rows in another coordinate system carry these
+        columns.update(origLon=orig_lon, origLat=orig_lat, origSys=orig_sys)
     top = [s for s in industries if s][:9]
     ind_colors = [INDUSTRY_COLORS[top.index(s)] if s in top else OTHER_COLOR for s in industries]
-    investments = frame["_inv"].to_numpy(dtype=float)
-    finite = investments[np.isfinite(investments)]
+    finite = inv[np.isfinite(inv)]
     return {
         "columns": columns,
         "statuses": list(STATUSES),
@@ -268,45 +373,70 @@ def projects_payload(
         "colorBy": color_by,
         "invMax": float(finite.max()) if finite.size and finite.max() > 0 else None,
         "missing": int((~ok).sum()),
+        "origSystems": systems,
     }
 
 
-def _texts(values: pd.Series) -> list[str]:
-    """Column as a list of str, "" for missing values (vectorised)."""
-    array = np.asarray(values.astype(object).to_numpy(), dtype=object)
-    missing = pd.isna(array)
-    out = array.astype(str)
-    out[missing] = ""
-    return out.tolist()
+def _arrow_texts(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """Arrow strings as a pandas array (no copy): items are ``str``, usable as an indexer."""
+    return pd.arrays.ArrowExtensionArray(values)
 
 
-def _floats(values: np.ndarray, digits: int) -> list[float | None]:
-    """Rounded floats, ``None`` for NaN or infinite values."""
-    rounded = np.round(values, digits)
-    good = np.isfinite(rounded)
-    return [float(v) if g else None for v, g in zip(rounded.tolist(), good, strict=True)]
-
-
-def _day_numbers(dates: pd.Series) -> list[int]:
+def _day_numbers(dates: pd.Series) -> np.ndarray:
     """Days since 1970-01-01 (``-1`` for a missing date)."""
     values = pd.to_datetime(pd.Series(dates), errors="coerce")
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_localize(None)
     days = (values - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)
-    return [int(d) for d in days.fillna(-1).astype(np.int64)]
+    return days.fillna(-1).astype(np.int64).to_numpy()
 
 
 #: Labels of the input coordinate systems shown beside converted positions.
 SYSTEM_LABELS = {"cgcs2000": "CGCS2000", "gcj02": "GCJ-02", "bd09": "BD-09"}
 
 
-def _original_coordinates(frame: pd.DataFrame) -> list[str]:
-    """The coordinates as the file gave them, for rows not given in WGS-84 ("" otherwise)."""
-    if not {"lon_orig", "lat_orig", "coord_sys"} <= set(frame.columns):
-        return [""] * len(frame)
+def _original_coordinates(
+    frame: pd.DataFrame, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Coordinates as the file gave them, for rows not given in WGS-84.
+
+    Returns
+    -------
+    lon, lat, system, labels
+        Original lon/lat (NaN for WGS-84 rows), the index of each row's system in
+        ``labels`` (``-1`` for WGS-84 rows) and the labels (:data:`SYSTEM_LABELS`); all
+        empty when no row was converted.
+    """
+    empty = np.array([], dtype=float)
+    if not {"lon_orig", "lat_orig", "coord_sys"} <= set(frame.columns) or not len(rows):
+        return empty, empty, np.array([], dtype=np.int64), []
+    codes, systems = pd.factorize(frame["coord_sys"].iloc[rows])
+    labels = [SYSTEM_LABELS.get(s, "") if isinstance(s, str) else "" for s in systems]
+    shown = [label for label in labels if label]
+    if not shown:
+        return empty, empty, np.array([], dtype=np.int64), []
+    position = np.array([shown.index(x) if x else -1 for x in labels] + [-1], dtype=np.int64)
+    system = position[codes]  # code -1 (missing) picks the trailing -1
+    lon = _numbers(frame, "lon_orig")[rows]
+    lat = _numbers(frame, "lat_orig")[rows]
+    lon[system < 0] = np.nan
+    lat[system < 0] = np.nan
+    return lon, lat, system, shown
+
+
+def original_coordinate_texts(columns: dict[str, Any], systems: list[str]) -> list[str]:
+    """The popup's "coordinates as given" line per row ("" for WGS-84 rows), as the page
+    writes it: ``"120.123456, 36.500000 (GCJ-02)"``."""
+    if "origSys" not in columns:
+        return [""] * len(columns["lon"])
     return [
-        f"{x:.6f}, {y:.6f} ({SYSTEM_LABELS[s]})" if s in SYSTEM_LABELS else ""
-        for x, y, s in zip(frame["lon_orig"], frame["lat_orig"], frame["coord_sys"], strict=True)
+        f"{x:.6f}, {y:.6f} ({systems[s]})" if s >= 0 else ""
+        for x, y, s in zip(
+            np.asarray(columns["origLon"], dtype=float).tolist(),
+            np.asarray(columns["origLat"], dtype=float).tolist(),
+            np.asarray(columns["origSys"]).tolist(),
+            strict=True,
+        )
     ]
 
 
@@ -327,16 +457,18 @@ def _coordinates(projects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _sparse(values: list[str]) -> dict[str, str]:
-    return {str(i): v for i, v in enumerate(values) if v}
+def _nonempty(strings: pa.Array) -> np.ndarray:
+    """Positions of the non-empty strings."""
+    return np.flatnonzero(pc.binary_length(strings).to_numpy(zero_copy_only=False) > 0)
 
 
 def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
     """The project payload as it goes into the page: column arrays packed and compressed.
 
-    ``columns`` is replaced by ``n`` (number of projects), ``x0``/``y0`` (the smallest
-    longitude / latitude in millionths of a degree) and ``packed``: base64 of the gzip of a
-    JSON object with
+    ``columns`` (as :func:`projects_payload` makes them, or plain lists with ``None`` for
+    unknown ``inv`` / ``km``) is replaced by ``n`` (number of projects), ``x0``/``y0`` (the
+    smallest longitude / latitude in millionths of a degree) and ``packed``: base64 of the gzip
+    of a JSON object with
 
     - ``x``, ``y``: integer offsets from ``x0``/``y0`` in millionths of a degree;
     - ``inv``: investment in units of 0.0001 亿元 (万元), ``-1`` when unknown;
@@ -345,8 +477,11 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
     - ``day``: signing date as days since 1970-01-01, ``-1`` when unknown (left out when
       no project has a date);
     - ``name``, ``id``: text (``id`` left out when all empty);
-    - ``km``, ``warn``, ``orig``: sparse ``{row: value}`` maps (``km`` in tenths of a km),
-      each left out when empty.
+    - ``km``, ``warn``: sparse ``{row: value}`` maps (``km`` in tenths of a km), each left
+      out when empty;
+    - ``osys``, ``ox``, ``oy``: for files with rows in another coordinate system only: the
+      index into ``origSystems`` (``-1`` for WGS-84 rows) and the original position as an
+      offset from ``x``/``y`` in millionths of a degree.
 
     Nothing in the packed text reaches HTML as markup: the runtime unpacks it with the
     browser's ``DecompressionStream`` and escapes every string it shows.
@@ -356,29 +491,42 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
     lat = np.round(np.asarray(c["lat"], dtype=float) * 1e6).astype(np.int64)
     x0 = int(lon.min()) if lon.size else 0
     y0 = int(lat.min()) if lat.size else 0
-    inv = np.array([-1.0 if v is None else v for v in c["inv"]], dtype=float)
-    inv_int = np.where(inv < 0, -1, np.round(inv * 1e4)).astype(np.int64)
-    cols: dict[str, Any] = {
-        "x": (lon - x0).tolist(),
-        "y": (lat - y0).tolist(),
-        "inv": inv_int.tolist(),
-        "st": list(c["st"]),
-        "ind": list(c["ind"]),
-        "park": list(c["park"]),
-        "near": list(c["near"]),
-        "name": list(c["name"]),
+    inv = np.asarray(c["inv"], dtype=float)  # None becomes NaN
+    members = {
+        "x": packing.json_ints(lon - x0),
+        "y": packing.json_ints(lat - y0),
+        "inv": packing.json_ints(np.where(inv >= 0, np.round(inv * 1e4), -1)),
+        "st": packing.json_ints(c["st"]),
+        "ind": packing.json_ints(c["ind"]),
+        "park": packing.json_ints(c["park"]),
+        "near": packing.json_ints(c["near"]),
+        "name": packing.json_texts(c["name"]),
     }
-    days = list(c["day"])
-    if any(d >= 0 for d in days):
-        cols["day"] = days
-    if any(c["id"]):
-        cols["id"] = list(c["id"])
-    km = {str(i): round(v * 10) for i, v in enumerate(c["km"]) if v is not None}
-    for key, value in (("km", km), ("warn", _sparse(c["warn"])), ("orig", _sparse(c["orig"]))):
-        if value:
-            cols[key] = value
-    text = json.dumps(cols, ensure_ascii=False, separators=(",", ":"))
-    blob = gzip.compress(text.encode("utf-8"), compresslevel=PACK_LEVEL, mtime=0)
+    days = np.asarray(c["day"], dtype=np.int64)
+    if (days >= 0).any():
+        members["day"] = packing.json_ints(days)
+    ids = packing.texts(c["id"])
+    if len(_nonempty(ids)):
+        members["id"] = packing.json_texts(ids)
+    km = np.asarray(c["km"], dtype=float)
+    rows = np.flatnonzero(np.isfinite(km))
+    if len(rows):
+        members["km"] = packing.json_sparse_ints(rows, np.round(km[rows] * 10))
+    strings = packing.texts(c["warn"])
+    rows = _nonempty(strings)
+    if len(rows):
+        members["warn"] = packing.json_sparse_texts(rows, strings.take(pa.array(rows)))
+    if "origSys" in c:
+        # As offsets from the drawn position in millionths of a degree: a GCJ-02 or BD-09
+        # shift is a few thousand, so a converted file adds little to the page.
+        system = np.asarray(c["origSys"], dtype=np.int64)
+        shown = system >= 0
+        ox = np.round(np.asarray(c["origLon"], dtype=float) * 1e6) - lon
+        oy = np.round(np.asarray(c["origLat"], dtype=float) * 1e6) - lat
+        members["osys"] = packing.json_ints(system)
+        members["ox"] = packing.json_ints(np.where(shown, ox, 0))
+        members["oy"] = packing.json_ints(np.where(shown, oy, 0))
+    blob = packing.gzip_bytes(packing.json_object(members), PACK_LEVEL)
     meta = {k: v for k, v in data.items() if k != "columns"}
     return {
         **meta,
@@ -398,13 +546,19 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
 def unpack_projects(payload: dict[str, Any]) -> dict[str, Any]:
     """Inverse of :func:`pack_projects` for the column arrays (used by tests and tools).
 
-    Returns the packed JSON object with ``lon``/``lat`` (degrees) and ``inv`` (亿元, ``None``
-    when unknown) added.
+    Returns the packed JSON object with ``lon``/``lat`` (degrees), ``inv`` (亿元, ``None``
+    when unknown) and, for converted files, ``orig`` (the popup's original-coordinate texts)
+    added.
     """
     cols = json.loads(gzip.decompress(base64.b64decode(payload["packed"])).decode("utf-8"))
     cols["lon"] = [(payload["x0"] + v) / 1e6 for v in cols["x"]]
     cols["lat"] = [(payload["y0"] + v) / 1e6 for v in cols["y"]]
     cols["inv"] = [None if v < 0 else v / 1e4 for v in cols["inv"]]
+    if "osys" in cols:
+        x = payload["x0"] + np.asarray(cols["x"]) + np.asarray(cols["ox"])
+        y = payload["y0"] + np.asarray(cols["y"]) + np.asarray(cols["oy"])
+        given = {"origSys": cols["osys"], "origLon": x / 1e6, "origLat": y / 1e6, "lon": x}
+        cols["orig"] = original_coordinate_texts(given, payload["origSystems"])
     return cols
 
 
