@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io as _io
 import json
 import os
@@ -79,7 +80,7 @@ UNIT_IN_NAME: Final[dict[str, str]] = {
 }
 
 #: Projects encoded per chunk when writing GeoJSON.
-GEOJSON_CHUNK: Final = 100_000
+GEOJSON_CHUNK: Final = 50_000
 
 PARK_ID_FIELDS: Final = ("park_id", "id", "adcode", "code")
 PARK_NAME_FIELDS: Final = ("name_zh", "name", "名称", "园区名称", "park_name")
@@ -500,7 +501,9 @@ def _records_from_table(
     statuses, status_bad = parse.parse_status(raw("status"))
     status_text = parse.as_text(raw("status"))
     status_of = _ByPosition(status_text)
-    issues.warn(status_bad, lambda i: f"status {status_of[i]!r} not recognised")
+    # A column repeats a few unknown statuses (前期, 储备): one message per distinct text.
+    status_message = functools.lru_cache(maxsize=256)(lambda t: f"status {t!r} not recognised")
+    issues.warn(status_bad, lambda i: status_message(status_of[i]))
 
     dates, date_bad = parse.parse_date(raw("signed_date"))
     date_cells = _ByPosition(raw("signed_date"))

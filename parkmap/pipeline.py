@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -174,25 +175,29 @@ def make_map(
 
     system = display_system(basemap)
     parks = to_display(analysis.parks, system)
-    projects = to_display(analysis.projects, system)
-    with_money = projects[projects["investment_100m_cny"].fillna(0) > 0]
+    all_projects = analysis.projects
+    investment = all_projects["investment_100m_cny"].to_numpy(dtype=float, na_value=np.nan)
+    # The density surface and the grid need positions and amounts only: a two-column frame
+    # keeps a million-project map from copying every column.
+    located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
+    with_money = located[np.nan_to_num(investment) > 0]
     surface = kde_surface(with_money, bandwidth_km=bandwidth_km) if len(with_money) else None
-    hexes = hex_grid(projects, cell_km=cell_km, cover=parks) if len(projects) else None
+    hexes = hex_grid(located, cell_km=cell_km, cover=parks) if len(located) else None
     # Past MAX_MAP_POINTS the page would outgrow its size and load targets: it draws the
     # largest projects as points, while the density surface and the grid count them all.
-    note, totals, drawn = None, None, projects
-    if len(projects) > MAX_MAP_POINTS:
-        drawn = projects.sort_values(
-            "investment_100m_cny", ascending=False, na_position="last", kind="stable"
-        ).head(MAX_MAP_POINTS)
-        totals = (len(projects), float(projects["investment_100m_cny"].sum()))
+    note, totals, drawn = None, None, all_projects
+    if len(all_projects) > MAX_MAP_POINTS:
+        order = np.argsort(-np.nan_to_num(investment, nan=-np.inf), kind="stable")
+        drawn = all_projects.iloc[order[:MAX_MAP_POINTS]]
+        totals = (len(all_projects), float(np.nansum(investment)))
         note = (
-            f"图上标出投资额最大的 {MAX_MAP_POINTS:,} 个项目（共 {len(projects):,} 个）；"
+            f"图上标出投资额最大的 {MAX_MAP_POINTS:,} 个项目（共 {len(all_projects):,} 个）；"
             "核密度与投资网格包含全部项目"
             if lang == "zh"
-            else f"Points show the {MAX_MAP_POINTS:,} largest of {len(projects):,} projects; "
+            else f"Points show the {MAX_MAP_POINTS:,} largest of {len(all_projects):,} projects; "
             "the density surface and the grid count all of them"
         )
+    drawn = to_display(drawn, system)
     return build_map(
         parks,
         drawn,

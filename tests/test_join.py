@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import geopandas as gpd
+import numpy as np
 import pytest
-from pyproj import Geod
-from shapely.geometry import Point, box
+import shapely
+from pyproj import Geod, Transformer
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from parkmap.join import join_projects_to_parks, match_park
+from parkmap.join import join_projects_to_parks, match_park, nearest_parks
 
 # Two parks overlapping in lon 120.08–120.10, a third far away.
 PARKS = gpd.GeoDataFrame(
@@ -124,3 +126,96 @@ def test_distance_across_gauss_krueger_zones_is_geodesic():
     assert joined["distance_km"].iloc[1] == pytest.approx(
         geod.inv(121.0, 36.1, 120.9, 36.1)[2] / 1000, rel=1e-3
     )
+
+
+# A park with a hole, a two-part park, and two parks side by side along 120° E: a point due
+# south of their shared corner is exactly as far from both. The search runs in CGCS2000
+# Gauss–Krüger zone 40 (EPSG:4549).
+HOLED = Polygon(
+    [(120.1, 36.5), (120.3, 36.5), (120.3, 36.65), (120.1, 36.65)],
+    [[(120.15, 36.55), (120.25, 36.55), (120.25, 36.6), (120.15, 36.6)]],
+)
+LAYER = gpd.GeoDataFrame(
+    {"park_id": ["holed", "split", "west", "east"], "name": ["H", "S", "W", "E"]},
+    geometry=[
+        HOLED,
+        MultiPolygon([box(120.35, 36.45, 120.4, 36.5), box(120.37, 36.7, 120.45, 36.75)]),
+        box(119.95, 36.75, 120.0, 36.8),
+        box(120.0, 36.75, 120.05, 36.8),
+    ],
+    crs="EPSG:4326",
+)
+
+
+def distance_to_each_park(lon, lat, parks):
+    """Independent answer: shapely.distance in EPSG:4549 from each point to each park (km)."""
+    metric = parks.to_crs("EPSG:4549").geometry.array
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:4549", always_xy=True).transform(lon, lat)
+    points = shapely.points(x, y)
+    return np.column_stack([shapely.distance(points, g) for g in metric]) / 1000
+
+
+def test_nearest_parks_agrees_with_the_distance_to_each_park():
+    rng = np.random.default_rng(5)
+    lon = rng.uniform(119.8, 120.6, 20_000)
+    lat = rng.uniform(36.4, 36.9, 20_000)
+    # Points due south of the corner "west" and "east" share; on vertices (outer ring, hole,
+    # second part); on edges (which bend by centimetres between degrees and metres).
+    lon = np.r_[lon, np.full(100, 120.0), 120.3, 120.1, 120.15, 120.35, 120.3, 120.2]
+    lat = np.r_[lat, np.linspace(36.70, 36.745, 100), 36.65, 36.5, 36.55, 36.5, 36.6, 36.55]
+    points = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326")
+    nearest, distance = nearest_parks(points, LAYER)
+    each = distance_to_each_park(lon, lat, LAYER)
+    assert (nearest == each.argmin(axis=1)).all()  # argmin: the first of equal minima
+    np.testing.assert_allclose(distance, each.min(axis=1), rtol=1e-12, atol=1e-12)
+    south = slice(20_000, 20_100)
+    assert (each[south, 2] == each[south, 3]).all()  # the tie is real
+    assert (nearest[south] == 2).all()  # and goes to "west", first in layer order
+    assert distance[-6:-2].tolist() == [0.0, 0.0, 0.0, 0.0]  # vertices
+    assert nearest[-6:].tolist() == [0, 0, 0, 1, 0, 0]
+    assert (distance[-2:] < 1e-4).all()  # under 10 cm
+
+
+def test_join_reports_nearest_park_and_distance_for_outside_points():
+    lon = np.array([120.0, 120.2, 120.325, 120.2])
+    lat = np.array([36.72, 36.575, 36.6, 36.4])
+    joined = join_projects_to_parks(projects(list(zip(lon, lat, strict=True))), LAYER)
+    each = distance_to_each_park(lon, lat, LAYER)
+    assert joined["outside_parks"].tolist() == [True] * 4  # the second lies in the hole
+    assert joined["nearest_park_id"].tolist() == ["west", "holed", "holed", "holed"]
+    np.testing.assert_allclose(joined["distance_km"], each.min(axis=1), rtol=1e-12)
+
+
+def test_long_edge_bends_between_degrees_and_metres():
+    # A 70 km edge along 36.5° N drawn straight in degrees and straight in metres parts by
+    # tens of metres: a point just north of it in degrees can be inside the metric polygon,
+    # where its distance is 0, as shapely measures it in EPSG:4549.
+    parks = gpd.GeoDataFrame(
+        {"park_id": ["wide"], "name": ["Wide"]},
+        geometry=[box(119.6, 36.0, 120.4, 36.5)],
+        crs="EPSG:4326",
+    )
+    lon = np.linspace(119.61, 120.39, 200)
+    lat = 36.5 + np.linspace(1e-6, 1e-3, 200)  # 0.1 to 111 m north of the edge in degrees
+    points = gpd.GeoSeries(shapely.points(lon, lat), crs="EPSG:4326")
+    nearest, distance = nearest_parks(points, parks, outside=True)
+    want_km = distance_to_each_park(lon, lat, parks)[:, 0]
+    assert (want_km == 0).any() and (want_km > 0).any()  # the case is real
+    assert (nearest == 0).all()
+    np.testing.assert_allclose(distance, want_km, rtol=1e-12, atol=1e-12)
+
+
+def test_join_without_declared_or_warning_columns_leaves_the_input_alone():
+    frame = projects([(120.05, 36.55), (120.09, 36.55), (120.3, 36.55)]).drop(
+        columns=["park_declared", "warnings"]
+    )
+    before = list(frame.columns)
+    joined = join_projects_to_parks(frame, PARKS)
+    assert list(frame.columns) == before
+    assert joined["park_id"].tolist() == ["nancun", "nancun", ""]
+    assert joined["park_ids"].tolist() == ["nancun", "nancun;edz", ""]
+    assert joined["warnings"].tolist() == [
+        "",
+        "in 2 overlapping parks: 平度南村智能家电产业集聚区, 平度经济开发区",
+        "",
+    ]

@@ -105,3 +105,10 @@ def test_numbers_column_with_one_bad_cell_keeps_the_good_ones():
     assert numbers.iloc[0] == 120.5 and numbers.iloc[3] == 100.0 and numbers.iloc[4] == -36.25
     assert numbers.iloc[[1, 2]].isna().all()
     assert bad.tolist() == [False, True, False, False, False]
+
+
+def test_text_normalises_full_width_forms_and_ideographic_spaces_only_where_present():
+    cells = pd.Series(["\u3000南村\u3000", "ＡＢＣ１２３", "plain", "姜山", None], dtype=object)
+    assert parse.as_text(cells).tolist() == ["南村", "ABC123", "plain", "姜山", ""]
+    clean = pd.Series(["plain", "姜山"], dtype=parse.TEXT)
+    assert parse.as_text(clean).tolist() == ["plain", "姜山"]
