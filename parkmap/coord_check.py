@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from parkmap.coords import convert_to_wgs84
@@ -104,12 +105,13 @@ def check_coordinate_system(
     if len(systems) != 1:
         return None
     declared = str(systems[0])
-    named = projects["park_declared"].astype(str)
-    lookup = {d: match_park(d, parks) for d in named.unique() if d}
-    if not any(lookup.values()):
+    # Declared names repeat: match each distinct one, then spread the matches by code.
+    codes, distinct = pd.factorize(projects["park_declared"].astype(str), use_na_sentinel=False)
+    matched = np.array([(match_park(d, parks) if d else None) for d in distinct], dtype=object)
+    if not any(m is not None for m in matched):
         return None
-    park_ids = named.map(lookup).to_numpy(dtype=object)
-    rows = np.array([pid is not None and pid == pid for pid in park_ids])  # not None, not NaN
+    park_ids = matched[codes]
+    rows = np.array([m is not None for m in matched], dtype=bool)[codes]
     if not rows.any():
         return None
     if rows.sum() > SAMPLE:

@@ -69,7 +69,13 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
         [position.get(match_park(d, parks), -1) if d else -1 for d in distinct], dtype=int
     )
     wanted = wanted_of[codes] if n else np.full(0, -1)
-    declares = (distinct != "")[codes] if n else np.zeros(0, dtype=bool)
+    # "园区外", "无", "-": the record says the project is in no park; that is not a park name.
+    says_none = np.array([declares_no_park(d) for d in distinct], dtype=bool)
+    # "待定", "不详": nothing declared yet; no claim to check either way.
+    undecided = np.array([_loose(d) in UNDECIDED_WORDS for d in distinct], dtype=bool)
+    declared_any = (distinct != "") & ~says_none & ~undecided
+    declares = declared_any[codes] if n else np.zeros(0, dtype=bool)
+    claims_none = says_none[codes] if n else np.zeros(0, dtype=bool)
     # The declared park wins among the parks containing the point.
     declared_hit = np.zeros(n, dtype=bool)
     declared_hit[pt_idx[wanted[pt_idx] == park_idx]] = True
@@ -110,8 +116,15 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
     unknown = np.flatnonzero(wrong & (wanted < 0))
     elsewhere = np.flatnonzero(wrong & (wanted >= 0) & inside)
     outside = np.flatnonzero(wrong & (wanted >= 0) & ~inside)
+    inside_after_all = np.flatnonzero(claims_none & inside)
     declared_notes = pa.concat_arrays(
         [
+            pc.binary_join_element_wise(
+                claims.take(codes[inside_after_all]),
+                " (no park) but the point lies in ",
+                quoted.take(primary[inside_after_all]),
+                "",
+            ),
             pc.binary_join_element_wise(
                 claims.take(codes[unknown]), " is not in the park layer", ""
             ),
@@ -136,7 +149,9 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
         _join_notes(
             pa.array(before, type=pa.string()),
             _sparse_strings(n, overlaps, pa.array(overlap_notes, type=pa.string())),
-            _sparse_strings(n, np.concatenate([unknown, elsewhere, outside]), declared_notes),
+            _sparse_strings(
+                n, np.concatenate([inside_after_all, unknown, elsewhere, outside]), declared_notes
+            ),
         )
     )
     return out
@@ -281,6 +296,25 @@ def _edge_bend_m(parks: gpd.GeoDataFrame, edges_m: Edges, to_m: Transformer) -> 
 def _loose(text: str) -> str:
     text = unicodedata.normalize("NFKC", str(text)).lower()
     return re.sub(r"[\s\-_·()（）]", "", text)
+
+
+#: What planners write in 所属园区 for a project in no park (compared after :func:`_loose`).
+NO_PARK_WORDS = frozenset(
+    {
+        "园区外", "园外", "区外", "不在园区", "不在园区内", "非园区", "园区以外", "无", "无园区",
+        "outside", "outsideparks", "none", "nopark", "n/a", "na",
+    }
+)  # fmt: skip
+#: What planners write in 所属园区 while the park is not decided yet.
+UNDECIDED_WORDS = frozenset({"待定", "未定", "待确定", "未确定", "不详", "未知", "tbd", "unknown"})
+#: Placeholders that mean "nothing" (they vanish under :func:`_loose`).
+_PLACEHOLDERS = frozenset({"-", "--", "—", "–", "/", "－", "／", "\\"})
+
+
+def declares_no_park(declared: str) -> bool:
+    """Whether a 所属园区 cell says the project lies in no park (``园区外``, ``无``, ``-``)."""
+    text = str(declared).strip()
+    return text in _PLACEHOLDERS or _loose(text) in NO_PARK_WORDS
 
 
 def match_park(declared: str, parks: gpd.GeoDataFrame) -> str | None:

@@ -146,7 +146,9 @@ def problems(
         column = f", column {rec.column}" if rec.column else ""
         lines.append((rec.row, f"{name}: {row_label} {rec.row}{column}: rejected: {rec.reason}"))
     if len(projects):
-        flagged = projects[projects["warnings"].astype(str) != ""]
-        for row, text in zip(flagged["row"], flagged["warnings"], strict=True):
+        mask = (projects["warnings"].astype(str) != "").to_numpy(dtype=bool)
+        rows = projects["row"].to_numpy()[mask].tolist()
+        texts = projects["warnings"].to_numpy(dtype=object)[mask].tolist()
+        for row, text in zip(rows, texts, strict=True):
             lines.append((int(row), f"{name}: {row_label} {row}: warning: {text}"))
     return [text for _, text in sorted(lines, key=lambda item: item[0])]

@@ -93,6 +93,27 @@ def test_declared_park_mismatch_is_a_warning():
     assert "declared park '不存在园区' is not in the park layer" in warnings[2]
 
 
+@pytest.mark.parametrize("said", ["园区外", "无", "-", " / ", "Outside", "N/A", "不在园区内"])
+def test_declaring_no_park_is_not_a_park_name(said):
+    points = [(120.3, 36.55), (120.05, 36.55)]  # outside every park; inside 南村
+    joined = join_projects_to_parks(projects(points, [said, said]), PARKS)
+    # outside, as the record says: nothing to warn about
+    assert joined["warnings"].iloc[0] == "" and joined["outside_parks"].iloc[0]
+    assert joined["nearest_park_id"].iloc[0] == "edz"
+    # inside a park although the record says none: the project counts there, with a warning
+    assert joined["park_id"].iloc[1] == "nancun"
+    assert joined["warnings"].iloc[1] == (
+        f"declared park {said!r} (no park) but the point lies in '平度南村智能家电产业集聚区'"
+    )
+
+
+def test_undecided_park_is_no_claim_at_all():
+    points = [(120.3, 36.55), (120.05, 36.55)]
+    joined = join_projects_to_parks(projects(points, ["待定", "TBD"]), PARKS)
+    assert joined["warnings"].tolist() == ["", ""]
+    assert joined["park_id"].tolist() == ["", "nancun"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
