@@ -42,6 +42,16 @@ a = analyse(sys.argv[1])
 print(json.dumps({"projects_in_parks": int(a.parks["projects"].sum()), "peak_mb": peak_mb()}))
 """
 
+PARKMAP_BUILD = """
+import json, sys, tempfile
+from parkmap.pipeline import build
+with tempfile.TemporaryDirectory() as out:
+    a, written = build(sys.argv[1], out=out)
+    sizes = {name: path.stat().st_size for name, path in written.items()}
+print(json.dumps({"projects_in_parks": int(a.parks["projects"].sum()), "peak_mb": peak_mb(),
+                  "map_mb": sizes["map"] / 1e6, "geojson_mb": sizes["projects"] / 1e6}))
+"""
+
 PARKMAP_DASK = """
 import json, sys
 from parkmap.dask_engine import analyse_dask
@@ -127,6 +137,8 @@ def main() -> None:
             data = make_projects(n, Path(tmp), parts=max(1, n // 1_000_000))
             tools = [("geopandas sjoin + groupby", PLAIN_GEOPANDAS)]
             tools.append(("parkmap (in memory)", PARKMAP_MEMORY) if n <= 2_000_000 else None)
+            # the whole `parkmap build`: map.html and projects.geojson too
+            tools.append(("parkmap build, all outputs", PARKMAP_BUILD) if n <= 2_000_000 else None)
             tools.append(("parkmap --engine dask (2 workers)", PARKMAP_DASK))
             results = {name: run(code, data) for name, code in filter(None, tools)}
             base = results["geopandas sjoin + groupby"]["seconds"]
@@ -134,6 +146,12 @@ def main() -> None:
                 rows.append({"rows": n, "tool": name, "ratio": result["seconds"] / base, **result})
     text = f"Measured {dt.date.today().isoformat()} on this machine (2 cores, 24 GiB).\n\n"
     text += table(rows)
+    for row in rows:
+        if "map_mb" in row:
+            text += (
+                f"\n\n`parkmap build` at {row['rows']:,} rows wrote map.html of "
+                f"{row['map_mb']:.1f} MB and projects.geojson of {row['geojson_mb']:,.0f} MB."
+            )
     print(text)
     (HERE / "results_join.md").write_text(text + "\n", encoding="utf-8")
 

@@ -130,7 +130,7 @@ def decode_text(data: bytes, *, path: Path | str = "<bytes>") -> tuple[str, str]
 
 
 def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:20])
+    sample = "\n".join(text[:65536].splitlines()[:20])
     try:
         return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
     except csv.Error:

@@ -19,7 +19,7 @@ import shapely
 from pyproj import Geod, Transformer
 
 from parkmap.nearest import Edges, nearest_edges, point_segment_distance, polygon_edges
-from parkmap.settings import ELLIPSOID, WGS84
+from parkmap.settings import ELLIPSOID
 
 _GEOD = Geod(ellps=ELLIPSOID)
 
@@ -221,7 +221,7 @@ def nearest_parks(
     5 km edges, 10 m for 20 km ones), and empty points. Both ways give the same park and
     distance. ``outside=True`` says the caller has checked that no point lies in a park.
     """
-    from parkmap.coords import choose_metric_crs
+    from parkmap.coords import choose_metric_crs, lonlat_transformer
 
     n = len(points)
     if n == 0:
@@ -231,7 +231,7 @@ def nearest_parks(
     # Representative longitudes only pick the Gauss–Krüger zone; planar centroids suffice.
     lons = np.concatenate([lon, shapely.get_x(shapely.centroid(parks.geometry.array))])
     crs, fallback_note = choose_metric_crs(lons)
-    to_m = Transformer.from_crs(WGS84, crs, always_xy=True)
+    to_m = lonlat_transformer(crs)
     x, y = to_m.transform(lon, lat, inplace=True)  # lon, lat are not needed after this
     parks_m = shapely.transform(
         parks.geometry.array, lambda xy: np.column_stack(to_m.transform(*xy.T))
@@ -253,7 +253,7 @@ def nearest_parks(
     if len(redo):
         nearest[redo], distance[redo] = _nearest_polygons(shapely.points(x[redo], y[redo]), parks_m)
     if fallback_note:  # not a conformal zone: measure the found gap on the ellipsoid
-        to_deg = Transformer.from_crs(crs, WGS84, always_xy=True)
+        to_deg = lonlat_transformer(crs, inverse=True)
         lines = shapely.shortest_line(shapely.points(x, y), parks_m[nearest])
         coords = shapely.get_coordinates(lines).reshape(n, 2, 2)
         lon1, lat1 = to_deg.transform(coords[:, 0, 0], coords[:, 0, 1])
