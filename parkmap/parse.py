@@ -111,7 +111,11 @@ def as_text(values: pd.Series) -> pd.Series:
 
     NFKC turns full-width digits, commas and brackets (``１２，５００``) into ASCII ones.
     """
-    if not (pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values)):
+    arrow_text = pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values)
+    # A workbook column of text cells (and blanks) needs no per-cell conversion either.
+    kind = "" if arrow_text else pd.api.types.infer_dtype(values, skipna=True)
+    all_str = kind in ("string", "empty")
+    if not arrow_text and not all_str:
         values = values.astype(object).where(values.notna(), "").map(_cell_to_text)
     # Arrow-backed strings: the string operations below run in C++, not per cell in Python.
     out = values.astype(TEXT).fillna("")

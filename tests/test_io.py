@@ -344,3 +344,42 @@ def test_ragged_csv_still_reads_through_pandas(tmp_path):
     table, _ = io.read_table(path)
     assert table["name"].tolist() == ["x", "y"] and table["lon"].iloc[0] == "120"
     assert pd.isna(table["lon"].iloc[1]) or table["lon"].iloc[1] == ""
+
+
+def test_xlsx_sheet_by_name_and_a_missing_sheet(tmp_path):
+    path = tmp_path / "book.xlsx"
+    first = pd.DataFrame({"项目名称": ["甲"], "经度": [120.1], "纬度": [36.5]})
+    second = pd.DataFrame({"项目名称": ["乙", "丙"], "经度": [120.2, 120.3], "纬度": [36.6, 36.7]})
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        first.to_excel(writer, sheet_name="2023", index=False)
+        second.to_excel(writer, sheet_name="2024台账", index=False)
+    assert io.projects_from_file(path).projects["name"].tolist() == ["甲"]
+    chosen = io.projects_from_file(path, sheet="2024台账")
+    assert chosen.projects["name"].tolist() == ["乙", "丙"]
+    assert chosen.projects["lon"].tolist() == [120.2, 120.3]
+    with pytest.raises(InputError, match="cannot read the workbook"):
+        io.projects_from_file(path, sheet="2025")
+
+
+def test_xlsx_blank_cells_and_a_blank_header(tmp_path):
+    path = tmp_path / "gaps.xlsx"
+    frame = pd.DataFrame(
+        {
+            "项目名称": ["甲", None, "丙"],
+            "总投资(亿元)": [1.5, None, 3.0],
+            "经度": [120.1, 120.2, 120.3],
+            "纬度": [36.5, 36.6, 36.7],
+        }
+    )
+    frame.to_excel(path, index=False)  # written by openpyxl: blank cells stay empty
+    table, _ = io.read_table(path)
+    assert table["总投资(亿元)"].dtype.kind == "f" and np.isnan(table["总投资(亿元)"].iloc[1])
+    assert table["项目名称"].tolist()[::2] == ["甲", "丙"] and pd.isna(table["项目名称"].iloc[1])
+    loaded = io.projects_from_file(path)
+    assert loaded.projects["investment_100m_cny"].iloc[[0, 2]].tolist() == [1.5, 3.0]
+    # a column without a header is named by pandas and kept
+    frame.rename(columns={"纬度": "Unnamed"}).assign(**{"": [1, 2, 3]}).to_excel(
+        tmp_path / "blank.xlsx", index=False
+    )
+    table, _ = io.read_table(tmp_path / "blank.xlsx")
+    assert len(table.columns) == 5 and len(table) == 3

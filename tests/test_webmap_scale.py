@@ -368,6 +368,38 @@ def test_browser_year_slider_is_cumulative(small_page):
 
 
 @pytest.mark.browser
+def test_browser_year_slider_plays_the_years_in_order(small_page):
+    s, projects, _ = small_page
+    page = s.page
+    years = projects.signed_date.dt.year
+    first, last = int(years.min()), int(years.max())
+    page.evaluate(
+        """() => {
+            parkmap.PLAY_STEP_MS = 40;
+            window.__seen = [];
+            const label = document.querySelector('.pm-year-label');
+            new MutationObserver(() => window.__seen.push([+label.textContent,
+                parkmap.drawnCount()])).observe(label, {childList: true, characterData: true,
+                subtree: true});
+        }"""
+    )
+    play = page.locator(".pm-play")
+    assert play.get_attribute("aria-label") == "逐年播放"
+    play.click()  # at the last year: starts again from the first
+    page.wait_for_function("!document.querySelector('.pm-play.pm-playing')")
+    seen = page.evaluate("window.__seen")
+    expected = [[y, int(((years <= y) | years.isna()).sum())] for y in range(first, last + 1)]
+    assert seen == expected
+    assert page.locator(".pm-year").input_value() == str(last)
+    # a hand on the slider stops the playing
+    play.click()
+    assert page.locator(".pm-play.pm-playing").count() == 1
+    _set_range(page, ".pm-year", first)
+    assert page.locator(".pm-play.pm-playing").count() == 0
+    s.assert_clean()
+
+
+@pytest.mark.browser
 def test_browser_hex_layer_toggles_with_tooltip(small_page):
     s, _, hexes = small_page
     page = s.page

@@ -1189,6 +1189,9 @@
    * One collapsible panel: search, status, industry (top industries + other), signed year
    * (cumulative), investment range. Every change refilters the projects layer.
    */
+  /** Milliseconds per year when the year slider plays. */
+  pm.PLAY_STEP_MS = 800;
+
   pm.addFilters = function (map, cfg) {
     var s = state(map);
     var t = s.t;
@@ -1242,6 +1245,12 @@
         ui.year.step = "1";
         ui.year.value = String(cfg.years[1]);
         ui.yearLabel = el("span", "pm-year-label", String(cfg.years[1]));
+        // Plays the years from the first: projects and the shown total build up year by year.
+        ui.play = el("button", "pm-play", "\u25b6");
+        ui.play.type = "button";
+        ui.play.title = t.filter_play;
+        ui.play.setAttribute("aria-label", t.filter_play);
+        line.appendChild(ui.play);
         line.appendChild(ui.year);
         line.appendChild(ui.yearLabel);
         years.appendChild(line);
@@ -1300,6 +1309,34 @@
       ui.shown.textContent = t.filter_shown
         .replace("{n}", num(total.n, 0))
         .replace("{inv}", num(total.inv, 2));
+    }
+
+    var playing = null;
+    function stopPlaying() {
+      if (playing === null) return;
+      clearInterval(playing);
+      playing = null;
+      ui.play.textContent = "\u25b6";
+      ui.play.classList.remove("pm-playing");
+    }
+    function step() {
+      if (+ui.year.value >= +ui.year.max) return stopPlaying();
+      ui.year.value = String(+ui.year.value + 1);
+      apply();
+      if (+ui.year.value >= +ui.year.max) stopPlaying();
+    }
+    if (ui.play) {
+      ui.play.addEventListener("click", function () {
+        if (playing !== null) return stopPlaying();
+        if (+ui.year.value >= +ui.year.max) {
+          ui.year.value = ui.year.min;
+          apply();
+        }
+        ui.play.textContent = "\u23f8";
+        ui.play.classList.add("pm-playing");
+        playing = setInterval(step, pm.PLAY_STEP_MS);
+      });
+      ui.year.addEventListener("input", stopPlaying); // the hand on the slider wins
     }
 
     var box = ctl.getContainer();
