@@ -45,6 +45,30 @@ _NUMBER_WITH_UNIT = re.compile(
 #: Status spellings mapped to the canonical statuses of :data:`parkmap.settings.STATUSES`.
 STATUS_ALIASES: Final[dict[str, str]] = {
     **dict.fromkeys(
+        [
+            "前期",
+            "前期项目",
+            "在谈",
+            "在谈项目",
+            "洽谈",
+            "洽谈中",
+            "洽谈项目",
+            "储备",
+            "储备项目",
+            "拟建",
+            "拟建项目",
+            "谋划",
+            "谋划项目",
+            "意向",
+            "planned",
+            "pipeline",
+            "intalks",
+            "negotiating",
+            "prospective",
+        ],
+        "planned",
+    ),
+    **dict.fromkeys(
         ["签约", "已签约", "新签约", "签约项目", "签订", "signed", "contracted"], "signed"
     ),
     **dict.fromkeys(

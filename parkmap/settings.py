@@ -18,18 +18,21 @@ CHINA_LAT_RANGE: Final = (3.0, 54.0)
 #: Multipliers from a currency unit to 亿元 (100 million CNY), keyed by canonical unit.
 UNIT_TO_100M_CNY: Final[dict[str, float]] = {"yuan": 1e-8, "wan": 1e-4, "yi": 1.0}
 
-#: Canonical project statuses, in the order legends and tables list them.
-STATUSES: Final = ("signed", "under_construction", "in_production", "unknown")
+#: Canonical project statuses, in the order legends and tables list them: the stages of a
+#: project from talks (前期/在谈) to production, then what no stage could be read for.
+STATUSES: Final = ("planned", "signed", "under_construction", "in_production", "unknown")
 
 #: Display labels for the statuses, by language.
 STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
     "zh": {
+        "planned": "在谈/前期",
         "signed": "签约",
         "under_construction": "在建",
         "in_production": "投产",
         "unknown": "未知",
     },
     "en": {
+        "planned": "In talks / planned",
         "signed": "Signed",
         "under_construction": "Under construction",
         "in_production": "In production",

@@ -18,6 +18,8 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import Point, box
 
+from parkmap import settings
+
 STATUSES = ("signed", "under_construction", "in_production", "unknown")
 INDUSTRIES = (
     "智能家电",
@@ -142,7 +144,7 @@ def metrics_like(parks: gpd.GeoDataFrame, projects: gpd.GeoDataFrame) -> gpd.Geo
     out["investment_100m_cny"] = [float(inv[projects.park_id == p].sum()) for p in out.park_id]
     out["density_100m_cny_per_km2"] = out["investment_100m_cny"] / out["area_km2"]
     out["rank"] = out["density_100m_cny_per_km2"].rank(ascending=False, method="min").astype(int)
-    for s in STATUSES:
+    for s in settings.STATUSES:  # every status of the contract, some with no projects
         mask = projects.status == s
         out[f"projects_{s}"] = [int((mask & (projects.park_id == p)).sum()) for p in out.park_id]
         out[f"investment_{s}_100m_cny"] = [

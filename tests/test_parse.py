@@ -42,7 +42,9 @@ def test_unknown_unit_lists_choices():
 
 def test_statuses():
     statuses, bad = parse.parse_status(
-        pd.Series(["签约", "在建", "投产", "竣工", "", "Under construction", "洽谈"])
+        pd.Series(
+            ["签约", "在建", "投产", "竣工", "", "Under construction", "洽谈", "前期", "暂停"]
+        )
     )
     assert statuses.tolist() == [
         "signed",
@@ -51,9 +53,11 @@ def test_statuses():
         "in_production",
         "unknown",
         "under_construction",
-        "unknown",
+        "planned",  # talks and preparation come before signing
+        "planned",
+        "unknown",  # suspended: no stage
     ]
-    assert bad.tolist() == [False] * 6 + [True]
+    assert bad.tolist() == [False] * 8 + [True]
 
 
 def test_dates_in_spreadsheet_forms():

@@ -27,6 +27,7 @@ from parkmap.webmap import assets, packing
 
 #: Marker colour per project status.
 STATUS_COLORS: dict[str, str] = {
+    "planned": "#ff7f00",
     "signed": "#984ea3",
     "under_construction": "#4daf4a",
     "in_production": "#377eb8",
