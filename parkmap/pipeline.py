@@ -172,6 +172,7 @@ def make_map(
     from parkmap.density import hex_grid, kde_surface
     from parkmap.webmap import build_map
     from parkmap.webmap.basemaps import display_system, to_display
+    from parkmap.webmap.payloads import largest_first
 
     system = display_system(basemap)
     parks = to_display(analysis.parks, system)
@@ -187,7 +188,7 @@ def make_map(
     # largest projects as points, while the density surface and the grid count them all.
     note, totals, drawn = None, None, all_projects
     if len(all_projects) > MAX_MAP_POINTS:
-        order = np.argsort(-np.nan_to_num(investment, nan=-np.inf), kind="stable")
+        order = largest_first(investment, np.arange(len(all_projects)))
         drawn = all_projects.iloc[order[:MAX_MAP_POINTS]]
         totals = (len(all_projects), float(np.nansum(investment)))
         note = (

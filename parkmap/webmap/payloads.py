@@ -236,7 +236,7 @@ def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
     return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
 
 
-def _largest_first(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def largest_first(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``rows`` by ``values`` from largest to smallest, NaN last, ties in their given order."""
     subset = values[rows]
     known = ~np.isnan(subset)
@@ -324,7 +324,7 @@ def projects_payload(
     lon, lat = _coordinates(projects)
     ok = np.isfinite(lon) & np.isfinite(lat)
     investment = _numbers(projects, "investment_100m_cny")
-    rows = _largest_first(investment, np.flatnonzero(ok))
+    rows = largest_first(investment, np.flatnonzero(ok))
     inv = investment[rows]
 
     park_names = {_text(r["park_id"]): park_label(r, lang) for _, r in parks.iterrows()}
