@@ -171,6 +171,12 @@ def read_table(path: Path, *, sheet: str | int | None = None) -> tuple[pd.DataFr
     return table, encoding
 
 
+def _plain_header(header: list[str]) -> bool:
+    """A header row the fast readers take as it is: no blank and no repeated names (pandas
+    names those itself, ``Unnamed: 3`` and ``名称.1``)."""
+    return bool(header) and all(h.strip() for h in header) and len(set(header)) == len(header)
+
+
 def _read_workbook(path: Path, sheet: str | int | None) -> pd.DataFrame:
     """One worksheet as raw cells, header = row 1.
 
@@ -190,7 +196,7 @@ def _read_workbook(path: Path, sheet: str | int | None) -> pd.DataFrame:
     except (CalamineError, ValueError, KeyError, IndexError, OSError) as exc:
         raise InputError(f"{path}: cannot read the workbook: {exc}") from exc
     header = [str(h).strip() if h is not None else "" for h in (grid[0] if grid else [])]
-    if not header or any(not h for h in header) or len(set(header)) != len(header):
+    if not _plain_header(header):
         try:
             return pd.read_excel(
                 path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="calamine"
@@ -221,7 +227,7 @@ def _read_csv_arrow(data: bytes, delimiter: str, text: str) -> pd.DataFrame | No
 
     first_line = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
     header = next(csv.reader([first_line], delimiter=delimiter), [])
-    if not header or len(set(header)) != len(header) or any(not h.strip() for h in header):
+    if not _plain_header(header):
         return None
     try:
         table = pa_csv.read_csv(
