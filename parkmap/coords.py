@@ -788,9 +788,8 @@ def _steps(crs: CRS | str, *, inverse: bool) -> str | None:
     if not geodetic.datum.name.startswith(_SAME_DATUMS):
         return None
     if crs.is_geographic:
-        return (
-            "" if crs.equals(geodetic) and crs.axis_info[0].direction in ("north", "east") else None
-        )
+        # always lon/lat order here, whatever the CRS's official axis order; degrees only
+        return "" if all(axis.unit_name == "degree" for axis in crs.axis_info) else None
     if not crs.is_projected:
         return None
     with warnings.catch_warnings():  # to_proj4 warns that PROJ strings drop metadata

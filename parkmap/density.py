@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -132,10 +131,8 @@ def _weights(projects: gpd.GeoDataFrame, weight: str | None) -> FloatArray:
     return values
 
 
-@lru_cache(maxsize=16)
-def _transformer(source: CRS | str, target: CRS | str) -> Transformer:
-    """Cached lon/lat-ordered transformer (see :func:`parkmap.coords.fast_transformer`)."""
-    return fast_transformer(source, target)
+#: Cached lon/lat-ordered transformer (see :func:`parkmap.coords.fast_transformer`).
+_transformer = fast_transformer
 
 
 def _to_metric(crs: CRS, lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -417,6 +417,8 @@ def test_metric_crs_needs_a_longitude():
         ("EPSG:4549", "EPSG:4326"),
         ("EPSG:4326", "EPSG:4534"),
         ("EPSG:3857", "EPSG:4549"),
+        ("EPSG:4326", "EPSG:3857"),
+        ("EPSG:3857", "EPSG:4326"),
         ("EPSG:4326", "EPSG:32651"),
         ("EPSG:4326", coords.ALBERS_CHINA_PROJ),
         ("EPSG:4490", "EPSG:4326"),

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from parkmap.coords import choose_metric_crs
+from parkmap.coords import choose_metric_crs, fast_transformer
 from parkmap.errors import UsageError
 
 FloatArray = npt.NDArray[np.float64]
 LONLAT = "EPSG:4326"
 
 
-@lru_cache(maxsize=8)
-def _transformer(source: str, target: str) -> Transformer:
-    return Transformer.from_crs(source, target, always_xy=True)
+#: Cached lon/lat-ordered transformer (see :func:`parkmap.coords.fast_transformer`).
+_transformer = fast_transformer
 
 
 def metric_crs(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame | None = None) -> CRS:

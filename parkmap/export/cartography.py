@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from pyproj import CRS, Geod, Transformer
 
-from parkmap.settings import ELLIPSOID, WGS84
+from parkmap.coords import lonlat_transformer
+from parkmap.settings import ELLIPSOID
 
 _GEOD = Geod(ellps=ELLIPSOID)
 
@@ -21,12 +21,9 @@ UNKNOWN_RADIUS_PX = 4.0
 PT_PER_PX = 0.75
 
 
-@lru_cache(maxsize=8)
 def _transformers(crs: CRS) -> tuple[Transformer, Transformer]:
-    """WGS-84 → map and map → WGS-84 (cached: building a transformer takes ~0.2 s)."""
-    to_map = Transformer.from_crs(WGS84, crs, always_xy=True)
-    to_geo = Transformer.from_crs(crs, WGS84, always_xy=True)
-    return to_map, to_geo
+    """WGS-84 → map and map → WGS-84 (cached in :func:`parkmap.coords.lonlat_transformer`)."""
+    return lonlat_transformer(crs), lonlat_transformer(crs, inverse=True)
 
 
 def nice_floor(x: float) -> float:
