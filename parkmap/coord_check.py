@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from parkmap.coords import convert_to_wgs84
-from parkmap.join import match_park
+from parkmap.join import match_declared
 
 #: Systems compared. CGCS2000 is left out: it differs from WGS-84 by centimetres.
 CANDIDATES = ("wgs84", "gcj02", "bd09")
@@ -105,13 +104,9 @@ def check_coordinate_system(
     if len(systems) != 1:
         return None
     declared = str(systems[0])
-    # Declared names repeat: match each distinct one, then spread the matches by code.
-    codes, distinct = pd.factorize(projects["park_declared"].astype(str), use_na_sentinel=False)
-    matched = np.array([(match_park(d, parks) if d else None) for d in distinct], dtype=object)
-    if not any(m is not None for m in matched):
-        return None
-    park_ids = matched[codes]
-    rows = np.array([m is not None for m in matched], dtype=bool)[codes]
+    codes, _, position = match_declared(projects["park_declared"], parks)
+    wanted = position[codes]
+    rows = wanted >= 0
     if not rows.any():
         return None
     if rows.sum() > SAMPLE:
@@ -119,8 +114,7 @@ def check_coordinate_system(
         keep = np.flatnonzero(rows)
         rows = np.zeros_like(rows)
         rows[keep[np.linspace(0, len(keep) - 1, SAMPLE).astype(int)]] = True
-    polygons = dict(zip(parks["park_id"], parks.geometry, strict=True))
-    targets = np.array([polygons[pid] for pid in np.array(park_ids, dtype=object)[rows]])
+    targets = np.asarray(parks.geometry.array)[wanted[rows]]
     lon = projects["lon_orig"].to_numpy(dtype=float)[rows]
     lat = projects["lat_orig"].to_numpy(dtype=float)[rows]
     inside = {}

@@ -62,12 +62,7 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
 
     # Declared parks (所属园区) are matched once per distinct text, not once per row.
     texts = out["park_declared"].astype(str) if "park_declared" in out else pd.Series([""] * n)
-    codes, distinct = pd.factorize(texts, use_na_sentinel=False)
-    distinct = np.asarray(distinct, dtype=object)
-    position = {pid: i for i, pid in enumerate(park_ids)}
-    wanted_of = np.array(
-        [position.get(match_park(d, parks), -1) if d else -1 for d in distinct], dtype=int
-    )
+    codes, distinct, wanted_of = match_declared(texts, parks)
     wanted = wanted_of[codes] if n else np.full(0, -1)
     # "园区外", "无", "-": the record says the project is in no park; that is not a park name.
     says_none = np.array([declares_no_park(d) for d in distinct], dtype=bool)
@@ -315,6 +310,26 @@ def declares_no_park(declared: str) -> bool:
     """Whether a 所属园区 cell says the project lies in no park (``园区外``, ``无``, ``-``)."""
     text = str(declared).strip()
     return text in _PLACEHOLDERS or _loose(text) in NO_PARK_WORDS
+
+
+def match_declared(
+    declared: pd.Series, parks: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Match a column of declared parks (所属园区) once per distinct text.
+
+    Returns
+    -------
+    codes, distinct, position
+        Each row's index into ``distinct`` (the distinct texts), and for each distinct text
+        the position of the park it names in ``parks`` (``-1`` for none, see
+        :func:`match_park`).
+    """
+    codes, distinct = pd.factorize(declared.astype(str), use_na_sentinel=False)
+    distinct = np.asarray(distinct, dtype=object)
+    where = {pid: i for i, pid in enumerate(parks["park_id"].astype(str))}
+    matched = [match_park(d, parks) if d else None for d in distinct]
+    position = np.array([-1 if m is None else where[str(m)] for m in matched], dtype=int)
+    return codes, distinct, position
 
 
 def match_park(declared: str, parks: gpd.GeoDataFrame) -> str | None:
