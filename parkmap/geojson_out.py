@@ -25,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from parkmap.json_text import escape_json_strings
+
 #: Rows encoded per batch: keeps memory flat (about 35 MB of text per 50,000 projects).
 CHUNK_ROWS = 50_000
 #: Threads encoding batches at once.
@@ -32,9 +34,6 @@ ENCODERS = 2
 
 #: Decimal places of written coordinates (7 ≈ 1 cm).
 COORD_DECIMALS = 7
-
-_CONTROL = r"[\x00-\x1f]"
-_SPECIAL = r'["\\\x00-\x1f]'
 
 
 def write_point_features(
@@ -121,9 +120,8 @@ def _json_values(column: pd.Series) -> list[str | pa.Array]:
         values = pa.array(column.to_numpy(dtype=bool))
         true, false = (pa.scalar(t, pa.large_string()) for t in ("true", "false"))
         return [pc.if_else(values, true, false)]
-    if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
-        return [_numbers(pa.array(column.to_numpy(dtype=np.float64, na_value=np.nan)))]
-    if pd.api.types.is_float_dtype(dtype):
+    integer = pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+    if integer or pd.api.types.is_float_dtype(dtype):
         return [_numbers(pa.array(column.to_numpy(dtype=np.float64, na_value=np.nan)))]
     if pd.api.types.is_datetime64_any_dtype(dtype):
         days = pa.array(column.dt.strftime("%Y-%m-%d"), type=pa.large_string(), from_pandas=True)
@@ -152,18 +150,7 @@ def _missing(value: Any) -> bool:
 
 def _quoted(values: pa.Array) -> list[str | pa.Array]:
     """JSON strings (``null`` for missing), escaped per RFC 8259."""
-    special = pc.match_substring_regex(values, _SPECIAL)
-    escaped = values
-    if pc.any(special).as_py():  # most columns hold no quote, backslash or control character
-        escaped = pc.replace_substring(escaped, "\\", "\\\\")
-        escaped = pc.replace_substring(escaped, '"', '\\"')
-        control = pc.match_substring_regex(values, _CONTROL)
-        if pc.any(control).as_py():  # tabs or line breaks in a cell: rare, done per value
-            fixed = escaped.to_pylist()
-            originals = values.to_pylist()
-            for r in np.flatnonzero(control.to_numpy(zero_copy_only=False)):
-                fixed[r] = json.dumps(originals[r], ensure_ascii=False)[1:-1]
-            escaped = pa.array(fixed, type=pa.large_string())
+    escaped = escape_json_strings(values.cast(pa.large_string()))
     if escaped.null_count == 0:  # the quotes join the key and separator fragments
         return ['"', escaped, '"']
     return [pc.fill_null(_join('"', escaped, '"'), pa.scalar("null", pa.large_string()))]

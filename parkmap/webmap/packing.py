@@ -20,13 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: JSON escapes of the ASCII control characters, as ``json.dumps`` writes them.
-_CONTROL_ESCAPES = {
-    code: {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}.get(code, f"\\u{code:04x}")
-    for code in range(0x20)
-}
-#: Every byte but those that need an escape in a JSON string (control characters, ``"``, ``\\``).
-_PLAIN = bytes(b for b in range(0x20, 0x100) if b not in b'"\\')
+from parkmap.json_text import escape_json_strings
 
 #: Deflate window: each piece is compressed with the 32 KiB before it as its dictionary.
 _WINDOW = 32 * 1024
@@ -58,23 +52,6 @@ def _join(strings: pa.Array, separator: str) -> pa.Buffer | bytes:
     return joined.as_buffer() or b""
 
 
-def _escaped(strings: pa.LargeStringArray) -> pa.LargeStringArray:
-    """The strings with JSON escapes, as ``json.dumps(..., ensure_ascii=False)`` writes them."""
-    data = strings.buffers()[2]
-    if data is None or len(strings) == 0:
-        return strings
-    octets = np.frombuffer(data, dtype=np.uint8)
-    if not ((octets < 0x20).any() or (octets == 0x22).any() or (octets == 0x5C).any()):
-        return strings  # the common case, checked fast; UTF-8 has these bytes only as ASCII
-    found = set(bytes(data).translate(None, _PLAIN))
-    # backslash first: the other escapes add backslashes of their own
-    for code in sorted(found, key=lambda c: c != 0x5C):
-        char = chr(code)
-        escape = "\\" + char if char in '"\\' else _CONTROL_ESCAPES[code]
-        strings = pc.replace_substring(strings, char, escape)
-    return strings
-
-
 def _ints_text(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.large_string())
 
@@ -89,7 +66,7 @@ def json_texts(values: Any) -> list[Any]:
     strings = texts(values)
     if len(strings) == 0:
         return [b"[]"]
-    return [b'["', _join(_escaped(strings), '","'), b'"]']
+    return [b'["', _join(escape_json_strings(strings), '","'), b'"]']
 
 
 def json_sparse_ints(rows: np.ndarray, values: np.ndarray) -> list[Any]:
@@ -104,7 +81,9 @@ def json_sparse_texts(rows: np.ndarray, values: Any) -> list[Any]:
     """JSON object ``{"<row>": "<text>", ...}`` (rows in the given order), as byte pieces."""
     if len(rows) == 0:
         return [b"{}"]
-    pairs = pc.binary_join_element_wise(_ints_text(rows), _escaped(texts(values)), _large('":"'))
+    pairs = pc.binary_join_element_wise(
+        _ints_text(rows), escape_json_strings(texts(values)), _large('":"')
+    )
     return [b'{"', _join(pairs, '","'), b'"}']
 
 
