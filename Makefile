@@ -24,12 +24,12 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check parkmap geodata tests benchmarks
-	$(BIN)/ruff format --check parkmap geodata tests benchmarks
+	$(BIN)/ruff check parkmap tests benchmarks
+	$(BIN)/ruff format --check parkmap tests benchmarks
 
 format: $(VENV)/.installed-dev
-	$(BIN)/ruff format parkmap geodata tests benchmarks
-	$(BIN)/ruff check --fix parkmap geodata tests benchmarks
+	$(BIN)/ruff format parkmap tests benchmarks
+	$(BIN)/ruff check --fix parkmap tests benchmarks
 
 # parkmap against geopandas.explore() and plain folium, 10k and 100k projects (needs Debian's
 # chromium); `make bench BENCH_ARGS=--quick` for 10k only. Writes benchmarks/results.md.

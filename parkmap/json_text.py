@@ -21,8 +21,29 @@ _CONTROL_ESCAPES = {
 _PLAIN = bytes(b for b in range(0x20, 0x100) if b not in b'"\\')
 
 
-def escape_json_strings(strings: pa.LargeStringArray) -> pa.LargeStringArray:
-    """The strings with JSON escapes (no surrounding quotes); nulls stay null."""
+def one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``values`` as one contiguous Arrow array.
+
+    Arrow hands back a :class:`pyarrow.ChunkedArray` whenever its input came in pieces: a
+    CSV read in blocks, a pandas column backed by Arrow, a Parquet file of several row
+    groups. Code that reads buffers directly needs one array; everything else takes both.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        if values.num_chunks == 1:
+            return values.chunk(0)
+        if values.num_chunks == 0:
+            return pa.array([], type=values.type)
+        return values.combine_chunks()
+    return values
+
+
+def escape_json_strings(strings: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
+    """The strings with JSON escapes (no surrounding quotes); nulls stay null.
+
+    Takes a string or large-string array, in one chunk or several; returns one large-string
+    array.
+    """
+    strings = one_array(strings).cast(pa.large_string())
     data = strings.buffers()[2]
     if data is None or len(strings) == 0:
         return strings
