@@ -34,6 +34,10 @@ from parkmap.validate import LoadResult, RowIssues
 
 TABLE_SUFFIXES: Final = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 PARQUET_SUFFIXES: Final = {".parquet", ".geoparquet", ".pq"}
+#: Bytes Arrow's CSV reader parses per block (``None``: Arrow's default, 1 MiB). A file larger
+#: than one block becomes a table in several chunks; tests set it small to get many chunks from
+#: a small file, since code that assumes one chunk passes every test made of small files.
+CSV_BLOCK_BYTES: int | None = None
 VECTOR_SUFFIXES: Final = {".geojson", ".json", ".gpkg", ".shp", ".kml", ".zip", ".fgb"}
 
 #: Header spellings for each canonical project column, compared after :func:`header_key`.
@@ -232,6 +236,7 @@ def _read_csv_arrow(data: bytes, delimiter: str, text: str) -> pd.DataFrame | No
     try:
         table = pa_csv.read_csv(
             _io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()),
