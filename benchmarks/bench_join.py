@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 #: What each tool does in its subprocess; the last line it prints is a JSON summary.
 PLAIN_GEOPANDAS = """
 import json, sys, geopandas as gpd, pandas as pd
-from parkmap.io import bundled_path
+from parkmap.read import bundled_path
 parks = gpd.read_file(bundled_path("parks.geojson"))
 table = pd.read_parquet(sys.argv[1], columns=["lon", "lat", "investment_100m_cny"])
 points = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table.lon, table.lat), crs=4326)
@@ -73,7 +73,7 @@ def peak_mb():
 
 def make_projects(n: int, folder: Path, *, seed: int = 7, parts: int = 1) -> Path:
     """Write ``n`` synthetic projects around the Qingdao parks as Parquet (a folder of parts)."""
-    from parkmap.io import bundled_path, parks_from_file
+    from parkmap.read import bundled_path, parks_from_file
 
     rng = np.random.default_rng(seed)
     parks = parks_from_file(bundled_path("parks.geojson"))

@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from parkmap.io import bundled_path
+from parkmap.read import bundled_path
 
 #: Column headers, in the order a planner's sheet has them.
 HEADERS: Final = (

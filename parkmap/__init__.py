@@ -2,8 +2,9 @@
 
 The flow, one step per module::
 
-    io.projects_from_file / io.parks_from_file → join.join_projects_to_parks
-      → metrics.park_summary → webmap.build_map → webmap.save_map
+    read.project_table → validate.validate_records → coords.records_to_wgs84
+      (load.projects_from_file runs those three) and read.parks_from_file
+      → join.join_projects_to_parks → metrics.park_summary → webmap.build_map → webmap.save_map
 
 ``pipeline.build`` runs the whole path and writes the outputs of ``parkmap build``.
 """
@@ -13,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from parkmap.errors import InputError, ParkmapError, UsageError
-from parkmap.io import parks_from_file, parks_from_files, projects_from_file
 from parkmap.join import join_projects_to_parks
+from parkmap.load import projects_from_file
 from parkmap.metrics import park_breakdown, park_summary
+from parkmap.read import parks_from_file, parks_from_files
 
 __version__ = "0.1.0"
 

@@ -48,7 +48,7 @@ import math
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +56,10 @@ from pyproj import CRS, Transformer
 
 from parkmap.errors import UsageError
 from parkmap.settings import WGS84
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = [
     "ALBERS_CHINA_PROJ",
@@ -801,3 +805,35 @@ def _steps(crs: CRS | str, *, inverse: bool) -> str | None:
     if inverse:
         return f"+step +inv {proj} +step +proj=unitconvert +xy_in=rad +xy_out=deg"
     return f"+step +proj=unitconvert +xy_in=deg +xy_out=rad +step {proj}"
+
+
+#: Names of the coordinate systems for messages.
+SYSTEM_NAMES: Final = {
+    "wgs84": "WGS-84",
+    "cgcs2000": "CGCS2000",
+    "gcj02": "GCJ-02 (Amap/Gaode, Tencent)",
+    "bd09": "BD-09 (Baidu)",
+}
+
+
+def records_to_wgs84(records: pd.DataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """The WGS-84 stage: project records as points, converted from each row's ``coord_sys``.
+
+    ``lon``/``lat`` become WGS-84 (one vectorised conversion per coordinate system);
+    ``lon_orig``/``lat_orig`` keep what the file said. A note per converted system is added
+    to ``notes``.
+    """
+    import geopandas as gpd
+
+    lon = records["lon"].copy()
+    lat = records["lat"].copy()
+    systems = records["coord_sys"]
+    for system in systems.unique():
+        if system == "wgs84":
+            continue
+        mask = (systems == system).to_numpy()
+        x, y = convert_to_wgs84(lon[mask].to_numpy(), lat[mask].to_numpy(), system)
+        lon[mask], lat[mask] = x, y
+        notes.append(f"{int(mask.sum())} rows converted from {SYSTEM_NAMES[system]} to WGS-84")
+    points = records.assign(lon=lon, lat=lat)
+    return gpd.GeoDataFrame(points, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)

@@ -24,9 +24,12 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from parkmap import io, metrics, parse
+from parkmap import metrics, parse, read, validate, write
+from parkmap.coords import records_to_wgs84
 from parkmap.errors import InputError, MissingDependencyError
 from parkmap.join import join_projects_to_parks
+from parkmap.schema import match_headers
+from parkmap.settings import WGS84
 from parkmap.validate import REJECTED_COLUMNS, Summary, problems, summarise
 
 PathLike = str | os.PathLike[str]
@@ -94,9 +97,9 @@ def _read_partitions(path: Path):
     except Exception as exc:  # pyarrow raises several types for unreadable files
         raise InputError(f"{path}: cannot read it as Parquet: {exc}") from exc
     names = [n for n in schema.names if not n.startswith("__")]
-    wanted = [header for header, _ in io.match_headers(names).values()]
+    wanted = [header for header, _ in match_headers(names).values()]
     geo = (schema.metadata or {}).get(b"geo")
-    if geo and not {"lon", "lat"} <= set(io.match_headers(wanted)):
+    if geo and not {"lon", "lat"} <= set(match_headers(wanted)):
         import dask_geopandas
 
         column = json.loads(geo)["primary_column"]
@@ -108,7 +111,7 @@ def _read_partitions(path: Path):
 def _points_to_columns(part: gpd.GeoDataFrame) -> pd.DataFrame:
     import shapely
 
-    part = part.to_crs(io.WGS84) if part.crs and not part.crs.equals(io.WGS84) else part
+    part = part.to_crs(WGS84) if part.crs and not part.crs.equals(WGS84) else part
     table = pd.DataFrame(part.drop(columns=part.geometry.name))
     table["lon"] = shapely.get_x(part.geometry.array)
     table["lat"] = shapely.get_y(part.geometry.array)
@@ -121,7 +124,7 @@ def _points_meta(frame: Any) -> pd.DataFrame:
 
 
 def _id_column(frame: Any) -> str | None:
-    found = io.match_headers(frame.columns).get("project_id")
+    found = match_headers(frame.columns).get("project_id")
     return found[0] if found else None
 
 
@@ -141,7 +144,7 @@ def _process_partition(
 ) -> dict[str, Any]:
     """Row outcomes, join and tallies for one partition (runs on a worker)."""
     path = Path(options["path"])
-    loaded = io._records_from_table(
+    loaded = validate.validate_records(
         part,
         path=path,
         encoding=None,
@@ -151,6 +154,7 @@ def _process_partition(
         coords=options["coords"],
         first_rows=first_rows,
     )
+    loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
     joined = join_projects_to_parks(loaded.projects, parks)
     counts = summarise(joined, loaded.rejected)
     return {
@@ -203,8 +207,8 @@ def analyse_dask(
         raise InputError(f"{path}: no such file or folder")
     if investment_unit is not None:
         parse.canonical_unit(investment_unit)
-    park_layer = io.parks_from_files(
-        list(parks) if parks else [io.bundled_path("parks.geojson")],
+    park_layer = read.parks_from_files(
+        list(parks) if parks else [read.bundled_path("parks.geojson")],
         id_field=park_id_field,
         name_field=park_name_field,
         coords=parks_coords,
@@ -272,6 +276,6 @@ def write_dask_outputs(analysis: DaskAnalysis, out: PathLike) -> dict[str, Path]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     return {
-        "parks": io.save_table_csv(metrics.parks_table(analysis.parks), out / "parks.csv"),
-        "rejected": io.save_rejected(analysis.rejected, out / "rejected.csv"),
+        "parks": write.save_table_csv(metrics.parks_table(analysis.parks), out / "parks.csv"),
+        "rejected": write.save_rejected(analysis.rejected, out / "rejected.csv"),
     }

@@ -31,7 +31,7 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
     ----------
     projects
         Project points (WGS-84) with ``park_declared`` and ``warnings`` columns, as returned by
-        :func:`parkmap.io.projects_from_file`.
+        :func:`parkmap.load.projects_from_file`.
     parks
         Park polygons (WGS-84) with ``park_id`` and ``name``.
 

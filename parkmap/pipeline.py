@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from parkmap import io, metrics, validate
+from parkmap import metrics, parse, read, validate, write
+from parkmap.coords import records_to_wgs84
 from parkmap.join import join_projects_to_parks
 from parkmap.settings import (
     MAP_DEFAULTS,
@@ -97,9 +98,9 @@ def analyse(
     parks
         Park layers; the bundled Qingdao parks when ``None`` or empty.
     investment_unit, sheet
-        See :func:`parkmap.io.projects_from_file`.
+        See :func:`parkmap.validate.validate_records`.
     park_id_field, park_name_field
-        See :func:`parkmap.io.parks_from_file`.
+        See :func:`parkmap.read.parks_from_file`.
     coords, parks_coords
         Coordinate systems of the project records and of the park layers (``wgs84``,
         ``cgcs2000``, ``gcj02``, ``bd09``); everything is converted to WGS-84 at load.
@@ -107,16 +108,29 @@ def analyse(
     from parkmap.coord_check import check_coordinate_system
     from parkmap.coords import choose_metric_crs
 
-    park_paths = list(parks) if parks else [io.bundled_path("parks.geojson")]
-    park_layer = io.parks_from_files(
+    if investment_unit is not None:
+        parse.canonical_unit(investment_unit)  # a bad option fails before any reading
+    # read
+    park_paths = list(parks) if parks else [read.bundled_path("parks.geojson")]
+    park_layer = read.parks_from_files(
         park_paths, id_field=park_id_field, name_field=park_name_field, coords=parks_coords
     )
-    loaded = io.projects_from_file(
-        projects if projects is not None else io.bundled_path("projects.csv"),
+    raw = read.project_table(
+        projects if projects is not None else read.bundled_path("projects.csv"), sheet=sheet
+    )
+    # validate: every row kept (perhaps with warnings) or rejected with a reason
+    loaded = validate.validate_records(
+        raw.table,
+        path=raw.path,
+        encoding=raw.encoding,
+        row_label=raw.row_label,
+        first_row=raw.first_row,
         investment_unit=investment_unit,
-        sheet=sheet,
         coords=coords,
     )
+    # to WGS-84
+    loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
+    # join, then check the coordinate system against the parks, then the park figures
     joined = join_projects_to_parks(loaded.projects, park_layer)
     alerts = []
     check = check_coordinate_system(loaded.projects, park_layer)
@@ -145,7 +159,7 @@ def analyse(
 
 def _context_near(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     """The bundled Qingdao context layer, when the parks lie in or near Qingdao."""
-    context = io.context_from_file()
+    context = read.context_from_file()
     area = shapely.box(*context.total_bounds).buffer(0.5)
     return context if shapely.intersects(area, shapely.box(*parks.total_bounds)) else None
 
@@ -237,9 +251,9 @@ def write_tables(analysis: Analysis, out: PathLike) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     return {
-        "parks": io.save_table_csv(metrics.parks_table(analysis.parks), out / OUTPUT_PARKS),
-        "projects": io.save_projects_geojson(analysis.projects, out / OUTPUT_PROJECTS),
-        "rejected": io.save_rejected(analysis.rejected, out / OUTPUT_REJECTED),
+        "parks": write.save_table_csv(metrics.parks_table(analysis.parks), out / OUTPUT_PARKS),
+        "projects": write.save_projects_geojson(analysis.projects, out / OUTPUT_PROJECTS),
+        "rejected": write.save_rejected(analysis.rejected, out / OUTPUT_REJECTED),
     }
 
 

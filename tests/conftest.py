@@ -232,7 +232,7 @@ def make_many_projects(n: int, seed: int = 7) -> gpd.GeoDataFrame:
 
 @pytest.fixture
 def parks_raw() -> gpd.GeoDataFrame:
-    """Three rectangular parks as ``parkmap.io.parks_from_file`` would return them."""
+    """Three rectangular parks as ``parkmap.read.parks_from_file`` would return them."""
     return make_parks()
 
 

@@ -25,7 +25,8 @@ from benchmarks.table import (  # noqa: E402
     markdown_table,
     targets_line,
 )
-from parkmap.io import bundled_path, projects_from_file  # noqa: E402
+from parkmap.load import projects_from_file  # noqa: E402
+from parkmap.read import bundled_path  # noqa: E402
 
 
 def test_generator_is_reproducible_from_its_seed():

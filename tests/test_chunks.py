@@ -24,11 +24,12 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from parkmap import io, pipeline
+from parkmap import pipeline, read
 from parkmap.cli import main
 from parkmap.export.tables import save_geopackage
 from parkmap.geojson_out import write_point_features
 from parkmap.json_text import escape_json_strings, one_array
+from parkmap.read import tables
 from parkmap.webmap import packing
 
 #: Names that need JSON escapes; they sit in the last rows, so only a later chunk holds them.
@@ -40,7 +41,7 @@ SMALL_BLOCK = 4096
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled demo records three times over (fresh ids), tricky names at the end."""
-    base = pd.read_csv(io.bundled_path("projects.csv"), dtype=str, keep_default_na=False)
+    base = pd.read_csv(read.bundled_path("projects.csv"), dtype=str, keep_default_na=False)
     parts = []
     for copy in range(3):
         part = base.copy()
@@ -57,14 +58,14 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _build(projects: Path, out: Path, monkeypatch: pytest.MonkeyPatch, block: int | None) -> Path:
     with monkeypatch.context() as patch:
-        patch.setattr(io, "CSV_BLOCK_BYTES", block)
+        patch.setattr(tables, "CSV_BLOCK_BYTES", block)
         pipeline.build(projects, out=out)
     return out
 
 
 def test_small_blocks_really_give_many_chunks(ledger, monkeypatch):
-    monkeypatch.setattr(io, "CSV_BLOCK_BYTES", SMALL_BLOCK)
-    table, _ = io.read_table(ledger)
+    monkeypatch.setattr(tables, "CSV_BLOCK_BYTES", SMALL_BLOCK)
+    table, _ = tables.read_table(ledger)
     names = pa.array(table["name"].array)
     assert isinstance(names, pa.ChunkedArray)
     assert names.num_chunks > 10
@@ -118,7 +119,7 @@ def _features(path: Path) -> dict[str, dict]:
 
 
 def test_geopackage_from_many_chunks_reads_back(ledger, tmp_path, monkeypatch):
-    monkeypatch.setattr(io, "CSV_BLOCK_BYTES", SMALL_BLOCK)
+    monkeypatch.setattr(tables, "CSV_BLOCK_BYTES", SMALL_BLOCK)
     analysis = pipeline.analyse(ledger)
     path = save_geopackage(analysis.parks, analysis.projects, tmp_path / "projects.gpkg")
     projects = pyogrio.read_dataframe(path, layer="projects")

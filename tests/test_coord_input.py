@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pyproj import Geod, Transformer
 from shapely.geometry import box
 
-from parkmap import io
+from parkmap import load, read, write
 from parkmap.cli import main
 from parkmap.coord_check import check_coordinate_system
 from parkmap.coords import bd09_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
@@ -81,7 +81,7 @@ def gcj_file(tmp_path):
 
 def test_gcj02_file_joins_as_its_true_positions(gcj_file):
     path, truth = gcj_file
-    loaded = io.projects_from_file(path, coords="gcj02")
+    loaded = load.projects_from_file(path, coords="gcj02")
     np.testing.assert_allclose(loaded.projects["lon"], truth["lon"], atol=1e-8)
     np.testing.assert_allclose(loaded.projects["lat"], truth["lat"], atol=1e-8)
     joined = join_projects_to_parks(loaded.projects, PARKS)
@@ -95,7 +95,7 @@ def test_gcj02_file_joins_as_its_true_positions(gcj_file):
 
 def test_gcj02_file_read_as_wgs84_is_wrong_and_warned(gcj_file):
     path, _ = gcj_file
-    loaded = io.projects_from_file(path)  # declared wgs84 (the default): wrong
+    loaded = load.projects_from_file(path)  # declared wgs84 (the default): wrong
     joined = join_projects_to_parks(loaded.projects, PARKS)
     assert (joined["park_id"] == "").sum() > 20  # pushed ~450 m east, past the east edges
     check = check_coordinate_system(loaded.projects, PARKS)
@@ -112,10 +112,10 @@ def test_wgs84_file_declared_as_gcj02_is_warned(tmp_path):
         truth["lat"],
         truth["park"].map({"west": "西园", "east": "东园"}),
     )
-    check = check_coordinate_system(io.projects_from_file(path, coords="gcj02").projects, PARKS)
+    check = check_coordinate_system(load.projects_from_file(path, coords="gcj02").projects, PARKS)
     assert check.suspicious and check.likely == "wgs84"
     assert "--coords wgs84" in check.message()
-    assert not check_coordinate_system(io.projects_from_file(path).projects, PARKS).suspicious
+    assert not check_coordinate_system(load.projects_from_file(path).projects, PARKS).suspicious
 
 
 def test_cli_prints_the_suspicion_warning(gcj_file, tmp_path):
@@ -142,12 +142,12 @@ def test_row_column_wins_and_originals_are_kept(tmp_path):
     path = write_records(
         tmp_path / "mixed.csv", src_lon, src_lat, ["", "", ""], {"坐标系": ["高德", "百度", ""]}
     )
-    loaded = io.projects_from_file(path, coords="wgs84")
+    loaded = load.projects_from_file(path, coords="wgs84")
     assert loaded.projects["coord_sys"].tolist() == ["gcj02", "bd09", "wgs84"]
     np.testing.assert_allclose(loaded.projects["lon"], lon, atol=1e-8)
     np.testing.assert_allclose(loaded.projects["lat"], lat, atol=1e-8)
     np.testing.assert_allclose(loaded.projects["lon_orig"], np.round(src_lon, 7))
-    out = io.save_projects_geojson(loaded.projects, tmp_path / "p.geojson")
+    out = write.save_projects_geojson(loaded.projects, tmp_path / "p.geojson")
     props = json.loads(out.read_text(encoding="utf-8"))["features"][1]["properties"]
     assert props["coord_sys"] == "bd09"
     assert props["lon_orig"] == pytest.approx(b_lon[0])
@@ -158,7 +158,7 @@ def test_row_column_wins_and_originals_are_kept(tmp_path):
 
 def test_unknown_row_system_is_rejected(tmp_path):
     path = write_records(tmp_path / "x.csv", [120.5], [36.8], [""], {"坐标系": ["火星2"]})
-    loaded = io.projects_from_file(path)
+    loaded = load.projects_from_file(path)
     assert loaded.rejected["row"].tolist() == [2]
     assert "coordinate system '火星2' not recognised" in loaded.rejected["reason"].iloc[0]
 
@@ -172,7 +172,7 @@ def test_park_layer_in_gcj02_is_converted(tmp_path):
     gpd.GeoDataFrame({"id": ["w"], "name": ["W"]}, geometry=[shifted], crs="EPSG:4326").to_file(
         path
     )
-    parks = io.parks_from_file(path, coords="gcj02")
+    parks = read.parks_from_file(path, coords="gcj02")
     assert shapely.hausdorff_distance(parks.geometry.iloc[0], truth) < 1e-8
     assert any("converted from GCJ-02" in n for n in parks.attrs["notes"])
 
@@ -208,6 +208,6 @@ def test_large_files_are_checked_on_an_even_sample(gcj_file, monkeypatch):
 
     monkeypatch.setattr(coord_check, "SAMPLE", 12)
     path, _ = gcj_file
-    check = check_coordinate_system(io.projects_from_file(path).projects, PARKS)
+    check = check_coordinate_system(load.projects_from_file(path).projects, PARKS)
     assert check.n_declaring == 12
     assert check.suspicious and check.likely == "gcj02"

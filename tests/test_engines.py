@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from parkmap import io, metrics, pipeline
+from parkmap import load, metrics, pipeline, read
 from parkmap.cli import main
 from parkmap.progress import progress_bar
 
@@ -16,7 +16,7 @@ from parkmap.progress import progress_bar
 @pytest.fixture(scope="module")
 def records():
     """The bundled demo records, four times over with fresh ids, plus bad rows."""
-    base = pd.read_csv(io.bundled_path("projects.csv"))
+    base = pd.read_csv(read.bundled_path("projects.csv"))
     frames = []
     for copy in range(4):
         part = base.copy()
@@ -52,9 +52,9 @@ def test_parquet_and_geoparquet_read_like_csv(records, tmp_path):
     )
     geoparquet = tmp_path / "p.geoparquet"
     geo.to_parquet(geoparquet, index=False)
-    from_csv = io.projects_from_file(csv)
+    from_csv = load.projects_from_file(csv)
     for path in (parquet, geoparquet):
-        loaded = io.projects_from_file(path)
+        loaded = load.projects_from_file(path)
         assert loaded.row_label == "record"
         assert "extra_notes" not in loaded.projects.columns  # only the needed columns are read
         assert loaded.rejected["row"].tolist() == [r - 1 for r in from_csv.rejected["row"]]

@@ -13,8 +13,9 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
-from parkmap import io
+from parkmap import load, read, write
 from parkmap.errors import InputError
+from parkmap.read import tables
 
 HEADER = "项目编号,项目名称,所属园区,所属区市,产业类别,项目状态,总投资（万元）,签约日期,经度,纬度"
 #: One row per rule; the comment gives the expected outcome (row numbers as Excel shows them).
@@ -43,7 +44,7 @@ def gbk_csv(tmp_path):
 
 
 def test_gbk_file_with_chinese_headers_and_wan(gbk_csv):
-    result = io.projects_from_file(gbk_csv)
+    result = load.projects_from_file(gbk_csv)
     assert result.encoding == "gb18030"
     assert result.read == 10
     assert result.projects["row"].tolist() == [2, 3, 4]
@@ -62,7 +63,7 @@ def test_gbk_file_with_chinese_headers_and_wan(gbk_csv):
 
 
 def test_each_rejection_rule(gbk_csv):
-    rejected = io.projects_from_file(gbk_csv).rejected.set_index("row")
+    rejected = load.projects_from_file(gbk_csv).rejected.set_index("row")
     assert rejected.index.tolist() == [5, 6, 7, 8, 9, 10, 11]
     assert "duplicate project_id 'P1' (first at row 2)" in rejected.loc[5, "reason"]
     assert "duplicate project_id 'P1' (first at row 2)" in rejected.loc[11, "reason"]
@@ -77,7 +78,7 @@ def test_each_rejection_rule(gbk_csv):
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
 def test_encodings_detected(tmp_path, encoding):
     path = write_csv(tmp_path / "p.csv", [HEADER, ROWS[0]], encoding)
-    result = io.projects_from_file(path)
+    result = load.projects_from_file(path)
     assert result.projects["name"].tolist() == ["好项目"]
     assert result.projects["park_declared"].tolist() == ["南村"]
 
@@ -96,14 +97,14 @@ def test_encodings_detected(tmp_path, encoding):
 def test_investment_units(tmp_path, header, cell, expected):
     path = tmp_path / "p.csv"
     path.write_text(f'name,lon,lat,{header}\nx,120.1,36.7,"{cell}"\n', encoding="utf-8")
-    result = io.projects_from_file(path)
+    result = load.projects_from_file(path)
     assert result.projects["investment_100m_cny"].iloc[0] == pytest.approx(expected)
 
 
 def test_investment_unit_option_applies_only_without_header_unit(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("name,lon,lat,总投资,投资额(亿元)\nx,120.1,36.7,5000,1\n", encoding="utf-8")
-    result = io.projects_from_file(path, investment_unit="万元")
+    result = load.projects_from_file(path, investment_unit="万元")
     # 总投资 wins over 投资额 (alias order) and has no unit, so the option's 万元 applies.
     assert result.projects["investment_100m_cny"].iloc[0] == pytest.approx(0.5)
 
@@ -115,7 +116,7 @@ def test_english_aliases_and_extra_columns(tmp_path):
         "E1,Alpha,Nancun,signed,2,2021-03-04,120.1,36.7,Ms Li\n",
         encoding="utf-8",
     )
-    row = io.projects_from_file(path).projects.iloc[0]
+    row = load.projects_from_file(path).projects.iloc[0]
     assert (row["project_id"], row["name"], row["park_declared"]) == ("E1", "Alpha", "Nancun")
     assert row["Contact"] == "Ms Li"
 
@@ -124,23 +125,23 @@ def test_english_aliases_and_extra_columns(tmp_path):
 def test_longitude_aliases(tmp_path, lon_header):
     path = tmp_path / "p.csv"
     path.write_text(f"name,{lon_header},lat\nx,120.1,36.7\n", encoding="utf-8")
-    assert io.projects_from_file(path).projects["lon"].iloc[0] == 120.1
+    assert load.projects_from_file(path).projects["lon"].iloc[0] == 120.1
 
 
 def test_missing_coordinate_column_is_one_line_error(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("name,lat\nx,36.7\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"p\.csv: row 1: no longitude column") as err:
-        io.projects_from_file(path)
+        load.projects_from_file(path)
     assert "\n" not in str(err.value)
 
 
 def test_missing_file_and_unsupported_type(tmp_path):
     with pytest.raises(InputError, match="no such file"):
-        io.projects_from_file(tmp_path / "none.csv")
+        load.projects_from_file(tmp_path / "none.csv")
     (tmp_path / "p.docx").write_text("x")
     with pytest.raises(InputError, match="unsupported file type"):
-        io.projects_from_file(tmp_path / "p.docx")
+        load.projects_from_file(tmp_path / "p.docx")
 
 
 def test_xlsx_with_dates_serials_and_numbers(tmp_path):
@@ -156,7 +157,7 @@ def test_xlsx_with_dates_serials_and_numbers(tmp_path):
         }
     )
     frame.to_excel(path, index=False)
-    result = io.projects_from_file(path)
+    result = load.projects_from_file(path)
     assert result.encoding is None
     assert result.projects["project_id"].tolist() == ["101", "102"]
     assert result.projects["investment_100m_cny"].iloc[0] == pytest.approx(1.25)
@@ -176,7 +177,7 @@ def test_point_layers(tmp_path, suffix):
     )
     path = tmp_path / f"p{suffix}"
     layer.to_file(path)
-    result = io.projects_from_file(path)
+    result = load.projects_from_file(path)
     assert result.row_label == "feature"
     assert result.projects["lon"].tolist() == [120.1, 120.2]
     assert result.rejected["row"].tolist() == [3]
@@ -189,7 +190,7 @@ def test_point_layer_in_projected_crs_is_reprojected(tmp_path):
     ).to_crs("EPSG:4549")
     path = tmp_path / "p.gpkg"
     layer.to_file(path)
-    row = io.projects_from_file(path).projects.iloc[0]
+    row = load.projects_from_file(path).projects.iloc[0]
     assert row["lon"] == pytest.approx(120.1, abs=1e-9)
     assert row["lat"] == pytest.approx(36.7, abs=1e-9)
 
@@ -213,7 +214,7 @@ def test_park_formats(tmp_path, suffix, driver):
         pytest.skip(f"GDAL here cannot write {driver}")
     path = tmp_path / f"parks{suffix}"
     park_layer(name=["甲园", "乙园"], park_id=["a", "b"]).to_file(path, driver=driver)
-    parks = io.parks_from_file(path)
+    parks = read.parks_from_file(path)
     assert parks["name"].tolist() == ["甲园", "乙园"]
     if driver != "KML":  # KML keeps only name and description
         assert parks["park_id"].tolist() == ["a", "b"]
@@ -223,13 +224,13 @@ def test_park_formats(tmp_path, suffix, driver):
 def test_park_fields_detected_in_order_and_given(tmp_path):
     path = tmp_path / "p.geojson"
     park_layer(adcode=[370283, 370285], 名称=["平度", "莱西"]).to_file(path)
-    parks = io.parks_from_file(path)
+    parks = read.parks_from_file(path)
     assert parks["park_id"].tolist() == ["370283", "370285"]
     assert parks["name"].tolist() == ["平度", "莱西"]
-    parks = io.parks_from_file(path, id_field="名称", name_field="adcode")
+    parks = read.parks_from_file(path, id_field="名称", name_field="adcode")
     assert parks["park_id"].tolist() == ["平度", "莱西"]
     with pytest.raises(InputError, match="no field 'nope' for --park-id-field"):
-        io.parks_from_file(path, id_field="nope")
+        read.parks_from_file(path, id_field="nope")
 
 
 def test_park_without_crs_is_wgs84_and_projected_is_reprojected(tmp_path):
@@ -245,12 +246,12 @@ def test_park_without_crs_is_wgs84_and_projected_is_reprojected(tmp_path):
     }
     path = tmp_path / "nocrs.geojson"
     path.write_text(json.dumps(raw), encoding="utf-8")
-    parks = io.parks_from_file(path)
+    parks = read.parks_from_file(path)
     assert parks.crs.to_epsg() == 4326
     projected = park_layer(id=["a", "b"], name=["A", "B"]).to_crs("EPSG:4549")
     path = tmp_path / "gk.gpkg"
     projected.to_file(path)
-    parks = io.parks_from_file(path)
+    parks = read.parks_from_file(path)
     assert parks.crs.to_epsg() == 4326
     assert shapely.hausdorff_distance(parks.geometry.iloc[1], PARK_B) < 1e-7
     assert any("reprojected" in n for n in parks.attrs["notes"])
@@ -266,7 +267,7 @@ def test_invalid_park_geometry_is_repaired_and_reported(tmp_path):
     )
     path = tmp_path / "bad.geojson"
     layer.to_file(path)
-    parks = io.parks_from_file(path)
+    parks = read.parks_from_file(path)
     assert parks["park_id"].tolist() == ["bow"]
     geom = parks.geometry.iloc[0]
     assert geom.is_valid
@@ -280,24 +281,24 @@ def test_repeated_park_ids_merge_and_ids_unique_across_files(tmp_path):
     layer = park_layer(park_id=["same", "same"], name=["S", "S"])
     path = tmp_path / "a.geojson"
     layer.to_file(path)
-    parks = io.parks_from_file(path)
+    parks = read.parks_from_file(path)
     assert len(parks) == 1
     assert parks.geometry.iloc[0].area == pytest.approx(PARK_A.area + PARK_B.area)
     with pytest.raises(InputError, match=r"park id 'same' is also in a\.geojson"):
-        io.parks_from_files([path, path])
+        read.parks_from_files([path, path])
 
 
 def test_bundled_data_is_found():
-    assert io.bundled_path("parks.geojson").is_file()
-    assert io.bundled_path("projects.csv").is_file()
+    assert read.bundled_path("parks.geojson").is_file()
+    assert read.bundled_path("projects.csv").is_file()
 
 
 # --- writing ---------------------------------------------------------------------------------
 
 
 def test_projects_geojson_is_rfc7946(tmp_path, gbk_csv):
-    result = io.projects_from_file(gbk_csv)
-    path = io.save_projects_geojson(result.projects, tmp_path / "projects.geojson")
+    result = load.projects_from_file(gbk_csv)
+    path = write.save_projects_geojson(result.projects, tmp_path / "projects.geojson")
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert "crs" not in doc
     props = doc["features"][0]["properties"]
@@ -308,14 +309,16 @@ def test_projects_geojson_is_rfc7946(tmp_path, gbk_csv):
 
 def test_rejected_csv_header_only_when_none(tmp_path):
     empty = pd.DataFrame(columns=["row", "reason"])
-    path = io.save_rejected(empty, tmp_path / "rejected.csv")
+    path = write.save_rejected(empty, tmp_path / "rejected.csv")
     assert path.read_text(encoding="utf-8") == "row,column,reason,project_id,name\n"
 
 
 def test_projects_geojson_in_chunks_is_one_valid_document(tmp_path, monkeypatch, gbk_csv):
-    monkeypatch.setattr(io, "GEOJSON_CHUNK", 2)  # three projects: chunks of 2 and 1
-    result = io.projects_from_file(gbk_csv)
-    doc = json.loads(io.save_projects_geojson(result.projects, tmp_path / "p.geojson").read_text())
+    monkeypatch.setattr(write, "GEOJSON_CHUNK", 2)  # three projects: chunks of 2 and 1
+    result = load.projects_from_file(gbk_csv)
+    doc = json.loads(
+        write.save_projects_geojson(result.projects, tmp_path / "p.geojson").read_text()
+    )
     assert [f["properties"]["project_id"] for f in doc["features"]] == ["P1", "P2", "P3"]
 
 
@@ -330,7 +333,7 @@ def test_projects_geojson_in_chunks_is_one_valid_document(tmp_path, monkeypatch,
 def test_fast_csv_reader_reads_what_pandas_reads(tmp_path, content, encoding):
     path = tmp_path / "p.csv"
     path.write_bytes(content.encode(encoding))
-    table, _ = io.read_table(path)
+    table, _ = tables.read_table(path)
     text = content.lstrip("\ufeff")
     sep = "\t" if "\t" in text else ","
     expected = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
@@ -341,7 +344,7 @@ def test_fast_csv_reader_reads_what_pandas_reads(tmp_path, content, encoding):
 def test_ragged_csv_still_reads_through_pandas(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("id,name,lon\nA,x,120\nB,y\n", encoding="utf-8")
-    table, _ = io.read_table(path)
+    table, _ = tables.read_table(path)
     assert table["name"].tolist() == ["x", "y"] and table["lon"].iloc[0] == "120"
     assert pd.isna(table["lon"].iloc[1]) or table["lon"].iloc[1] == ""
 
@@ -353,12 +356,12 @@ def test_xlsx_sheet_by_name_and_a_missing_sheet(tmp_path):
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         first.to_excel(writer, sheet_name="2023", index=False)
         second.to_excel(writer, sheet_name="2024台账", index=False)
-    assert io.projects_from_file(path).projects["name"].tolist() == ["甲"]
-    chosen = io.projects_from_file(path, sheet="2024台账")
+    assert load.projects_from_file(path).projects["name"].tolist() == ["甲"]
+    chosen = load.projects_from_file(path, sheet="2024台账")
     assert chosen.projects["name"].tolist() == ["乙", "丙"]
     assert chosen.projects["lon"].tolist() == [120.2, 120.3]
     with pytest.raises(InputError, match="cannot read the workbook"):
-        io.projects_from_file(path, sheet="2025")
+        load.projects_from_file(path, sheet="2025")
 
 
 def test_xlsx_blank_cells_and_a_blank_header(tmp_path):
@@ -372,14 +375,14 @@ def test_xlsx_blank_cells_and_a_blank_header(tmp_path):
         }
     )
     frame.to_excel(path, index=False)  # written by openpyxl: blank cells stay empty
-    table, _ = io.read_table(path)
+    table, _ = tables.read_table(path)
     assert table["总投资(亿元)"].dtype.kind == "f" and np.isnan(table["总投资(亿元)"].iloc[1])
     assert table["项目名称"].tolist()[::2] == ["甲", "丙"] and pd.isna(table["项目名称"].iloc[1])
-    loaded = io.projects_from_file(path)
+    loaded = load.projects_from_file(path)
     assert loaded.projects["investment_100m_cny"].iloc[[0, 2]].tolist() == [1.5, 3.0]
     # a column without a header is named by pandas and kept
     frame.rename(columns={"纬度": "Unnamed"}).assign(**{"": [1, 2, 3]}).to_excel(
         tmp_path / "blank.xlsx", index=False
     )
-    table, _ = io.read_table(tmp_path / "blank.xlsx")
+    table, _ = tables.read_table(tmp_path / "blank.xlsx")
     assert len(table.columns) == 5 and len(table) == 3

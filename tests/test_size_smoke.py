@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:  # `pytest` alone does not put the repo root on sy
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import synthetic  # noqa: E402
-from parkmap.io import bundled_path  # noqa: E402
+from parkmap.read import bundled_path  # noqa: E402
 
 ROWS = 100_000
 

@@ -6,15 +6,18 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
-from parkmap import io
+from parkmap import write
 from parkmap.cluster.core import ClusterAnalysis
 from parkmap.errors import UsageError
+
+if TYPE_CHECKING:
+    from parkmap.export.fonts import FontSetup
 
 OUTPUT_CLUSTERS_CSV: Final = "clusters.csv"
 OUTPUT_CLUSTERS_GEOJSON: Final = "clusters.geojson"
@@ -74,36 +77,77 @@ def stats_document(result: ClusterAnalysis) -> dict:
 
 
 def write_outputs(
-    result: ClusterAnalysis, out: str | os.PathLike[str], *, lang: str = "zh", plots: bool = True
+    result: ClusterAnalysis,
+    out: str | os.PathLike[str],
+    *,
+    lang: str = "zh",
+    plots: bool = True,
+    font: str | os.PathLike[str] | FontSetup | None = None,
 ) -> dict[str, Path]:
-    """Write every output file into ``out``; return their paths by name."""
+    """Write every output file into ``out``; return their paths by name.
+
+    Parameters
+    ----------
+    result
+        From :func:`parkmap.cluster.cluster_analysis`.
+    out
+        Output folder (created when missing).
+    lang
+        ``"zh"`` or ``"en"`` for ``summary.md`` and the plots.
+    plots
+        Also write the Ripley plots (PNG).
+    font
+        For the plots: a font file to use first (TTF, OTF or TTC), or the fonts already chosen
+        with :func:`parkmap.export.fonts.font_setup`; default: as for the exports.
+
+    Raises
+    ------
+    InputError
+        When ``font`` is not a readable font, or cannot draw Chinese and ``lang`` is ``zh``.
+    MissingFontError
+        When plots in Chinese are asked for and no font draws Chinese.
+    """
     from parkmap.cluster.summary import summary_markdown
+    from parkmap.export.fonts import FontSetup, font_setup
 
     if lang not in ("zh", "en"):
         raise UsageError(f"lang must be zh or en, got {lang!r}")
+    setup = None
+    if plots:
+        setup = font if isinstance(font, FontSetup) else font_setup(lang, font)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     table = result.clusters.clusters.drop(columns="geometry")
-    written["clusters_csv"] = io.save_table_csv(table, out / OUTPUT_CLUSTERS_CSV)
-    written["clusters_geojson"] = io.atomic_write(
+    written["clusters_csv"] = write.save_table_csv(table, out / OUTPUT_CLUSTERS_CSV)
+    written["clusters_geojson"] = write.atomic_write(
         out / OUTPUT_CLUSTERS_GEOJSON, geojson_text(result.clusters.clusters)
     )
-    written["hotspots"] = io.atomic_write(out / OUTPUT_HOTSPOTS, geojson_text(result.hexes.cells))
+    written["hotspots"] = write.atomic_write(
+        out / OUTPUT_HOTSPOTS, geojson_text(result.hexes.cells)
+    )
     doc = stats_document(result)
     if plots:
         from parkmap.cluster.plots import plot_ripley
 
         doc["plots"] = {}
         for key, stats, title in _ripley_items(result):
-            path = plot_ripley(stats, out / PLOTS_DIR / f"ripley_{key}.png", title=title, lang=lang)
+            path = plot_ripley(
+                stats,
+                out / PLOTS_DIR / f"ripley_{key}.png",
+                title=setup.safe(title, key) if setup else title,
+                lang=lang,
+                setup=setup,
+            )
             if path is not None:
                 written[f"plot_{key}"] = path
                 doc["plots"][key] = f"{PLOTS_DIR}/{path.name}"
-    written["stats"] = io.atomic_write(
+    written["stats"] = write.atomic_write(
         out / OUTPUT_STATS, json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False)
     )
-    written["summary"] = io.atomic_write(out / OUTPUT_SUMMARY, summary_markdown(result, lang=lang))
+    written["summary"] = write.atomic_write(
+        out / OUTPUT_SUMMARY, summary_markdown(result, lang=lang)
+    )
     return written
 
 

@@ -1,0 +1,19 @@
+"""The read stage: record files and park layers into tables.
+
+:func:`project_table` gives a record file's cells as read (CSV in UTF-8 or GBK, Excel, Parquet,
+point layers); :func:`parks_from_file` gives a park layer as WGS-84 polygons.
+"""
+
+from parkmap.read.parks import bundled_path, context_from_file, parks_from_file, parks_from_files
+from parkmap.read.tables import RawTable, decode_text, project_table, read_table
+
+__all__ = [
+    "RawTable",
+    "bundled_path",
+    "context_from_file",
+    "decode_text",
+    "parks_from_file",
+    "parks_from_files",
+    "project_table",
+    "read_table",
+]

@@ -1,0 +1,97 @@
+"""The write stage: every output file, written atomically.
+
+A file is written to a temporary name in its folder and renamed when complete, so a reader (or
+a planner opening it in Excel) never sees half an output.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final, TextIO
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from parkmap.geojson_out import write_point_features
+from parkmap.settings import WGS84
+from parkmap.validate import REJECTED_COLUMNS
+
+#: Projects encoded per chunk when writing GeoJSON.
+GEOJSON_CHUNK: Final = 50_000
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike[str], *, binary: bool = False) -> Iterator[TextIO]:
+    """A file handle whose content replaces ``path`` only when the block succeeds.
+
+    UTF-8 text with ``\\n`` line ends, or bytes when ``binary``.
+
+    It writes a temporary file in the same folder, then renames it, so readers never see a
+    half-written output.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        mode = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": "\n"}
+        with os.fdopen(fd, **mode) as fh:
+            yield fh
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Write a file atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    if isinstance(data, str):
+        with atomic_writer(path) as fh:
+            fh.write(data)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def save_table_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a table as UTF-8 CSV (no BOM, so every CSV reader gets clean headers)."""
+    return atomic_write(path, _csv_text(frame))
+
+
+def save_rejected(rejected: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``rejected.csv``: ``row, column, reason, project_id, name`` (header only if none)."""
+    return atomic_write(path, _csv_text(rejected.reindex(columns=REJECTED_COLUMNS)))
+
+
+def save_projects_geojson(projects: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write the mapped projects as RFC 7946 GeoJSON (WGS-84, dates as ISO strings)."""
+    frame = projects.to_crs(WGS84) if projects.crs and not projects.crs.equals(WGS84) else projects
+    props = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    with atomic_writer(path, binary=True) as fh:
+        write_point_features(fh, props, np.asarray(frame.geometry.array), chunk_rows=GEOJSON_CHUNK)
+    return Path(path)
