@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint format bench screenshot clean
 
+# A venv that failed half-way (Debian's python3 without python3-venv) is removed, not reused.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 # Stamp files: reinstall only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
