@@ -40,6 +40,17 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _check_fonts(lang: str, font: str | None) -> None:
+    """Fail on a bad ``--font`` or a missing Chinese font before reading any input."""
+    import warnings
+
+    from parkmap.export.fonts import MissingFontWarning, font_setup
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingFontWarning)  # the command reports it later
+        font_setup(lang, font)
+
+
 def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that reads projects and parks."""
     options = [
@@ -380,6 +391,13 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
     show_default=True,
     help="Seed of the cluster analysis (with --clusters).",
 )
+@click.option(
+    "--font",
+    "font",
+    type=click.Path(),
+    help="Font file (TTF, OTF or TTC) for every text, used first. Default: an installed "
+    "Chinese font, else the bundled Noto Sans CJK (noto-cjk-sans-otc).",
+)
 @_friendly_errors
 def export(
     inputs: Inputs,
@@ -395,6 +413,7 @@ def export(
     k: int,
     with_clusters: bool,
     seed: int,
+    font: str | None,
 ) -> None:
     """Write print-ready maps, an atlas PDF and tables for reports (no browser needed).
 
@@ -410,6 +429,7 @@ def export(
 
     from parkmap.export import MissingFontWarning, export_all
 
+    _check_fonts(lang, font)
     analysis = inputs.analyse()
     clusters = None
     if with_clusters:
@@ -431,6 +451,7 @@ def export(
             scheme=scheme,
             k=k,
             clusters=clusters,
+            font=font,
         )
     _print_outcomes(analysis)
     for message in result.warnings:
@@ -504,6 +525,13 @@ def export(
     is_flag=True,
     help="Also write atlas.pdf (A4 landscape) with the page of hot spots and clusters.",
 )
+@click.option(
+    "--font",
+    "font",
+    type=click.Path(),
+    help="Font file (TTF, OTF or TTC) for the plots and the atlas, used first. Default: an "
+    "installed Chinese font, else the bundled Noto Sans CJK (noto-cjk-sans-otc).",
+)
 @_friendly_errors
 def cluster(
     inputs: Inputs,
@@ -520,6 +548,7 @@ def cluster(
     lang: str,
     no_plots: bool,
     with_atlas: bool,
+    font: str | None,
 ) -> None:
     """Find clusters of projects, hot and cold spots, and test them against chance.
 
@@ -536,12 +565,15 @@ def cluster(
 
     from parkmap.cluster import run_cluster_analysis
 
+    if with_atlas or not no_plots:
+        _check_fonts(lang, font)
     analysis = inputs.analyse()
     result, written = run_cluster_analysis(
         analysis,
         out,
         lang=lang,
         plots=not no_plots,
+        font=font,
         method=method,
         eps_m=eps_m,
         min_samples=min_samples,
@@ -566,7 +598,7 @@ def cluster(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingFontWarning)
             exported = export_all(
-                analysis, out, formats=None, lang=lang, tables=False, clusters=result
+                analysis, out, formats=None, lang=lang, tables=False, clusters=result, font=font
             )
         written = {**written, **exported.files}
         messages = exported.warnings

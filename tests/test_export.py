@@ -289,30 +289,50 @@ def test_found_font_draws_every_park_name(analysis):
     from fontTools.ttLib import TTFont
 
     font = fonts.find_cjk_font()
-    if font is None:
-        pytest.skip("no CJK font installed (CI installs fonts-noto-cjk)")
-    with TTFont(font.path, fontNumber=0, lazy=True) as tt:
+    assert font is not None  # a system font, or the bundled Noto Sans CJK (a dependency)
+    with TTFont(font.path, fontNumber=font.index, lazy=True) as tt:
         cmap = tt.getBestCmap()
+        family = tt["name"].getDebugName(1)
+        sfnt = tt.sfntVersion
+    assert family == font.family
     for name in analysis.parks["name_zh"]:
         assert all(ord(ch) in cmap for ch in name)
+    assert font.outlines == ("cff" if sfnt == "OTTO" else "truetype")
     assert font.pdf_fonttype == (42 if font.outlines == "truetype" else 3)
 
 
-def test_without_cjk_font_labels_fall_back_to_english(analysis, tmp_path, monkeypatch):
+def test_without_any_cjk_font_chinese_labels_stop_with_one_clear_error(
+    analysis, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(fonts, "find_cjk_font", lambda: None)
+    out = tmp_path / "out"
+    with pytest.raises(fonts.MissingFontError) as info:
+        export_all(analysis, out, formats="pdf", dpi=60, tables=False)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "pip install noto-cjk-sans-otc" in message
+    assert "--font PATH" in message and "--lang en" in message
+    assert not out.exists()  # nothing half-written
+
+
+def test_english_without_cjk_font_warns_that_chinese_names_are_left_out(
+    analysis, tmp_path, monkeypatch
+):
     monkeypatch.setattr(fonts, "find_cjk_font", lambda: None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = export_all(analysis, tmp_path, formats="pdf,png", dpi=60, tables=False)
+        result = export_all(analysis, tmp_path, formats="pdf,png", dpi=60, tables=False, lang="en")
     messages = [str(w.message) for w in caught]
     assert any(
         issubclass(w.category, MissingFontWarning)
-        and "apt-get install fonts-noto-cjk" in str(w.message)
+        and "pip install noto-cjk-sans-otc" in str(w.message)
         for w in caught
     )
     assert not [m for m in messages if "missing from font" in m.lower()]  # no tofu boxes
     assert result.lang == "en"
     assert result.font is None
-    assert "apt-get install fonts-noto-cjk" in result.warnings[0]
+    assert "left out" in result.warnings[0]
+    assert "pip install noto-cjk-sans-otc" in result.warnings[0]
     for path in (tmp_path / "map.pdf", tmp_path / "atlas.pdf"):
         text = "".join(pdf_text(path))
         assert not CJK.search(text)

@@ -24,6 +24,7 @@ def run_cluster_analysis(
     *,
     lang: str = "zh",
     plots: bool = True,
+    font: str | os.PathLike[str] | None = None,
     **options,
 ) -> tuple[ClusterAnalysis, dict[str, Path]]:
     """Compute the cluster statistics of an analysis and write them into ``out``.
@@ -38,6 +39,9 @@ def run_cluster_analysis(
         ``"zh"`` or ``"en"`` for ``summary.md`` and the plots.
     plots
         Write the Ripley plots (PNG).
+    font
+        A font file (TTF, OTF or TTC) for the plots, used first; default: as for the exports
+        (:func:`parkmap.export.fonts.font_setup`). Checked before the statistics are computed.
     **options
         Passed to :func:`cluster_analysis` (method, eps_m, min_samples, weighted, cell_km,
         permutations, simulations, seed, fdr).
@@ -48,6 +52,8 @@ def run_cluster_analysis(
         The :class:`ClusterAnalysis` and the paths written, by name.
     """
     from parkmap.cluster.report import write_outputs
+    from parkmap.export.fonts import font_setup
 
+    setup = font_setup(lang, font) if plots else None  # a bad font fails before the work
     result = cluster_analysis(analysis.projects, analysis.parks, **options)
-    return result, write_outputs(result, out, lang=lang, plots=plots)
+    return result, write_outputs(result, out, lang=lang, plots=plots, font=setup)

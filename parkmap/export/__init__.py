@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from parkmap.errors import UsageError
-from parkmap.export.fonts import CjkFont, MissingFontWarning, find_cjk_font, font_setup
+from parkmap.export.fonts import (
+    CjkFont,
+    MissingFontError,
+    MissingFontWarning,
+    find_cjk_font,
+    font_setup,
+)
 from parkmap.export.paper import pixel_size
 from parkmap.export.static_map import FORMATS, Sheet
 from parkmap.settings import LANGUAGES, MAP_DEFAULTS
@@ -38,13 +44,13 @@ class ExportResult:
         Paths by name: ``map_png``, ``map_svg``, ``map_pdf``, ``atlas``, ``parks_csv``,
         ``parks_xlsx``, ``gpkg``.
     font
-        The Chinese font used, or ``None``.
+        The font that drew Chinese text, or ``None`` (English labels, no Chinese font found).
     lang
-        Language of the labels (``"en"`` when no Chinese font was found).
+        Language of the labels, as asked.
     pixels
         Pixel size of ``map.png`` (width, height), or ``None`` when no PNG was asked for.
     warnings
-        Messages for the user (missing font).
+        Messages for the user (Chinese names left out for want of a font).
     """
 
     files: dict[str, Path] = field(default_factory=dict)
@@ -92,6 +98,7 @@ def export_all(
     atlas: bool = True,
     tables: bool = True,
     clusters: ClusterAnalysis | None = None,
+    font: PathLike | None = None,
 ) -> ExportResult:
     """Write the report set for an analysis into ``out``.
 
@@ -112,7 +119,8 @@ def export_all(
         Map title (default: the map title in ``lang``) and a line printed under the map, such
         as a map-approval number (审图号) or a source line.
     lang
-        ``zh`` or ``en``. Without a Chinese font the labels are English, whatever ``lang``.
+        ``zh`` or ``en``: the language of every label. Names in the data (parks, projects) are
+        drawn as they are, in either language.
     scheme, k
         Park density classes (:func:`parkmap.classes.classify`), as on the interactive map.
     atlas, tables
@@ -122,13 +130,26 @@ def export_all(
         the atlas then gets the page "投资热点与项目集群 / Investment hot spots and project
         clusters" after the overview (3 + number of parks pages instead of 2 + parks).
         Ignored when ``atlas`` is false.
+    font
+        A TrueType/OpenType font file (``.ttf``, ``.otf``, ``.ttc``) to draw the text with,
+        before any other. Without it: an installed Chinese font, else the Noto Sans CJK of the
+        ``noto-cjk-sans-otc`` dependency (:func:`parkmap.export.fonts.font_setup`).
 
     Returns
     -------
     ExportResult
         Files written, font, label language, PNG pixel size and warnings.
+
+    Raises
+    ------
+    UsageError
+        For an unknown format, paper or language.
+    InputError
+        When ``font`` is not a readable font, or cannot draw Chinese and ``lang`` is ``zh``.
+    MissingFontError
+        When ``lang`` is ``zh`` and no font that draws Chinese exists (the message says what
+        to install).
     """
-    import matplotlib
 
     from parkmap.export.atlas import save_atlas
     from parkmap.export.static_map import map_figure, prepare, save_map, summary_line
@@ -143,7 +164,7 @@ def export_all(
     pixels = pixel_size(sheet.paper, sheet.orientation, dpi)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MissingFontWarning)
-        setup = font_setup(lang)
+        setup = font_setup(lang, font)
     result = ExportResult(font=setup.font, lang=setup.lang)
     for item in caught:
         result.warnings.append(str(item.message))
@@ -152,7 +173,7 @@ def export_all(
     out.mkdir(parents=True, exist_ok=True)
     t = export_texts(setup.lang)
     map_title = setup.safe(title, t["title"]) if title else t["title"]
-    with matplotlib.rc_context(setup.rc()):
+    with setup.use():
         data = prepare(
             analysis.parks,
             analysis.projects,
@@ -194,6 +215,7 @@ __all__ = [
     "FORMATS",
     "CjkFont",
     "ExportResult",
+    "MissingFontError",
     "MissingFontWarning",
     "export_all",
     "find_cjk_font",
