@@ -31,7 +31,7 @@ from parkmap.export.static_map import (
     status_label,
 )
 from parkmap.export.text import export_texts, fmt_number, with_unit
-from parkmap.io import atomic_write
+from parkmap.write import atomic_write
 from parkmap.metrics import citywide_totals
 from parkmap.settings import STATUSES
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from parkmap.export.text import export_texts, with_unit
-from parkmap.io import atomic_write, save_table_csv
+from parkmap.write import atomic_write, save_table_csv
 from parkmap.metrics import parks_table
 from parkmap.settings import STATUSES, WGS84
 
