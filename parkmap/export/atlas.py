@@ -31,9 +31,9 @@ from parkmap.export.static_map import (
     status_label,
 )
 from parkmap.export.text import export_texts, fmt_number, with_unit
-from parkmap.write import atomic_write
 from parkmap.metrics import citywide_totals
 from parkmap.settings import STATUSES
+from parkmap.write import atomic_write
 
 if TYPE_CHECKING:
     from parkmap.cluster import ClusterAnalysis

@@ -37,9 +37,9 @@ from parkmap.export.cartography import (
 from parkmap.export.fonts import FontSetup
 from parkmap.export.paper import paper_inches, paper_mm, pixel_size, raster_inches
 from parkmap.export.text import export_texts, fmt_number, scheme_label, with_unit
-from parkmap.write import atomic_write
 from parkmap.settings import STATUSES, WGS84
 from parkmap.webmap.payloads import NO_DATA_COLOR, STATUS_COLORS
+from parkmap.write import atomic_write
 
 DENSITY_COLUMN = "density_100m_cny_per_km2"
 FORMATS = ("png", "svg", "pdf")

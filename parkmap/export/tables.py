@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from parkmap.export.text import export_texts, with_unit
-from parkmap.write import atomic_write, save_table_csv
 from parkmap.metrics import parks_table
 from parkmap.settings import STATUSES, WGS84
+from parkmap.write import atomic_write, save_table_csv
 
 #: Number formats of the workbook, by column kind.
 NUMBER_FORMATS = {"area": "#,##0.00", "money": "#,##0.00", "count": "#,##0", "rank": "0"}
