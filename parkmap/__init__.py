@@ -18,11 +18,15 @@ from parkmap.join import join_projects_to_parks
 from parkmap.load import projects_from_file
 from parkmap.metrics import park_breakdown, park_summary
 from parkmap.read import parks_from_file, parks_from_files
+from parkmap.settings import BuildOptions, InputOptions, MapOptions
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BuildOptions",
     "InputError",
+    "InputOptions",
+    "MapOptions",
     "ParkmapError",
     "UsageError",
     "__version__",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,15 @@ import click
 
 from parkmap import __version__
 from parkmap.errors import ParkmapError
-from parkmap.settings import COLOR_BY, LANGUAGES, MAP_DEFAULTS
+from parkmap.settings import (
+    COLOR_BY,
+    DEFAULT_CELL_KM,
+    LANGUAGES,
+    MAP_DEFAULTS,
+    BuildOptions,
+    InputOptions,
+    MapOptions,
+)
 
 #: How many problems the CLI lists before saying how many more there are.
 SHOW_PROBLEMS = 8
@@ -106,7 +113,7 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             if kwargs["projects"] is not None:
                 raise click.UsageError("give the project records once: FILE or --projects FILE")
             kwargs["projects"] = positional
-        inputs = Inputs(**{name: kwargs.pop(name) for name in INPUT_NAMES})
+        inputs = InputOptions(**{name: kwargs.pop(name) for name in INPUT_NAMES})
         return func(inputs=inputs, **kwargs)
 
     for option in reversed(options):
@@ -127,28 +134,10 @@ INPUT_NAMES = (
 )
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """The shared input options of a command, as the library's keyword arguments."""
+def _analyse(inputs: InputOptions) -> Any:
+    from parkmap.pipeline import analyse
 
-    projects: str | None
-    parks: tuple[str, ...]
-    park_id_field: str | None
-    park_name_field: str | None
-    investment_unit: str | None
-    sheet: str | None
-    coords: str
-    parks_coords: str
-
-    def kwargs(self) -> dict[str, Any]:
-        """Everything but ``projects`` and ``parks``, for pipeline.analyse/build."""
-        return {n: getattr(self, n) for n in INPUT_NAMES if n not in ("projects", "parks")}
-
-    def analyse(self) -> Any:
-        """Load, join and compute the park figures (:func:`parkmap.pipeline.analyse`)."""
-        from parkmap.pipeline import analyse
-
-        return analyse(self.projects, self.parks, **self.kwargs())
+    return analyse(inputs)
 
 
 def _print_outcomes(analysis: Any, *, limit: int = SHOW_PROBLEMS) -> None:
@@ -200,7 +189,7 @@ def main() -> None:
 @click.option(
     "--cell-km",
     type=click.FloatRange(min=0, min_open=True),
-    default=1.0,
+    default=DEFAULT_CELL_KM,
     show_default=True,
     help="Distance between the centres of the investment grid's hexagons, in km.",
 )
@@ -232,7 +221,7 @@ def main() -> None:
 )
 @_friendly_errors
 def build(
-    inputs: Inputs,
+    inputs: InputOptions,
     out: str,
     scheme: str,
     k: int,
@@ -259,30 +248,11 @@ def build(
     from parkmap.pipeline import build as run_build
     from parkmap.progress import progress_bar
 
-    if engine == "dask":
-        if inputs.projects is None:
-            raise click.UsageError("--engine dask needs --projects (a Parquet file or folder)")
-        from parkmap.dask_engine import analyse_dask, write_dask_outputs
-
-        with progress_bar("partitions") as update:
-            result = analyse_dask(
-                inputs.projects,
-                inputs.parks,
-                scheduler=scheduler,
-                progress=update,
-                **{k: v for k, v in inputs.kwargs().items() if k != "sheet"},
-            )
-        _print_outcomes(result)
-        for path in write_dask_outputs(result, out).values():
-            click.echo(f"wrote {path}")
-        return
-
-    with progress_bar("parkmap build") as update:
-        analysis, written = run_build(
-            inputs.projects,
-            inputs.parks,
-            **inputs.kwargs(),
-            out=out,
+    if engine == "dask" and inputs.projects is None:
+        raise click.UsageError("--engine dask needs --projects (a Parquet file or folder)")
+    options = BuildOptions(
+        inputs=inputs,
+        map=MapOptions(
             scheme=scheme,
             k=k,
             lang=lang,
@@ -292,8 +262,13 @@ def build(
             basemap=basemap,
             tianditu_key=tianditu_key,
             cell_km=cell_km,
-            progress=update,
-        )
+        ),
+        out=out,
+        engine=engine,
+        scheduler=scheduler,
+    )
+    with progress_bar("partitions" if engine == "dask" else "parkmap build") as update:
+        analysis, written = run_build(options, progress=update)
     _print_outcomes(analysis)
     for path in written.values():
         click.echo(f"wrote {path}")
@@ -304,7 +279,7 @@ def build(
 @click.option("--all", "show_all", is_flag=True, help="List every problem, not only the first.")
 @_friendly_errors
 def validate(
-    inputs: Inputs,
+    inputs: InputOptions,
     show_all: bool,
 ) -> None:
     """Check project records and report every row's outcome; writes nothing.
@@ -314,7 +289,7 @@ def validate(
         parkmap validate --projects 项目台账.xlsx
     """
 
-    analysis = inputs.analyse()
+    analysis = _analyse(inputs)
     _print_outcomes(analysis, limit=sys.maxsize if show_all else SHOW_PROBLEMS)
 
 
@@ -400,7 +375,7 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
 )
 @_friendly_errors
 def export(
-    inputs: Inputs,
+    inputs: InputOptions,
     out: str,
     formats: str,
     paper: str,
@@ -430,7 +405,7 @@ def export(
     from parkmap.export import MissingFontWarning, export_all
 
     _check_fonts(lang, font)
-    analysis = inputs.analyse()
+    analysis = _analyse(inputs)
     clusters = None
     if with_clusters:
         from parkmap.cluster import cluster_analysis
@@ -497,7 +472,7 @@ def export(
 @click.option(
     "--cell-km",
     type=click.FloatRange(min=0, min_open=True),
-    default=1.0,
+    default=DEFAULT_CELL_KM,
     show_default=True,
     help="Hexagon size (distance between centres) for Moran's I, Gi* and local Moran.",
 )
@@ -534,7 +509,7 @@ def export(
 )
 @_friendly_errors
 def cluster(
-    inputs: Inputs,
+    inputs: InputOptions,
     out: str,
     method: str,
     eps_m: float,
@@ -567,7 +542,7 @@ def cluster(
 
     if with_atlas or not no_plots:
         _check_fonts(lang, font)
-    analysis = inputs.analyse()
+    analysis = _analyse(inputs)
     result, written = run_cluster_analysis(
         analysis,
         out,
@@ -589,7 +564,8 @@ def cluster(
     from parkmap.webmap.cluster_layers import cluster_map
 
     written["map"] = save_map(
-        cluster_map(analysis, result, lang=lang, cell_km=cell_km), Path(out) / "map.html"
+        cluster_map(analysis, result, MapOptions(lang=lang, cell_km=cell_km)),
+        Path(out) / "map.html",
     )
     messages: list[str] = []
     if with_atlas:

@@ -10,10 +10,11 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,20 +23,18 @@ import shapely
 
 from parkmap import metrics, parse, read, validate, write
 from parkmap.coords import records_to_wgs84
+from parkmap.errors import UsageError
 from parkmap.join import join_projects_to_parks
 from parkmap.settings import (
-    MAP_DEFAULTS,
     OUTPUT_MAP,
     OUTPUT_PARKS,
     OUTPUT_PROJECTS,
     OUTPUT_REJECTED,
+    BuildOptions,
+    InputOptions,
+    MapOptions,
+    PathLike,
 )
-
-PathLike = str | os.PathLike[str]
-
-#: Default distance between hexagon centres (km): about 0.87 km² a cell, so a 15 km² park
-#: spans some twenty cells.
-DEFAULT_CELL_KM = 1.0
 
 #: Most projects drawn as points on one page (about 3.5 MB of HTML per 100,000).
 MAX_MAP_POINTS = 120_000
@@ -78,45 +77,37 @@ class Analysis:
     context: gpd.GeoDataFrame | None = None
 
 
-def analyse(
-    projects: PathLike | None = None,
-    parks: Sequence[PathLike] | None = None,
-    *,
-    investment_unit: str | None = None,
-    sheet: str | int | None = None,
-    park_id_field: str | None = None,
-    park_name_field: str | None = None,
-    coords: str = "wgs84",
-    parks_coords: str = "wgs84",
-) -> Analysis:
+def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     """Load project records and park layers, join them and compute the park figures.
+
+    The stages run in order: read → validate → to WGS-84 → join → check coordinates →
+    metrics.
 
     Parameters
     ----------
-    projects
-        Project records file; the bundled Qingdao demo records when ``None``.
-    parks
-        Park layers; the bundled Qingdao parks when ``None`` or empty.
-    investment_unit, sheet
-        See :func:`parkmap.validate.validate_records`.
-    park_id_field, park_name_field
-        See :func:`parkmap.read.parks_from_file`.
-    coords, parks_coords
-        Coordinate systems of the project records and of the park layers (``wgs84``,
-        ``cgcs2000``, ``gcj02``, ``bd09``); everything is converted to WGS-84 at load.
+    inputs
+        Where the data comes from (:class:`parkmap.settings.InputOptions`); a path alone
+        means ``InputOptions(projects=path)``; ``None`` the bundled Qingdao demo.
     """
+    if inputs is None or isinstance(inputs, (str, os.PathLike)):
+        inputs = InputOptions(projects=inputs)
     from parkmap.coord_check import check_coordinate_system
     from parkmap.coords import choose_metric_crs
 
-    if investment_unit is not None:
-        parse.canonical_unit(investment_unit)  # a bad option fails before any reading
+    if inputs.investment_unit is not None:
+        parse.canonical_unit(inputs.investment_unit)  # a bad option fails before any reading
     # read
-    park_paths = list(parks) if parks else [read.bundled_path("parks.geojson")]
+    park_paths = list(inputs.parks) or [read.bundled_path("parks.geojson")]
     park_layer = read.parks_from_files(
-        park_paths, id_field=park_id_field, name_field=park_name_field, coords=parks_coords
+        park_paths,
+        id_field=inputs.park_id_field,
+        name_field=inputs.park_name_field,
+        coords=inputs.parks_coords,
     )
+    projects = inputs.projects
     raw = read.project_table(
-        projects if projects is not None else read.bundled_path("projects.csv"), sheet=sheet
+        projects if projects is not None else read.bundled_path("projects.csv"),
+        sheet=inputs.sheet,
     )
     # validate: every row kept (perhaps with warnings) or rejected with a reason
     loaded = validate.validate_records(
@@ -125,8 +116,8 @@ def analyse(
         encoding=raw.encoding,
         row_label=raw.row_label,
         first_row=raw.first_row,
-        investment_unit=investment_unit,
-        coords=coords,
+        investment_unit=inputs.investment_unit,
+        coords=inputs.coords,
     )
     # to WGS-84
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
@@ -164,31 +155,21 @@ def _context_near(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     return context if shapely.intersects(area, shapely.box(*parks.total_bounds)) else None
 
 
-def make_map(
-    analysis: Analysis,
-    *,
-    scheme: str = MAP_DEFAULTS.scheme,
-    k: int = MAP_DEFAULTS.k,
-    lang: str = MAP_DEFAULTS.lang,
-    color_by: str = MAP_DEFAULTS.color_by,
-    title: str | None = None,
-    bandwidth_km: float | None = None,
-    basemap: str = "none",
-    tianditu_key: str | None = None,
-    cell_km: float = DEFAULT_CELL_KM,
-):
+def make_map(analysis: Analysis, options: MapOptions | None = None) -> Any:
     """The interactive map (a ``folium.Map``) of an analysis.
 
     The investment density surface is added when at least one project has a known, positive
     investment. The hexagon grid (``cell_km`` between cell centres) covers the parks. On an
     Amap basemap every layer is shifted into GCJ-02 first, so it lines up with Amap's roads.
     """
+    options = options or MapOptions()
+    lang = options.lang
     from parkmap.density import hex_grid, kde_surface
     from parkmap.webmap import build_map
     from parkmap.webmap.basemaps import display_system, to_display
     from parkmap.webmap.payloads import largest_first
 
-    system = display_system(basemap)
+    system = display_system(options.basemap)
     parks = to_display(analysis.parks, system)
     all_projects = analysis.projects
     investment = all_projects["investment_100m_cny"].to_numpy(dtype=float, na_value=np.nan)
@@ -196,8 +177,10 @@ def make_map(
     # keeps a million-project map from copying every column.
     located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
     with_money = located[np.nan_to_num(investment) > 0]
-    surface = kde_surface(with_money, bandwidth_km=bandwidth_km) if len(with_money) else None
-    hexes = hex_grid(located, cell_km=cell_km, cover=parks) if len(located) else None
+    surface = None
+    if len(with_money):
+        surface = kde_surface(with_money, bandwidth_km=options.bandwidth_km)
+    hexes = hex_grid(located, cell_km=options.cell_km, cover=parks) if len(located) else None
     # Past MAX_MAP_POINTS the page would outgrow its size and load targets: it draws the
     # largest projects as points, while the density surface and the grid count them all.
     note, totals, drawn = None, None, all_projects
@@ -219,13 +202,13 @@ def make_map(
         context=to_display(analysis.context, system),
         density=surface,
         breakdown=analysis.breakdown,
-        scheme=scheme,
-        k=k,
+        scheme=options.scheme,
+        k=options.k,
         lang=lang,
-        color_by=color_by,
-        title=title,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
+        color_by=options.color_by,
+        title=options.title,
+        basemap=options.basemap,
+        tianditu_key=options.tianditu_key,
         hexes=hexes,
         totals=totals,
         data_note=note,
@@ -271,29 +254,15 @@ def _import_in_background(module: str) -> None:
 
 
 def build(
-    projects: PathLike | None = None,
-    parks: Sequence[PathLike] | None = None,
-    *,
-    out: PathLike = "maps",
-    investment_unit: str | None = None,
-    sheet: str | int | None = None,
-    park_id_field: str | None = None,
-    park_name_field: str | None = None,
-    coords: str = "wgs84",
-    parks_coords: str = "wgs84",
-    scheme: str = MAP_DEFAULTS.scheme,
-    k: int = MAP_DEFAULTS.k,
-    lang: str = MAP_DEFAULTS.lang,
-    color_by: str = MAP_DEFAULTS.color_by,
-    title: str | None = None,
-    bandwidth_km: float | None = None,
-    basemap: str = "none",
-    tianditu_key: str | None = None,
-    cell_km: float = DEFAULT_CELL_KM,
-    progress: Callable[..., None] | None = None,
+    options: BuildOptions | None = None, *, progress: Callable[..., None] | None = None
 ) -> tuple[Analysis, dict[str, Path]]:
     """Analyse the inputs, build the map and write every output of ``parkmap build``.
 
+    Parameters
+    ----------
+    options
+        Inputs, map, output folder and engine (:class:`parkmap.settings.BuildOptions`);
+        ``None`` builds the bundled demo into ``maps``.
     progress
         Optional ``progress(done, total, label)`` called as each step starts.
 
@@ -303,36 +272,22 @@ def build(
         The analysis and the paths written, by name (``map``, ``parks``, ``projects``,
         ``rejected``).
     """
+    options = options or BuildOptions()
+    if options.engine == "dask":
+        return _build_dask(options, progress)
+    if options.engine != "memory":
+        raise UsageError(f"unknown engine {options.engine!r}; choose memory or dask")
+    out = options.out
     report = progress or (lambda done, total=None, label=None: None)
     _import_in_background("folium")
     report(0, 3, "loading and joining")
-    analysis = analyse(
-        projects,
-        parks,
-        investment_unit=investment_unit,
-        sheet=sheet,
-        park_id_field=park_id_field,
-        park_name_field=park_name_field,
-        coords=coords,
-        parks_coords=parks_coords,
-    )
+    analysis = analyse(options.inputs)
     report(1, 3, "drawing the map")
     # The tables are written on a second thread while the map is drawn: the GeoJSON encoder
     # runs in Arrow's C++ kernels without the GIL, so on two cores the two overlap.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-tables") as pool:
         tables = pool.submit(write_tables, analysis, out)
-        folium_map = make_map(
-            analysis,
-            scheme=scheme,
-            k=k,
-            lang=lang,
-            color_by=color_by,
-            title=title,
-            bandwidth_km=bandwidth_km,
-            basemap=basemap,
-            tianditu_key=tianditu_key,
-            cell_km=cell_km,
-        )
+        folium_map = make_map(analysis, options.map)
         report(2, 3, "writing")
         from parkmap.webmap import save_map
 
@@ -340,3 +295,26 @@ def build(
         written.update(tables.result())
     report(3, 3, "done")
     return analysis, written
+
+
+def _build_dask(
+    options: BuildOptions, progress: Callable[..., None] | None
+) -> tuple[Any, dict[str, Path]]:
+    """The Dask engine: park figures and row outcomes of a partitioned Parquet file."""
+    from parkmap.dask_engine import analyse_dask, write_dask_outputs
+
+    inputs = options.inputs
+    if inputs.projects is None:
+        raise UsageError("the dask engine needs project records (a Parquet file or folder)")
+    result = analyse_dask(
+        inputs.projects,
+        inputs.parks,
+        scheduler=options.scheduler,
+        progress=progress,
+        investment_unit=inputs.investment_unit,
+        coords=inputs.coords,
+        parks_coords=inputs.parks_coords,
+        park_id_field=inputs.park_id_field,
+        park_name_field=inputs.park_name_field,
+    )
+    return result, write_dask_outputs(result, options.out)

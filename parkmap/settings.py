@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Final
 
 #: Geographic CRS everything is converted to at load time (RFC 7946 GeoJSON uses it too).
@@ -50,15 +51,91 @@ LANGUAGES: Final = ("zh", "en")
 COLOR_BY: Final = ("status", "industry")
 
 
+PathLike = str | os.PathLike[str]
+
+#: Distance between hexagon centres of the investment grid (km): about 0.87 km² a cell, so a
+#: 15 km² park spans some twenty cells.
+DEFAULT_CELL_KM: Final = 1.0
+
+
 @dataclass(frozen=True)
-class MapDefaults:
-    """Defaults for the interactive map."""
+class InputOptions:
+    """Where the project records and park layers come from, and how to read them.
+
+    Every command that reads data takes one. ``None``/empty means the bundled Qingdao demo.
+
+    Attributes
+    ----------
+    projects
+        Record file (CSV, XLSX, Parquet file or folder, point layer).
+    parks
+        Park layers; their park ids must be unique across them.
+    investment_unit
+        Unit of an investment column whose header names none (元, 万元, 亿元; default 亿元).
+    sheet
+        Worksheet of an Excel file (default: the first).
+    park_id_field, park_name_field
+        Fields of the park layers with the id and the name (default: detected).
+    coords, parks_coords
+        Coordinate systems of the records and of lon/lat park layers: ``wgs84``,
+        ``cgcs2000``, ``gcj02`` (Amap, Tencent) or ``bd09`` (Baidu).
+    """
+
+    projects: PathLike | None = None
+    parks: tuple[PathLike, ...] = ()
+    investment_unit: str | None = None
+    sheet: str | int | None = None
+    park_id_field: str | None = None
+    park_name_field: str | None = None
+    coords: str = "wgs84"
+    parks_coords: str = "wgs84"
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How the interactive map is drawn.
+
+    Attributes
+    ----------
+    scheme, k
+        Classification of park density (a mapclassify scheme) and number of classes.
+    lang
+        Language of the page, ``zh`` or ``en``.
+    color_by
+        Project colours by ``status`` or ``industry``.
+    title
+        Page title (default: one in ``lang``).
+    bandwidth_km
+        Bandwidth of the density surface (default: a rule from the data).
+    basemap, tianditu_key
+        Background tiles (``none`` works offline) and the key Tianditu needs.
+    cell_km
+        Distance between the centres of the investment grid's hexagons.
+    """
 
     scheme: str = "quantiles"
     k: int = 5
     lang: str = "zh"
     color_by: str = "status"
-    palette: str = "YlOrRd"
+    title: str | None = None
+    bandwidth_km: float | None = None
+    basemap: str = "none"
+    tianditu_key: str | None = None
+    cell_km: float = DEFAULT_CELL_KM
 
 
-MAP_DEFAULTS: Final = MapDefaults()
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything ``parkmap build`` takes: inputs, map, output folder and engine."""
+
+    inputs: InputOptions = field(default_factory=InputOptions)
+    map: MapOptions = field(default_factory=MapOptions)
+    out: PathLike = "maps"
+    #: ``memory`` (this machine) or ``dask`` (a partitioned Parquet file on a Dask cluster).
+    engine: str = "memory"
+    #: Address of a running Dask scheduler; ``None`` starts a LocalCluster.
+    scheduler: str | None = None
+
+
+#: The map's defaults, for options of other commands that share them.
+MAP_DEFAULTS: Final = MapOptions()

@@ -8,6 +8,7 @@ import pytest
 from parkmap import pipeline
 from parkmap.coords import wgs84_to_gcj02
 from parkmap.errors import UsageError
+from parkmap.settings import MapOptions
 from parkmap.webmap import save_map
 from parkmap.webmap.basemaps import display_system, tianditu_key, tile_layers
 from parkmap.webmap.elements import RuntimeLayer
@@ -34,7 +35,7 @@ def test_display_system():
 
 def test_amap_overlays_are_drawn_at_gcj02_positions(analysis):
     plain = layer_payload(pipeline.make_map(analysis), "projectsLayer")["columns"]
-    amap_map = pipeline.make_map(analysis, basemap="amap")
+    amap_map = pipeline.make_map(analysis, MapOptions(basemap="amap"))
     amap = layer_payload(amap_map, "projectsLayer")["columns"]
     truth = analysis.projects.set_index("project_id")
     lon, lat = truth.loc[amap["id"], "lon"].to_numpy(), truth.loc[amap["id"], "lat"].to_numpy()
@@ -52,9 +53,9 @@ def test_amap_overlays_are_drawn_at_gcj02_positions(analysis):
 
 
 def test_tile_urls_and_attribution(analysis, tmp_path):
-    html = save_map(pipeline.make_map(analysis, basemap="amap"), tmp_path / "a.html").read_text(
-        encoding="utf-8"
-    )
+    html = save_map(
+        pipeline.make_map(analysis, MapOptions(basemap="amap")), tmp_path / "a.html"
+    ).read_text(encoding="utf-8")
     # folium writes the options as JSON: "&" as \u0026 and Chinese as \u escapes.
     assert "https://webrd0{s}.is.autonavi.com/appmaptile?" in html
     assert "AutoNavi" in html
@@ -79,7 +80,7 @@ def test_tianditu_key_from_option_or_environment(monkeypatch):
 
 @pytest.mark.browser
 def test_tiles_are_the_only_requests(browser, analysis, tmp_path):
-    path = save_map(pipeline.make_map(analysis, basemap="amap"), tmp_path / "map.html")
+    path = save_map(pipeline.make_map(analysis, MapOptions(basemap="amap")), tmp_path / "map.html")
     url = path.resolve().as_uri()
     requests = []
     page = browser.new_page()

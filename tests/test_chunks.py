@@ -30,6 +30,7 @@ from parkmap.export.tables import save_geopackage
 from parkmap.geojson_out import write_point_features
 from parkmap.json_text import escape_json_strings, one_array
 from parkmap.read import tables
+from parkmap.settings import BuildOptions, InputOptions
 from parkmap.webmap import packing
 
 #: Names that need JSON escapes; they sit in the last rows, so only a later chunk holds them.
@@ -59,7 +60,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _build(projects: Path, out: Path, monkeypatch: pytest.MonkeyPatch, block: int | None) -> Path:
     with monkeypatch.context() as patch:
         patch.setattr(tables, "CSV_BLOCK_BYTES", block)
-        pipeline.build(projects, out=out)
+        pipeline.build(BuildOptions(inputs=InputOptions(projects=projects), out=out))
     return out
 
 

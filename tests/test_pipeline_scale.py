@@ -7,6 +7,7 @@ import pytest
 
 import parkmap.webmap
 from parkmap import pipeline
+from parkmap.settings import DEFAULT_CELL_KM, MapOptions
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def test_largest_projects_drawn_and_all_counted(demo, monkeypatch):
 
     monkeypatch.setattr(parkmap.webmap, "build_map", fake_build_map)
     monkeypatch.setattr(pipeline, "MAX_MAP_POINTS", 40)
-    assert pipeline.make_map(demo, lang="en") == "map"
+    assert pipeline.make_map(demo, MapOptions(lang="en")) == "map"
     drawn = captured["projects"]
     inv = demo.projects["investment_100m_cny"].to_numpy(dtype=float)
     # by hand: sort positions by investment, largest first, unknown last, ties in file order
@@ -36,8 +37,8 @@ def test_largest_projects_drawn_and_all_counted(demo, monkeypatch):
     # the grid counts every project in its cells, not only the drawn ones
     from parkmap.density import hex_grid
 
-    every = hex_grid(demo.projects, cell_km=pipeline.DEFAULT_CELL_KM, cover=demo.parks)
-    only_drawn = hex_grid(drawn, cell_km=pipeline.DEFAULT_CELL_KM, cover=demo.parks)
+    every = hex_grid(demo.projects, cell_km=DEFAULT_CELL_KM, cover=demo.parks)
+    only_drawn = hex_grid(drawn, cell_km=DEFAULT_CELL_KM, cover=demo.parks)
     assert int(captured["hexes"]["count"].sum()) == int(every["count"].sum())
     assert int(every["count"].sum()) > int(only_drawn["count"].sum())
 

@@ -38,6 +38,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import norm
 
 from parkmap.cluster._geo import LONLAT, crs_label, geometry_to_metric, to_metric
+from parkmap.settings import DEFAULT_CELL_KM
 
 #: Confidence levels of the Gi* bins: (bin, α).
 GI_LEVELS: Final = ((3, 0.01), (2, 0.05), (1, 0.10))
@@ -189,7 +190,7 @@ def hex_statistics(
     parks: gpd.GeoDataFrame,
     *,
     crs: CRS,
-    cell_km: float = 1.0,
+    cell_km: float = DEFAULT_CELL_KM,
     permutations: int = 999,
     seed: int = 0,
     fdr: bool = False,

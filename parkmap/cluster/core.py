@@ -19,6 +19,7 @@ from parkmap.cluster._geo import (
 from parkmap.cluster.areal import HexStatistics, hex_statistics
 from parkmap.cluster.pattern import nearest_neighbour_index, ripley_l
 from parkmap.cluster.points import ClusterResult, find_clusters
+from parkmap.settings import DEFAULT_CELL_KM
 
 
 @dataclass
@@ -62,7 +63,7 @@ def cluster_analysis(
     eps_m: float = 1000.0,
     min_samples: int = 5,
     weighted: bool = False,
-    cell_km: float = 1.0,
+    cell_km: float = DEFAULT_CELL_KM,
     permutations: int = 999,
     simulations: int = 99,
     seed: int = 0,

@@ -18,7 +18,7 @@ Example:
     >>> from parkmap.webmap.cluster_layers import cluster_map
     >>> analysis = pipeline.analyse()  # doctest: +SKIP
     >>> result = cluster_analysis(analysis.projects, analysis.parks)  # doctest: +SKIP
-    >>> m = cluster_map(analysis, result, lang="zh")  # doctest: +SKIP
+    >>> m = cluster_map(analysis, result, MapOptions(lang="zh"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pandas as pd
 
 from parkmap.cluster.style import GI_BIN_COLORS, GI_BIN_ORDER, GI_CONFIDENCE
 from parkmap.errors import UsageError
-from parkmap.settings import LANGUAGES
+from parkmap.settings import LANGUAGES, MapOptions
 from parkmap.webmap import basemaps
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
 from parkmap.webmap.i18n import texts
@@ -250,7 +250,7 @@ def add_cluster_layers(
 
 
 def cluster_map(
-    analysis: Analysis, result: ClusterAnalysis, *, lang: str = "zh", **map_options: Any
+    analysis: Analysis, result: ClusterAnalysis, options: MapOptions | None = None
 ) -> folium.Map:
     """The interactive map of an analysis with the hot-spot and cluster layers added.
 
@@ -260,10 +260,9 @@ def cluster_map(
         A :class:`parkmap.pipeline.Analysis`.
     result
         :func:`parkmap.cluster.cluster_analysis` of the same projects and parks.
-    lang
-        ``"zh"`` or ``"en"``.
-    **map_options
-        Passed to :func:`parkmap.pipeline.make_map` (scheme, k, color_by, title, basemap, …).
+    options
+        How the map is drawn (:class:`parkmap.settings.MapOptions`), as for
+        :func:`parkmap.pipeline.make_map`.
 
     Returns
     -------
@@ -272,6 +271,7 @@ def cluster_map(
     """
     from parkmap import pipeline
 
-    m = pipeline.make_map(analysis, lang=lang, **map_options)
-    add_cluster_layers(m, result, lang=lang, basemap=map_options.get("basemap", "none"))
+    options = options or MapOptions()
+    m = pipeline.make_map(analysis, options)
+    add_cluster_layers(m, result, lang=options.lang, basemap=options.basemap)
     return m
