@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from parkmap.webmap.assets import TEST_HOOKS_SCRIPT
+
 
 class OfflinePage:
     """A map page in Chromium that may load only its own file.
@@ -66,3 +68,23 @@ class OfflinePage:
 
     def close(self) -> None:
         self.context.close()
+
+
+class HookedBrowser:
+    """A Playwright browser whose new contexts set the runtime's test flag before any script."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.add_init_script(script=TEST_HOOKS_SCRIPT)
+        return context
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+
+def with_test_hooks(browser):
+    """``browser``, opening pages that get the runtime's test hooks (``parkmap.state()`` …)."""
+    return HookedBrowser(browser)

@@ -112,7 +112,7 @@ def test_wheel_carries_every_subpackage_and_bundled_data(wheel):
         "parkmap/geodata/projects.csv",
         "parkmap/geodata/make_demo_projects.py",
         "parkmap/cli.py",
-        "parkmap/webmap/parkmap.js",
+        "parkmap/webmap/js/main.js",
         "parkmap/webmap/parkmap.css",
     ):
         assert needed in names

@@ -18,11 +18,12 @@ import folium
 import numpy as np
 import pandas as pd
 import pytest
-from pages import OfflinePage
+from pages import OfflinePage, with_test_hooks
 
 from parkmap.classes import classify
 from parkmap.errors import InputError, UsageError
 from parkmap.webmap import OfflineMap, build_map, save_map
+from parkmap.webmap import payload_schema as schema
 from parkmap.webmap.assets import dumps_js, leaflet_js
 from parkmap.webmap.payloads import DENSITY_RAMP
 
@@ -68,16 +69,19 @@ def _call_payload(html: str, function: str) -> dict:
 
 
 def unpack_columns(payload: dict) -> dict:
-    """Decode the packed project arrays the way parkmap.js does (base64, gunzip, JSON)."""
-    cols = json.loads(gzip.decompress(base64.b64decode(payload["packed"])).decode("utf-8"))
-    n = payload["n"]
-    cols["lon"] = [(payload["x0"] + v) / 1e6 for v in cols["x"]]
-    cols["lat"] = [(payload["y0"] + v) / 1e6 for v in cols["y"]]
-    cols["inv"] = [None if v < 0 else v / 1e4 for v in cols["inv"]]
-    cols.setdefault("id", [""] * n)
-    cols.setdefault("day", [-1] * n)
-    km = cols.get("km", {})
-    cols["km"] = [km[str(i)] / 10 if str(i) in km else None for i in range(n)]
+    """Decode the packed project arrays as the runtime does (base64, gunzip, JSON), with the
+    keys and scales of the payload schema."""
+    packed = base64.b64decode(payload[schema.PACKED_KEY])
+    cols = json.loads(gzip.decompress(packed).decode("utf-8"))
+    n = payload[schema.COUNT_KEY]
+    x0, y0 = payload[schema.LON.origin], payload[schema.LAT.origin]
+    cols["lon"] = [(x0 + v) / schema.LON.scale for v in cols[schema.LON.key]]
+    cols["lat"] = [(y0 + v) / schema.LAT.scale for v in cols[schema.LAT.key]]
+    cols["inv"] = [None if v < 0 else v / schema.INV.scale for v in cols[schema.INV.key]]
+    cols.setdefault(schema.ID.key, [""] * n)
+    cols.setdefault(schema.DAY.key, [schema.MISSING] * n)
+    km = cols.get(schema.KM.key, {})
+    cols["km"] = [km[str(i)] / schema.KM.scale if str(i) in km else None for i in range(n)]
     return cols
 
 
@@ -422,7 +426,7 @@ def open_map(browser, tmp_path):
 
     def opener(m, name="map.html", **kwargs):
         path = save_map(m, tmp_path / name)
-        session = _Session(browser, path, **kwargs)
+        session = _Session(with_test_hooks(browser), path, **kwargs)
         sessions.append(session)
         return session
 

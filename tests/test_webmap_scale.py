@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import join_like, make_many_projects, make_parks, make_projects, metrics_like
-from pages import OfflinePage
+from pages import OfflinePage, with_test_hooks
 
 from parkmap.density import hex_grid
 from parkmap.webmap import build_map, save_map
+from parkmap.webmap import payload_schema as schema
 from parkmap.webmap.payloads import AGGREGATE_ABOVE, HEX_BREAKS
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -31,23 +32,25 @@ def _payload(html: str, function: str) -> dict:
 
 
 def decode_projects(payload: dict) -> pd.DataFrame:
-    """Decode the packed arrays the way parkmap.js does: base64 → gunzip → JSON → offsets."""
-    raw = json.loads(gzip.decompress(base64.b64decode(payload["packed"])).decode("utf-8"))
-    n = payload["n"]
-    km = raw.get("km", {})
-    warn = raw.get("warn", {})
+    """Decode the packed arrays as the runtime does: base64 → gunzip → JSON → offsets, with the
+    keys and scales of the payload schema."""
+    raw = json.loads(gzip.decompress(base64.b64decode(payload[schema.PACKED_KEY])).decode("utf-8"))
+    n = payload[schema.COUNT_KEY]
+    km = raw.get(schema.KM.key, {})
+    warn = raw.get(schema.WARN.key, {})
+    x0, y0 = payload[schema.LON.origin], payload[schema.LAT.origin]
     frame = pd.DataFrame(
         {
-            "lon": (payload["x0"] + np.asarray(raw["x"], dtype=np.int64)) / 1e6,
-            "lat": (payload["y0"] + np.asarray(raw["y"], dtype=np.int64)) / 1e6,
-            "inv": [np.nan if v < 0 else v / 1e4 for v in raw["inv"]],
-            "status": [payload["statuses"][k] for k in raw["st"]],
-            "industry": [payload["industries"][k] for k in raw["ind"]],
-            "park": [payload["parkNames"][k] if k >= 0 else "" for k in raw["park"]],
-            "name": raw["name"],
-            "project_id": raw.get("id", [""] * n),
-            "day": raw.get("day", [-1] * n),
-            "km": [km[str(i)] / 10 if str(i) in km else np.nan for i in range(n)],
+            "lon": (x0 + np.asarray(raw[schema.LON.key], dtype=np.int64)) / schema.LON.scale,
+            "lat": (y0 + np.asarray(raw[schema.LAT.key], dtype=np.int64)) / schema.LAT.scale,
+            "inv": [np.nan if v < 0 else v / schema.INV.scale for v in raw[schema.INV.key]],
+            "status": [payload["statuses"][k] for k in raw[schema.ST.key]],
+            "industry": [payload["industries"][k] for k in raw[schema.IND.key]],
+            "park": [payload["parkNames"][k] if k >= 0 else "" for k in raw[schema.PARK.key]],
+            "name": raw[schema.NAME.key],
+            "project_id": raw.get(schema.ID.key, [""] * n),
+            "day": raw.get(schema.DAY.key, [schema.MISSING] * n),
+            "km": [km[str(i)] / schema.KM.scale if str(i) in km else np.nan for i in range(n)],
             "warn": [warn.get(str(i), "") for i in range(n)],
         }
     )
@@ -176,7 +179,7 @@ def _not_blank(png: bytes) -> None:
 def big_page(browser, many, tmp_path_factory):
     path = tmp_path_factory.mktemp("scale") / "map.html"
     path.write_text(many[1], encoding="utf-8")
-    page = _Page(browser, path)
+    page = _Page(with_test_hooks(browser), path)
     yield page
     page.context.close()
 
@@ -287,7 +290,7 @@ def small_page(browser, tmp_path, small_parks):
     projects = join_like(make_projects(), parks)
     hexes = hex_grid(projects, cell_km=1.0, cover=parks)
     path = save_map(build_map(metrics, projects, hexes=hexes), tmp_path / "map.html")
-    page = _Page(browser, path)
+    page = _Page(with_test_hooks(browser), path)
     yield page, projects, hexes
     page.context.close()
 

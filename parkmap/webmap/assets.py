@@ -2,8 +2,8 @@
 
 The map must open on an offline intranet, so nothing is fetched from a network: Leaflet 1.9.3
 comes from the ``xstatic-leaflet`` package, its CSS image references are rewritten to base64
-``data:`` URIs, and our own JavaScript and CSS (``parkmap.js``, ``parkmap.css`` next to this
-module) are inserted as inline ``<script>`` and ``<style>`` blocks.
+``data:`` URIs, and our own JavaScript (the files of ``js/``, joined by :func:`runtime_js`) and
+CSS (``parkmap.css``) are inserted as inline ``<script>`` and ``<style>`` blocks.
 """
 
 from __future__ import annotations
@@ -20,7 +20,32 @@ from typing import Any
 
 import numpy as np
 
+from parkmap.webmap import payload_schema
+
 HERE = Path(__file__).parent
+
+#: The runtime's files in ``js/``, in the order :func:`runtime_js` joins them. Each is one
+#: concern; they share functions (not globals) inside one function scope, so the order matters
+#: only for the statements run at load: ``core.js`` first (state, helpers), ``main.js`` last
+#: (fills in ``window.parkmap`` and installs the test hooks when asked to).
+RUNTIME_FILES: tuple[str, ...] = (
+    "core.js",  # the state object, HTML helpers, readiness
+    "decode.js",  # packed project columns → arrays (keys and scales from PAYLOAD_SCHEMA)
+    "grid.js",  # screen hexagons (hex rounding) and the hit-test cells
+    "filters.js",  # the filter predicate and the filter panel
+    "projects.js",  # the projects canvas layer, hit test, popup, search
+    "layers.js",  # setup (panes, shared canvas); parks, grid, density and context layers
+    "clusters.js",  # hot/cold-spot cells and cluster hulls
+    "legend.js",  # the legend
+    "controls.js",  # title, full screen, note, search box, year slider
+    "testing.js",  # test hooks (installed only with the test flag)
+    "main.js",  # the public namespace window.parkmap, and folium's `$`
+)
+
+#: A page opened with ``window[TEST_FLAG]`` set before it loads (a browser test's init script:
+#: :data:`TEST_HOOKS_SCRIPT`) gets the runtime's test hooks (``parkmap.state()`` …).
+TEST_FLAG = "__parkmapTest"
+TEST_HOOKS_SCRIPT = f"window.{TEST_FLAG} = true;"
 
 _JSON_ESCAPES = {
     "<": "\\u003c",
@@ -102,10 +127,38 @@ def leaflet_css() -> str:
     return _inline_safe(text, "style")
 
 
+#: A line holding only a comment (``// …``, or ``/* … */`` over one or more whole lines): the
+#: sources in ``js/`` are documented for people, the page need not carry it. A comment after
+#: code on the same line stays; the runtime has no template literals for a line to start in.
+_COMMENT_LINES = re.compile(r"^[ \t]*(?://[^\n]*|/\*(?:(?!\*/).)*\*/[ \t]*)\n", re.M | re.S)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
 @cache
 def runtime_js() -> str:
-    """Our own map runtime (``parkmap.js``)."""
-    return _inline_safe((HERE / "parkmap.js").read_text(encoding="utf-8"), "script")
+    """Our own map runtime: the :data:`RUNTIME_FILES` in order, inside one function scope.
+
+    In front of them come the constants the files read: ``PAYLOAD_SCHEMA``
+    (:func:`parkmap.webmap.payload_schema.for_page`) and ``TEST_FLAG``. Comment-only lines are
+    left out. The only globals the runtime makes are ``window.parkmap`` and, without jQuery on
+    the page, ``$``.
+    """
+    parts = [
+        _BLANK_RUNS.sub("\n\n", _COMMENT_LINES.sub("", (HERE / "js" / name).read_text("utf-8")))
+        for name in RUNTIME_FILES
+    ]
+    text = "\n".join(
+        [
+            "/* parkmap map runtime (parkmap/webmap/js/), for Leaflet 1.9, no other library. */",
+            "(function () {",
+            '"use strict";',
+            f"var PAYLOAD_SCHEMA = {dumps_js(payload_schema.for_page())};",
+            f"var TEST_FLAG = {dumps_js(TEST_FLAG)};",
+            *parts,
+            "})();",
+        ]
+    )
+    return _inline_safe(text, "script")
 
 
 @cache

@@ -1,7 +1,8 @@
 """folium elements that carry parkmap's layers and controls into the page.
 
 Each element renders one line of JavaScript that hands a JSON payload to a function of the
-``parkmap`` runtime (``parkmap.js``), e.g. ``var layer = parkmap.projectsLayer(map, {...})``.
+``parkmap`` runtime (``js/main.js`` lists them), e.g.
+``var layer = parkmap.projectsLayer(map, {...})``.
 The payload goes through :func:`~parkmap.webmap.assets.dumps_js`, and the rendered line is added
 to the page as raw text: folium's own ``MacroElement.render`` would run the rendered script
 through Jinja a second time, which would evaluate a user's ``{{ … }}`` inside a project name.

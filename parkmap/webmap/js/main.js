@@ -1,0 +1,38 @@
+/* main.js — the public namespace window.parkmap, which the page script written by Python
+ * calls (one line per layer or control, e.g. `var layer = parkmap.projectsLayer(map, {...})`),
+ * plus parkmap.map (the last map made) and parkmap.ready / the "parkmap:ready" event. */
+
+api.setup = setup;
+api.keepInFront = keepInFront;
+api.parksLayer = parksLayer;
+api.projectsLayer = projectsLayer;
+api.hexLayer = hexLayer;
+api.densityLayer = densityLayer;
+api.contextLayer = contextLayer;
+api.hotspotsLayer = hotspotsLayer;
+api.clustersLayer = clustersLayer;
+api.addTitle = addTitle;
+api.addFullscreen = addFullscreen;
+api.addLegend = addLegend;
+api.addLegendSections = addLegendSections;
+api.addFilters = addFilters;
+api.addNote = addNote;
+api.ready = false;
+
+onReady(function () {
+  runtime.parsed = true;
+  settle();
+});
+
+if (window[TEST_FLAG]) installTestHooks(api);
+
+// folium's Popup sets its content with $(`<div>…</div>`)[0] (jQuery), and this offline page has
+// no jQuery: so `$` is defined for exactly that use, HTML text in, its top-level elements out.
+// (OfflineMap's template replaces folium's other use, $(document).ready, by keepInFront.)
+if (typeof window.$ === "undefined") {
+  window.$ = function (html) {
+    var box = document.createElement("template");
+    box.innerHTML = String(html).trim();
+    return Array.prototype.slice.call(box.content.children);
+  };
+}

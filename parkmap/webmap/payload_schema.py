@@ -1,0 +1,184 @@
+"""The packed project columns: the one description of the Python ↔ JavaScript payload contract.
+
+The projects layer gets its columns as one gzip'd, base64'd JSON object (``packed``) with short
+keys and integers. This module says, once, what each key holds and how its integers scale:
+
+- :func:`parkmap.webmap.payloads.pack_projects` writes the object with these keys and scales;
+- :func:`parkmap.webmap.assets.runtime_js` puts :func:`for_page` into the page as the constant
+  ``PAYLOAD_SCHEMA``, from which ``js/decode.js`` reads keys and scales;
+- :func:`parkmap.webmap.payloads.unpack_projects` and the tests decode with the same fields.
+
+Every stored number is an integer: ``stored = round(value × scale)``, so ``value = stored / scale``
+(coordinates first add the payload's origin ``x0`` / ``y0``). :data:`MISSING` marks an unknown
+number or "no index".
+
+Example:
+    >>> from parkmap.webmap import payload_schema as schema
+    >>> schema.INV.key, schema.INV.scale
+    ('inv', 10000)
+    >>> schema.BY_KEY["osys"].column
+    'origSys'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+#: Integer units per degree: coordinates are stored in millionths of a degree (~0.1 m).
+COORD_SCALE = 1_000_000
+#: Decimals of a coordinate written as text (the popup's "coordinates as given").
+COORD_DECIMALS = 6
+#: Integer units per 亿元: investment is stored in 0.0001 亿元 (= 万元).
+INV_SCALE = 10_000
+#: Integer units per km: distances to the nearest park are stored in tenths of a km.
+KM_SCALE = 10
+#: Stored for an unknown number (investment, date) and for "no index" (park, system).
+MISSING = -1
+
+#: Key of the payload (not of the packed object) holding the number of projects.
+COUNT_KEY = "n"
+#: Key of the payload holding base64 of the gzip of the packed JSON object.
+PACKED_KEY = "packed"
+
+Kind = Literal["ints", "texts", "sparse_ints", "sparse_texts"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One member of the packed object.
+
+    Attributes
+    ----------
+    column
+        Name of the column in ``projects_payload()["columns"]`` and in the page's decoded columns.
+    key
+        Key in the packed JSON object.
+    kind
+        ``ints`` / ``texts``: one value per project; ``sparse_ints`` / ``sparse_texts``: an
+        object ``{"<row>": value}`` holding only the rows that have one.
+    scale
+        Integer units per unit of the value (``None`` for codes, indexes and texts).
+    origin
+        Payload key of the integer added before scaling (``x0`` / ``y0``), if any.
+    optional
+        Left out of the packed object when it would hold nothing.
+    meaning
+        What the value is, for people.
+    """
+
+    column: str
+    key: str
+    kind: Kind
+    scale: int | None = None
+    origin: str | None = None
+    optional: bool = False
+    meaning: str = ""
+
+    def for_page(self) -> dict[str, Any]:
+        """The part the page's decoder needs: key, and scale / origin when there is one."""
+        out: dict[str, Any] = {"key": self.key}
+        if self.scale is not None:
+            out["scale"] = self.scale
+        if self.origin is not None:
+            out["origin"] = self.origin
+        return out
+
+
+LON = Field(
+    "lon",
+    "x",
+    "ints",
+    COORD_SCALE,
+    origin="x0",
+    meaning="longitude (WGS-84) as an offset from the payload's x0",
+)
+LAT = Field(
+    "lat",
+    "y",
+    "ints",
+    COORD_SCALE,
+    origin="y0",
+    meaning="latitude (WGS-84) as an offset from the payload's y0",
+)
+INV = Field("inv", "inv", "ints", INV_SCALE, meaning="investment in 亿元; MISSING when unknown")
+ST = Field("st", "st", "ints", meaning="index into the payload's statuses")
+IND = Field("ind", "ind", "ints", meaning="index into the payload's industries")
+PARK = Field(
+    "park", "park", "ints", meaning="index into parkNames of the park it lies in, or MISSING"
+)
+NEAR = Field("near", "near", "ints", meaning="index into parkNames of the nearest park, or MISSING")
+NAME = Field("name", "name", "texts", meaning="project name")
+ID = Field("id", "id", "texts", optional=True, meaning="project id (left out when all empty)")
+DAY = Field(
+    "day",
+    "day",
+    "ints",
+    optional=True,
+    meaning="signing date as days since 1970-01-01, MISSING when unknown (left out when none)",
+)
+KM = Field(
+    "km",
+    "km",
+    "sparse_ints",
+    KM_SCALE,
+    optional=True,
+    meaning="distance to the nearest park in km, for projects outside every park",
+)
+WARN = Field("warn", "warn", "sparse_texts", optional=True, meaning="the row's warnings")
+ORIG_SYS = Field(
+    "origSys",
+    "osys",
+    "ints",
+    optional=True,
+    meaning="index into origSystems of the coordinate system the file gave, MISSING for WGS-84 "
+    "rows (only in files with converted rows, as are ox and oy)",
+)
+ORIG_LON = Field(
+    "origLon",
+    "ox",
+    "ints",
+    COORD_SCALE,
+    optional=True,
+    meaning="longitude as the file gave it, as an offset from the drawn one (0 for WGS-84 rows)",
+)
+ORIG_LAT = Field(
+    "origLat",
+    "oy",
+    "ints",
+    COORD_SCALE,
+    optional=True,
+    meaning="latitude as the file gave it, as an offset from the drawn one (0 for WGS-84 rows)",
+)
+
+#: Every member of the packed object, in the order the packer writes them.
+FIELDS: tuple[Field, ...] = (
+    LON,
+    LAT,
+    INV,
+    ST,
+    IND,
+    PARK,
+    NEAR,
+    NAME,
+    DAY,
+    ID,
+    KM,
+    WARN,
+    ORIG_SYS,
+    ORIG_LON,
+    ORIG_LAT,
+)
+BY_COLUMN: dict[str, Field] = {f.column: f for f in FIELDS}
+BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
+
+
+def for_page() -> dict[str, Any]:
+    """The schema as the page gets it (``PAYLOAD_SCHEMA``): keys and scales, no prose."""
+    return {
+        "count": COUNT_KEY,
+        "packed": PACKED_KEY,
+        "missing": MISSING,
+        "coordDecimals": COORD_DECIMALS,
+        "fields": {f.column: f.for_page() for f in FIELDS},
+    }
