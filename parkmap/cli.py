@@ -51,7 +51,7 @@ def _check_fonts(lang: str, font: str | None) -> None:
     """Fail on a bad ``--font`` or a missing Chinese font before reading any input."""
     import warnings
 
-    from parkmap.export.fonts import MissingFontWarning, font_setup
+    from parkmap.fonts import MissingFontWarning, font_setup
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingFontWarning)  # the command reports it later

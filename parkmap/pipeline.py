@@ -12,16 +12,14 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 import shapely
 
 from parkmap import metrics, parse, read, validate, write
+from parkmap.analysis import Analysis
 from parkmap.coords import records_to_wgs84
 from parkmap.errors import UsageError
 from parkmap.join import join_projects_to_parks
@@ -32,49 +30,8 @@ from parkmap.settings import (
     OUTPUT_REJECTED,
     BuildOptions,
     InputOptions,
-    MapOptions,
     PathLike,
 )
-
-#: Most projects drawn as points on one page (about 3.5 MB of HTML per 100,000).
-MAX_MAP_POINTS = 120_000
-
-
-@dataclass
-class Analysis:
-    """Everything computed from one set of inputs, before anything is written.
-
-    Attributes
-    ----------
-    parks
-        Park polygons with their figures (:func:`parkmap.metrics.park_summary`).
-    projects
-        Mapped projects joined to the parks, with warnings.
-    rejected
-        Rejected rows with reasons.
-    breakdown
-        Projects and investment per park and industry.
-    summary
-        Row outcome counts.
-    problems
-        One line per rejected row or warning, naming file, row and column.
-    notes
-        File-level remarks (units assumed, layers repaired, reprojected or converted).
-    alerts
-        Warnings about the whole file, such as coordinates that look like another system.
-    context
-        Context features for the map (district outlines, airport), or ``None``.
-    """
-
-    parks: gpd.GeoDataFrame
-    projects: gpd.GeoDataFrame
-    rejected: pd.DataFrame
-    breakdown: pd.DataFrame
-    summary: validate.Summary
-    problems: list[str]
-    notes: list[str] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
-    context: gpd.GeoDataFrame | None = None
 
 
 def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
@@ -155,66 +112,6 @@ def _context_near(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     return context if shapely.intersects(area, shapely.box(*parks.total_bounds)) else None
 
 
-def make_map(analysis: Analysis, options: MapOptions | None = None) -> Any:
-    """The interactive map (a ``folium.Map``) of an analysis.
-
-    The investment density surface is added when at least one project has a known, positive
-    investment. The hexagon grid (``cell_km`` between cell centres) covers the parks. On an
-    Amap basemap every layer is shifted into GCJ-02 first, so it lines up with Amap's roads.
-    """
-    options = options or MapOptions()
-    lang = options.lang
-    from parkmap.density import hex_grid, kde_surface
-    from parkmap.webmap import build_map
-    from parkmap.webmap.basemaps import display_system, to_display
-    from parkmap.webmap.payloads import largest_first
-
-    system = display_system(options.basemap)
-    parks = to_display(analysis.parks, system)
-    all_projects = analysis.projects
-    investment = all_projects["investment_100m_cny"].to_numpy(dtype=float, na_value=np.nan)
-    # The density surface and the grid need positions and amounts only: a two-column frame
-    # keeps a million-project map from copying every column.
-    located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
-    with_money = located[np.nan_to_num(investment) > 0]
-    surface = None
-    if len(with_money):
-        surface = kde_surface(with_money, bandwidth_km=options.bandwidth_km)
-    hexes = hex_grid(located, cell_km=options.cell_km, cover=parks) if len(located) else None
-    # Past MAX_MAP_POINTS the page would outgrow its size and load targets: it draws the
-    # largest projects as points, while the density surface and the grid count them all.
-    note, totals, drawn = None, None, all_projects
-    if len(all_projects) > MAX_MAP_POINTS:
-        order = largest_first(investment, np.arange(len(all_projects)))
-        drawn = all_projects.iloc[order[:MAX_MAP_POINTS]]
-        totals = (len(all_projects), float(np.nansum(investment)))
-        note = (
-            f"图上标出投资额最大的 {MAX_MAP_POINTS:,} 个项目（共 {len(all_projects):,} 个）；"
-            "核密度与投资网格包含全部项目"
-            if lang == "zh"
-            else f"Points show the {MAX_MAP_POINTS:,} largest of {len(all_projects):,} projects; "
-            "the density surface and the grid count all of them"
-        )
-    drawn = to_display(drawn, system)
-    return build_map(
-        parks,
-        drawn,
-        context=to_display(analysis.context, system),
-        density=surface,
-        breakdown=analysis.breakdown,
-        scheme=options.scheme,
-        k=options.k,
-        lang=lang,
-        color_by=options.color_by,
-        title=options.title,
-        basemap=options.basemap,
-        tianditu_key=options.tianditu_key,
-        hexes=hexes,
-        totals=totals,
-        data_note=note,
-    )
-
-
 def write_outputs(analysis: Analysis, out: PathLike, *, folium_map=None) -> dict[str, Path]:
     """Write ``map.html`` (when a map is given), ``parks.csv``, ``projects.geojson``,
     ``rejected.csv`` into ``out``; return their paths by name."""
@@ -287,6 +184,8 @@ def build(
     # runs in Arrow's C++ kernels without the GIL, so on two cores the two overlap.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-tables") as pool:
         tables = pool.submit(write_tables, analysis, out)
+        from parkmap.webmap.compose import make_map
+
         folium_map = make_map(analysis, options.map)
         report(2, 3, "writing")
         from parkmap.webmap import save_map

@@ -9,7 +9,7 @@ from parkmap import pipeline
 from parkmap.coords import wgs84_to_gcj02
 from parkmap.errors import UsageError
 from parkmap.settings import MapOptions
-from parkmap.webmap import save_map
+from parkmap.webmap import compose, save_map
 from parkmap.webmap.basemaps import display_system, tianditu_key, tile_layers
 from parkmap.webmap.elements import RuntimeLayer
 
@@ -34,8 +34,8 @@ def test_display_system():
 
 
 def test_amap_overlays_are_drawn_at_gcj02_positions(analysis):
-    plain = layer_payload(pipeline.make_map(analysis), "projectsLayer")["columns"]
-    amap_map = pipeline.make_map(analysis, MapOptions(basemap="amap"))
+    plain = layer_payload(compose.make_map(analysis), "projectsLayer")["columns"]
+    amap_map = compose.make_map(analysis, MapOptions(basemap="amap"))
     amap = layer_payload(amap_map, "projectsLayer")["columns"]
     truth = analysis.projects.set_index("project_id")
     lon, lat = truth.loc[amap["id"], "lon"].to_numpy(), truth.loc[amap["id"], "lat"].to_numpy()
@@ -54,7 +54,7 @@ def test_amap_overlays_are_drawn_at_gcj02_positions(analysis):
 
 def test_tile_urls_and_attribution(analysis, tmp_path):
     html = save_map(
-        pipeline.make_map(analysis, MapOptions(basemap="amap")), tmp_path / "a.html"
+        compose.make_map(analysis, MapOptions(basemap="amap")), tmp_path / "a.html"
     ).read_text(encoding="utf-8")
     # folium writes the options as JSON: "&" as \u0026 and Chinese as \u escapes.
     assert "https://webrd0{s}.is.autonavi.com/appmaptile?" in html
@@ -80,7 +80,7 @@ def test_tianditu_key_from_option_or_environment(monkeypatch):
 
 @pytest.mark.browser
 def test_tiles_are_the_only_requests(browser, analysis, tmp_path):
-    path = save_map(pipeline.make_map(analysis, MapOptions(basemap="amap")), tmp_path / "map.html")
+    path = save_map(compose.make_map(analysis, MapOptions(basemap="amap")), tmp_path / "map.html")
     url = path.resolve().as_uri()
     requests = []
     page = browser.new_page()

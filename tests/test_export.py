@@ -22,12 +22,13 @@ from openpyxl import load_workbook
 from PIL import Image
 from pyproj import CRS, Geod, Proj, Transformer
 
+from parkmap import fonts
 from parkmap.cli import main
 from parkmap.cluster import cluster_analysis
 from parkmap.cluster.style import GI_BIN_COLORS
 from parkmap.cluster.summary import moran_sentence, summary_markdown
 from parkmap.errors import UsageError
-from parkmap.export import MissingFontWarning, export_all, fonts, parse_formats
+from parkmap.export import MissingFontWarning, export_all, parse_formats
 from parkmap.export.atlas import top_projects
 from parkmap.export.cartography import (
     legend_sizes,
@@ -492,9 +493,9 @@ def test_hot_spot_cells_are_filled_with_their_bin_colour(clustered_atlas, analys
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from parkmap.export.fonts import font_setup
     from parkmap.export.hotspots import hotspot_layers, hotspot_page, label_anchor
     from parkmap.export.static_map import Sheet, prepare
+    from parkmap.fonts import font_setup
 
     path, _ = clustered_atlas
     dpi = 100

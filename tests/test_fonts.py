@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from fontTools.ttLib import TTCollection, TTFont
 from matplotlib import font_manager
 
+from parkmap import fonts
 from parkmap.cli import main
 from parkmap.errors import InputError
-from parkmap.export import export_all, fonts
+from parkmap.export import export_all
 from parkmap.pipeline import analyse
 
 ROOT = Path(__file__).resolve().parents[1]

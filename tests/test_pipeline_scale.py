@@ -8,6 +8,7 @@ import pytest
 import parkmap.webmap
 from parkmap import pipeline
 from parkmap.settings import DEFAULT_CELL_KM, MapOptions
+from parkmap.webmap import compose
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,8 @@ def test_largest_projects_drawn_and_all_counted(demo, monkeypatch):
         return "map"
 
     monkeypatch.setattr(parkmap.webmap, "build_map", fake_build_map)
-    monkeypatch.setattr(pipeline, "MAX_MAP_POINTS", 40)
-    assert pipeline.make_map(demo, MapOptions(lang="en")) == "map"
+    monkeypatch.setattr(compose, "MAX_MAP_POINTS", 40)
+    assert compose.make_map(demo, MapOptions(lang="en")) == "map"
     drawn = captured["projects"]
     inv = demo.projects["investment_100m_cny"].to_numpy(dtype=float)
     # by hand: sort positions by investment, largest first, unknown last, ties in file order
@@ -48,5 +49,5 @@ def test_small_tables_are_drawn_whole(demo, monkeypatch):
     monkeypatch.setattr(
         parkmap.webmap, "build_map", lambda parks, projects, **kw: captured.update(kw, p=projects)
     )
-    pipeline.make_map(demo)
+    compose.make_map(demo)
     assert len(captured["p"]) == len(demo.projects) and captured["totals"] is None

@@ -13,14 +13,15 @@ from dataclasses import replace
 
 import pytest
 import shapely
-from pages import OfflinePage
+from pages import OfflinePage, with_test_hooks
 from shapely.geometry import shape
 
 from parkmap import pipeline
 from parkmap.cluster import cluster_analysis
 from parkmap.coords import wgs84_to_gcj02
 from parkmap.errors import UsageError
-from parkmap.webmap import OfflineMap, build_map, save_map
+from parkmap.settings import MapOptions
+from parkmap.webmap import OfflineMap, build_map, compose, save_map
 from parkmap.webmap.cluster_layers import add_cluster_layers, cluster_map
 
 XSS_INDUSTRY = "<img src=x onerror=window.__xss=1>"
@@ -93,7 +94,7 @@ def _with_hostile_strings(result):
 )
 def test_layer_names_in_layer_control(demo, lang, names):
     analysis, result = demo
-    html = cluster_map(analysis, result, lang=lang).get_root().render()
+    html = cluster_map(analysis, result, MapOptions(lang=lang)).get_root().render()
     block = re.search(r"overlays\s*:\s*\{(.*?)\}", html, flags=re.DOTALL).group(1)
     entries = re.findall(r'("(?:[^"\\]|\\.)*")\s*:\s*(\w+)', block)
     listed = {json.loads(key): var for key, var in entries}
@@ -193,7 +194,7 @@ def test_user_strings_never_reach_the_html_as_markup(demo):
 
 def test_english_park_names_and_amap_shift(demo):
     analysis, result = demo
-    html = cluster_map(analysis, result, lang="en", basemap="amap").get_root().render()
+    html = cluster_map(analysis, result, MapOptions(lang="en", basemap="amap")).get_root().render()
     data = _call_payload(html, "clustersLayer")
     names = {p["park_id"]: p["name_en"] for p in result.parks}
     row = result.clusters.clusters.iloc[0]
@@ -208,7 +209,7 @@ def test_english_park_names_and_amap_shift(demo):
 
 def test_add_cluster_layers_checks_its_options(demo):
     analysis, result = demo
-    m = pipeline.make_map(analysis)
+    m = compose.make_map(analysis)
     with pytest.raises(UsageError, match="language"):
         add_cluster_layers(m, result, lang="fr")
     with pytest.raises(UsageError, match="basemap"):
@@ -267,7 +268,7 @@ def open_map(browser, tmp_path):
     sessions = []
 
     def opener(m, name="map.html"):
-        session = _Session(browser, save_map(m, tmp_path / name))
+        session = _Session(with_test_hooks(browser), save_map(m, tmp_path / name))
         sessions.append(session)
         return session
 

@@ -32,7 +32,7 @@ def run_cluster_analysis(
     Parameters
     ----------
     analysis
-        A :class:`parkmap.pipeline.Analysis` (its ``projects`` and ``parks`` are used).
+        A :class:`parkmap.analysis.Analysis` (its ``projects`` and ``parks`` are used).
     out
         Output folder.
     lang
@@ -41,7 +41,7 @@ def run_cluster_analysis(
         Write the Ripley plots (PNG).
     font
         A font file (TTF, OTF or TTC) for the plots, used first; default: as for the exports
-        (:func:`parkmap.export.fonts.font_setup`). Checked before the statistics are computed.
+        (:func:`parkmap.fonts.font_setup`). Checked before the statistics are computed.
     **options
         Passed to :func:`cluster_analysis` (method, eps_m, min_samples, weighted, cell_km,
         permutations, simulations, seed, fdr).
@@ -52,7 +52,7 @@ def run_cluster_analysis(
         The :class:`ClusterAnalysis` and the paths written, by name.
     """
     from parkmap.cluster.report import write_outputs
-    from parkmap.export.fonts import font_setup
+    from parkmap.fonts import font_setup
 
     setup = font_setup(lang, font) if plots else None  # a bad font fails before the work
     result = cluster_analysis(analysis.projects, analysis.parks, **options)

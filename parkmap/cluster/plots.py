@@ -11,7 +11,7 @@ import numpy as np
 from parkmap import write
 
 if TYPE_CHECKING:
-    from parkmap.export.fonts import FontSetup
+    from parkmap.fonts import FontSetup
 
 _LABELS = {
     "zh": ("距离 d（米）", "L(d) − d（米）", "模拟包络", "观测", "随机期望"),
@@ -48,7 +48,7 @@ def plot_ripley(
     lang
         Language of the axis and legend labels, ``"zh"`` or ``"en"``.
     setup
-        Fonts, as for the exports (:func:`parkmap.export.fonts.font_setup`); chosen for
+        Fonts, as for the exports (:func:`parkmap.fonts.font_setup`); chosen for
         ``lang`` when not given.
     """
     if "l_m" not in stats:
@@ -58,7 +58,7 @@ def plot_ripley(
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from parkmap.export.fonts import font_setup
+    from parkmap.fonts import font_setup
 
     setup = setup or font_setup(lang)
     xlabel, ylabel, band, observed, expected = _LABELS.get(lang, _LABELS["en"])

@@ -17,7 +17,7 @@ from parkmap.cluster.core import ClusterAnalysis
 from parkmap.errors import UsageError
 
 if TYPE_CHECKING:
-    from parkmap.export.fonts import FontSetup
+    from parkmap.fonts import FontSetup
 
 OUTPUT_CLUSTERS_CSV: Final = "clusters.csv"
 OUTPUT_CLUSTERS_GEOJSON: Final = "clusters.geojson"
@@ -98,7 +98,7 @@ def write_outputs(
         Also write the Ripley plots (PNG).
     font
         For the plots: a font file to use first (TTF, OTF or TTC), or the fonts already chosen
-        with :func:`parkmap.export.fonts.font_setup`; default: as for the exports.
+        with :func:`parkmap.fonts.font_setup`; default: as for the exports.
 
     Raises
     ------
@@ -108,7 +108,7 @@ def write_outputs(
         When plots in Chinese are asked for and no font draws Chinese.
     """
     from parkmap.cluster.summary import summary_markdown
-    from parkmap.export.fonts import FontSetup, font_setup
+    from parkmap.fonts import FontSetup, font_setup
 
     if lang not in ("zh", "en"):
         raise UsageError(f"lang must be zh or en, got {lang!r}")

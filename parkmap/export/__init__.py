@@ -16,20 +16,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from parkmap.errors import UsageError
-from parkmap.export.fonts import (
+from parkmap.export.paper import pixel_size
+from parkmap.export.static_map import FORMATS, Sheet
+from parkmap.fonts import (
     CjkFont,
     MissingFontError,
     MissingFontWarning,
     find_cjk_font,
     font_setup,
 )
-from parkmap.export.paper import pixel_size
-from parkmap.export.static_map import FORMATS, Sheet
 from parkmap.settings import LANGUAGES, MAP_DEFAULTS
 
 if TYPE_CHECKING:
+    from parkmap.analysis import Analysis
     from parkmap.cluster import ClusterAnalysis
-    from parkmap.pipeline import Analysis
 
 PathLike = str | os.PathLike[str]
 
@@ -133,7 +133,7 @@ def export_all(
     font
         A TrueType/OpenType font file (``.ttf``, ``.otf``, ``.ttc``) to draw the text with,
         before any other. Without it: an installed Chinese font, else the Noto Sans CJK of the
-        ``noto-cjk-sans-otc`` dependency (:func:`parkmap.export.fonts.font_setup`).
+        ``noto-cjk-sans-otc`` dependency (:func:`parkmap.fonts.font_setup`).
 
     Returns
     -------

@@ -17,7 +17,6 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from parkmap.export.fonts import FontSetup
 from parkmap.export.static_map import (
     MapData,
     Sheet,
@@ -31,6 +30,7 @@ from parkmap.export.static_map import (
     status_label,
 )
 from parkmap.export.text import export_texts, fmt_number, with_unit
+from parkmap.fonts import FontSetup
 from parkmap.metrics import citywide_totals
 from parkmap.settings import STATUSES
 from parkmap.write import atomic_write

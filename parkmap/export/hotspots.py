@@ -22,13 +22,12 @@ from matplotlib.patches import Rectangle
 from shapely.geometry.base import BaseGeometry
 
 from parkmap.cluster.style import GI_BIN_ORDER, GI_CONFIDENCE, gi_bin_color
-from parkmap.export.fonts import FontSetup
 from parkmap.export.static_map import (
     PARK_EDGE,
     MapData,
     Sheet,
-    _draw_context,
     data_bounds,
+    draw_context,
     draw_north_arrow,
     draw_scale_bar,
     draw_table,
@@ -39,6 +38,7 @@ from parkmap.export.static_map import (
     park_name,
 )
 from parkmap.export.text import export_texts, fmt_number
+from parkmap.fonts import FontSetup
 
 if TYPE_CHECKING:
     from parkmap.cluster import ClusterAnalysis
@@ -104,7 +104,7 @@ def draw_hotspot_map(
 ) -> None:
     """Cells by Gi* bin, park outlines, numbered cluster hulls, scale bar and north arrow."""
     frame_axes(ax, extent, scale)
-    _draw_context(ax, data, setup, scale, label_districts=False)
+    draw_context(ax, data, setup, scale, label_districts=False)
     cells = layers.cells
     if len(cells):
         cells.plot(

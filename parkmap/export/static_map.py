@@ -34,11 +34,11 @@ from parkmap.export.cartography import (
     scale_bar,
     true_north_angle,
 )
-from parkmap.export.fonts import FontSetup
 from parkmap.export.paper import paper_inches, paper_mm, pixel_size, raster_inches
 from parkmap.export.text import export_texts, fmt_number, scheme_label, with_unit
+from parkmap.fonts import FontSetup
 from parkmap.settings import STATUSES, WGS84
-from parkmap.webmap.payloads import NO_DATA_COLOR, STATUS_COLORS
+from parkmap.style import NO_DATA_COLOR, STATUS_COLORS
 from parkmap.write import atomic_write
 
 DENSITY_COLUMN = "density_100m_cny_per_km2"
@@ -246,7 +246,7 @@ def draw_map(
     """
     minx, miny, maxx, maxy = extent
     frame_axes(ax, extent, scale)
-    _draw_context(ax, data, setup, scale, label_districts=focus is None)
+    draw_context(ax, data, setup, scale, label_districts=focus is None)
     colors = data.park_colors
     for i, (_, row) in enumerate(data.parks.iterrows()):
         if row.geometry is None or row.geometry.is_empty:
@@ -289,9 +289,10 @@ def draw_map(
     draw_north_arrow(ax, data.crs, extent, setup, scale)
 
 
-def _draw_context(
+def draw_context(
     ax: Axes, data: MapData, setup: FontSetup, scale: float, *, label_districts: bool = True
 ) -> None:
+    """Draw the context layer (district outlines, city seats, airport) under the parks."""
     ctx = data.context
     if not len(ctx):
         return

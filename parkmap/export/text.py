@@ -1,11 +1,11 @@
 """Words of the static maps, atlas and workbook, in Chinese and English.
 
-Map words shared with the interactive map come from :mod:`parkmap.webmap.i18n`.
+Map words shared with the interactive map come from :mod:`parkmap.i18n`.
 """
 
 from __future__ import annotations
 
-from parkmap.webmap.i18n import SCHEME_NAMES, texts
+from parkmap.i18n import SCHEME_NAMES, texts
 
 EXPORT_TEXT: dict[str, dict[str, str]] = {
     "zh": {

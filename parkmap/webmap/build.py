@@ -16,10 +16,10 @@ from folium.map import LayerControl
 
 from parkmap.classes import Classes, classify
 from parkmap.errors import InputError, UsageError
+from parkmap.i18n import SCHEME_NAMES, texts
 from parkmap.settings import COLOR_BY, LANGUAGES, STATUSES
 from parkmap.webmap import basemaps, payloads
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
-from parkmap.webmap.i18n import SCHEME_NAMES, texts
 from parkmap.webmap.offline import OfflineMap
 
 DENSITY_COLUMN = "density_100m_cny_per_km2"
@@ -85,7 +85,8 @@ def build_map(
     basemap
         ``none`` (default: no tiles, no requests), ``osm``, ``amap``, ``amap-satellite`` or
         ``tianditu``. On an Amap basemap the layers must already be in GCJ-02
-        (:func:`parkmap.webmap.basemaps.to_display`; :func:`parkmap.pipeline.make_map` does it).
+        (:func:`parkmap.webmap.basemaps.to_display`; :func:`parkmap.webmap.compose.make_map`
+        does it).
     tianditu_key
         Key for the Tianditu basemap; ``TIANDITU_KEY`` from the environment when omitted.
 

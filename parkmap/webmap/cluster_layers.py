@@ -29,17 +29,24 @@ import pandas as pd
 
 from parkmap.cluster.style import GI_BIN_COLORS, GI_BIN_ORDER, GI_CONFIDENCE
 from parkmap.errors import UsageError
+from parkmap.i18n import texts
 from parkmap.settings import LANGUAGES, MapOptions
 from parkmap.webmap import basemaps
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
-from parkmap.webmap.i18n import texts
-from parkmap.webmap.payloads import DECIMALS, _geojson, _num, _require, _text, to_wgs84
+from parkmap.webmap.payloads import (
+    DECIMALS,
+    geometry_json,
+    number_or_none,
+    require_columns,
+    text_or_empty,
+    to_wgs84,
+)
 
 if TYPE_CHECKING:
     import folium
 
+    from parkmap.analysis import Analysis
     from parkmap.cluster import ClusterAnalysis
-    from parkmap.pipeline import Analysis
 
 #: Fill colour of each Gi* bin, ArcGIS's hot-spot ramp: hot 99/95/90 %, not significant,
 #: cold 90/95/99 %.
@@ -77,7 +84,9 @@ def hotspots_payload(cells: pd.DataFrame) -> dict[str, Any]:
     ``q`` (LISA quadrant: HH, HL, LH, LL or ns). ``colors`` and ``confidence`` are indexed by
     ``b + 3``; ``counts`` is the number of cells per bin in the same order.
     """
-    _require(cells, ["count", "investment_100m_cny", "gi_z", "gi_p", "gi_bin"], "hot-spot cells")
+    require_columns(
+        cells, ["count", "investment_100m_cny", "gi_z", "gi_p", "gi_bin"], "hot-spot cells"
+    )
     cells = to_wgs84(cells)
     features = []
     counts = [0] * len(GI_COLORS)
@@ -95,21 +104,21 @@ def hotspots_payload(cells: pd.DataFrame) -> dict[str, Any]:
             strict=True,
         )
     ):
-        geometry = _geojson(geom)
+        geometry = geometry_json(geom)
         if geometry is None:
             continue
         b = _bin(b)
-        q = _text(quadrants.iloc[k]) if quadrants is not None else "ns"
+        q = text_or_empty(quadrants.iloc[k]) if quadrants is not None else "ns"
         counts[b + 3] += 1
         features.append(
             {
                 "type": "Feature",
                 "properties": {
-                    "id": _text(cell),
+                    "id": text_or_empty(cell),
                     "n": int(n),
-                    "inv": _num(inv),
-                    "z": _num(z),
-                    "p": _num(p, 6),
+                    "inv": number_or_none(inv),
+                    "z": number_or_none(z),
+                    "p": number_or_none(p, 6),
                     "b": b,
                     "q": q if q in QUADRANTS else "ns",
                 },
@@ -127,9 +136,9 @@ def hotspots_payload(cells: pd.DataFrame) -> dict[str, Any]:
 def _park_names(result: ClusterAnalysis, lang: str) -> dict[str, str]:
     names = {}
     for park in result.parks:
-        pid = _text(park.get("park_id"))
-        name = _text(park.get("name_en")) if lang == "en" else ""
-        names[pid] = name.strip() or _text(park.get("name")) or pid
+        pid = text_or_empty(park.get("park_id"))
+        name = text_or_empty(park.get("name_en")) if lang == "en" else ""
+        names[pid] = name.strip() or text_or_empty(park.get("name")) or pid
     return names
 
 
@@ -141,28 +150,28 @@ def clusters_payload(clusters: pd.DataFrame, park_names: dict[str, str]) -> dict
     ``area`` (hull km²), ``industry``, ``industryN``, ``parks`` (display names) and ``at``
     ([lat, lon] of the centroid, where the label goes); ``color`` is the outline colour.
     """
-    _require(clusters, ["cluster_id", "projects", "investment_100m_cny"], "clusters")
+    require_columns(clusters, ["cluster_id", "projects", "investment_100m_cny"], "clusters")
     clusters = to_wgs84(clusters)
     features, records = [], []
     for i, (_, row) in enumerate(clusters.iterrows()):
         geom = row.geometry
-        geometry = _geojson(geom)
+        geometry = geometry_json(geom)
         if geometry is not None:
             features.append({"type": "Feature", "properties": {"i": i}, "geometry": geometry})
         at = None
         if geom is not None and not geom.is_empty:
             centre = geom.centroid if geom.geom_type == "Polygon" else geom.representative_point()
             at = [round(centre.y, DECIMALS), round(centre.x, DECIMALS)]
-        parks = [p for p in _text(row.get("parks")).split(";") if p]
+        parks = [p for p in text_or_empty(row.get("parks")).split(";") if p]
         records.append(
             {
                 "id": int(row["cluster_id"]),
                 "n": int(row["projects"]),
-                "inv": _num(row["investment_100m_cny"]),
-                "unknown": int(_num(row.get("projects_unknown_investment"), 0) or 0),
-                "area": _num(row.get("hull_area_km2")),
-                "industry": _text(row.get("dominant_industry")),
-                "industryN": int(_num(row.get("dominant_industry_projects"), 0) or 0),
+                "inv": number_or_none(row["investment_100m_cny"]),
+                "unknown": int(number_or_none(row.get("projects_unknown_investment"), 0) or 0),
+                "area": number_or_none(row.get("hull_area_km2")),
+                "industry": text_or_empty(row.get("dominant_industry")),
+                "industryN": int(number_or_none(row.get("dominant_industry_projects"), 0) or 0),
                 "parks": [park_names.get(p, p) for p in parks],
                 "at": at,
             }
@@ -181,7 +190,7 @@ def _titled(lang: str, label: str, unit: str) -> str:
 def _legend(
     t: dict[str, str], hot: dict[str, Any], clusters: dict[str, Any], cell_km: Any
 ) -> dict[str, Any]:
-    km = _num(cell_km)
+    km = number_or_none(cell_km)
     title = t["legend_hotspots"].format(km="?" if km is None else f"{km:g}")
     return {
         "sections": [
@@ -224,7 +233,7 @@ def add_cluster_layers(
         ``"zh"`` or ``"en"``; should match the map's language.
     basemap
         The map's basemap: on an Amap basemap the layers are shifted into GCJ-02, as
-        :func:`parkmap.pipeline.make_map` shifts the others.
+        :func:`parkmap.webmap.compose.make_map` shifts the others.
 
     Raises
     ------
@@ -257,21 +266,21 @@ def cluster_map(
     Parameters
     ----------
     analysis
-        A :class:`parkmap.pipeline.Analysis`.
+        A :class:`parkmap.analysis.Analysis`.
     result
         :func:`parkmap.cluster.cluster_analysis` of the same projects and parks.
     options
         How the map is drawn (:class:`parkmap.settings.MapOptions`), as for
-        :func:`parkmap.pipeline.make_map`.
+        :func:`parkmap.webmap.compose.make_map`.
 
     Returns
     -------
     folium.Map
         The :class:`~parkmap.webmap.OfflineMap`; save it with :func:`parkmap.webmap.save_map`.
     """
-    from parkmap import pipeline
+    from parkmap.webmap.compose import make_map
 
     options = options or MapOptions()
-    m = pipeline.make_map(analysis, options)
+    m = make_map(analysis, options)
     add_cluster_layers(m, result, lang=options.lang, basemap=options.basemap)
     return m

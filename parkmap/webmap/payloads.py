@@ -23,31 +23,9 @@ from shapely.geometry import mapping
 from parkmap.classes import Classes
 from parkmap.errors import InputError
 from parkmap.settings import STATUSES, WGS84
+from parkmap.style import INDUSTRY_COLORS, NO_DATA_COLOR, OTHER_COLOR, STATUS_COLORS
 from parkmap.webmap import assets, packing
-
-#: Marker colour per project status.
-STATUS_COLORS: dict[str, str] = {
-    "planned": "#ff7f00",
-    "signed": "#984ea3",
-    "under_construction": "#4daf4a",
-    "in_production": "#377eb8",
-    "unknown": "#999999",
-}
-
-#: Marker colours for the nine most common industries; everything else is :data:`OTHER_COLOR`.
-INDUSTRY_COLORS: tuple[str, ...] = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-)
-OTHER_COLOR = "#9e9e9e"
-NO_DATA_COLOR = "#d9d9d9"
+from parkmap.webmap import payload_schema as schema
 
 #: Sequential ramp for the density surface: (position 0–1, colour, opacity).
 DENSITY_RAMP: tuple[tuple[float, str, float], ...] = (
@@ -82,19 +60,19 @@ def to_wgs84(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(f"{what} lacks column(s) {', '.join(missing)}")
 
 
-def _text(value: Any) -> str:
+def text_or_empty(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return ""
     return str(value)
 
 
-def _num(value: Any, digits: int = 4) -> float | None:
+def number_or_none(value: Any, digits: int = 4) -> float | None:
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -108,7 +86,7 @@ def _column(frame: pd.DataFrame, name: str, default: Any) -> pd.Series:
     return pd.Series([default] * len(frame), index=frame.index, dtype=object)
 
 
-def _geojson(geom: Any) -> dict[str, Any] | None:
+def geometry_json(geom: Any) -> dict[str, Any] | None:
     if geom is None or geom.is_empty:
         return None
     rounded = shapely.transform(geom, lambda xy: np.round(xy, DECIMALS))
@@ -117,9 +95,13 @@ def _geojson(geom: Any) -> dict[str, Any] | None:
 
 def park_label(row: pd.Series, lang: str) -> str:
     """The name to show for a park: ``name_en`` in English when present, else ``name``."""
-    if lang == "en" and _text(row.get("name_en", "")).strip():
-        return _text(row["name_en"])
-    return _text(row.get("name", "")) or _text(row.get("name_zh", "")) or _text(row["park_id"])
+    if lang == "en" and text_or_empty(row.get("name_en", "")).strip():
+        return text_or_empty(row["name_en"])
+    return (
+        text_or_empty(row.get("name", ""))
+        or text_or_empty(row.get("name_zh", ""))
+        or text_or_empty(row["park_id"])
+    )
 
 
 def parks_payload(
@@ -134,29 +116,29 @@ def parks_payload(
     top = _top_categories(breakdown, top_n)
     features, records = [], []
     for i, (_, row) in enumerate(parks.iterrows()):
-        geometry = _geojson(row.geometry)
+        geometry = geometry_json(row.geometry)
         if geometry is not None:
             features.append({"type": "Feature", "properties": {"i": i}, "geometry": geometry})
         cls = int(classes.yb[i])
         records.append(
             {
-                "id": _text(row["park_id"]),
+                "id": text_or_empty(row["park_id"]),
                 "name": park_label(row, lang),
-                "projects": _num(row.get("projects"), 0),
-                "investment": _num(row.get("investment_100m_cny")),
-                "area": _num(row.get("area_km2")),
-                "density": _num(row.get("density_100m_cny_per_km2")),
-                "rank": _num(row.get("rank"), 0),
+                "projects": number_or_none(row.get("projects"), 0),
+                "investment": number_or_none(row.get("investment_100m_cny")),
+                "area": number_or_none(row.get("area_km2")),
+                "density": number_or_none(row.get("density_100m_cny_per_km2")),
+                "rank": number_or_none(row.get("rank"), 0),
                 "cls": cls,
                 "color": classes.color_of(cls, NO_DATA_COLOR),
                 "status": [
                     [
-                        _num(row.get(f"projects_{s}"), 0),
-                        _num(row.get(f"investment_{s}_100m_cny")),
+                        number_or_none(row.get(f"projects_{s}"), 0),
+                        number_or_none(row.get(f"investment_{s}_100m_cny")),
                     ]
                     for s in STATUSES
                 ],
-                "top": top.get(_text(row["park_id"]), []),
+                "top": top.get(text_or_empty(row["park_id"]), []),
             }
         )
     return {
@@ -169,7 +151,9 @@ def parks_payload(
 def _top_categories(breakdown: pd.DataFrame | None, top_n: int) -> dict[str, list[list[Any]]]:
     if breakdown is None or len(breakdown) == 0:
         return {}
-    _require(breakdown, ["park_id", "category", "projects", "investment_100m_cny"], "breakdown")
+    require_columns(
+        breakdown, ["park_id", "category", "projects", "investment_100m_cny"], "breakdown"
+    )
     frame = breakdown.assign(
         sort_inv=pd.to_numeric(breakdown["investment_100m_cny"], errors="coerce").fillna(0.0),
         sort_n=pd.to_numeric(breakdown["projects"], errors="coerce").fillna(0),
@@ -179,7 +163,7 @@ def _top_categories(breakdown: pd.DataFrame | None, top_n: int) -> dict[str, lis
     out: dict[str, list[list[Any]]] = {}
     for park_id, group in frame.groupby("park_id", sort=False):
         out[str(park_id)] = [
-            [_text(r.category), int(r.sort_n), _num(r.investment_100m_cny)]
+            [text_or_empty(r.category), int(r.sort_n), number_or_none(r.investment_100m_cny)]
             for r in group.head(top_n).itertuples()
         ]
     return out
@@ -319,7 +303,7 @@ def projects_payload(
     shown, ``day`` ``-1`` when unknown) and texts are pandas Arrow string arrays ("" when
     empty); :func:`pack_projects` turns them into what the page gets.
     """
-    _require(projects, ["name", "status", "investment_100m_cny"], "projects")
+    require_columns(projects, ["name", "status", "investment_100m_cny"], "projects")
     projects = to_wgs84(projects)
     lon, lat = _coordinates(projects)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -327,7 +311,7 @@ def projects_payload(
     rows = largest_first(investment, np.flatnonzero(ok))
     inv = investment[rows]
 
-    park_names = {_text(r["park_id"]): park_label(r, lang) for _, r in parks.iterrows()}
+    park_names = {text_or_empty(r["park_id"]): park_label(r, lang) for _, r in parks.iterrows()}
     codes, table = _text_codes(projects, "industry")
     ind, industries = _industries(codes[rows], table, inv)
     status_pos = {s: i for i, s in enumerate(STATUSES)}
@@ -430,8 +414,9 @@ def original_coordinate_texts(columns: dict[str, Any], systems: list[str]) -> li
     writes it: ``"120.123456, 36.500000 (GCJ-02)"``."""
     if "origSys" not in columns:
         return [""] * len(columns["lon"])
+    digits = schema.COORD_DECIMALS
     return [
-        f"{x:.6f}, {y:.6f} ({systems[s]})" if s >= 0 else ""
+        f"{x:.{digits}f}, {y:.{digits}f} ({systems[s]})" if s >= 0 else ""
         for x, y, s in zip(
             np.asarray(columns["origLon"], dtype=float).tolist(),
             np.asarray(columns["origLat"], dtype=float).tolist(),
@@ -451,7 +436,7 @@ def _coordinates(projects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         lon[valid] = shapely.get_x(points[valid])
         lat[valid] = shapely.get_y(points[valid])
         return lon, lat
-    _require(projects, ["lon", "lat"], "projects")
+    require_columns(projects, ["lon", "lat"], "projects")
     return (
         pd.to_numeric(projects["lon"], errors="coerce").to_numpy(dtype=float),
         pd.to_numeric(projects["lat"], errors="coerce").to_numpy(dtype=float),
@@ -469,72 +454,65 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
     ``columns`` (as :func:`projects_payload` makes them, or plain lists with ``None`` for
     unknown ``inv`` / ``km``) is replaced by ``n`` (number of projects), ``x0``/``y0`` (the
     smallest longitude / latitude in millionths of a degree) and ``packed``: base64 of the gzip
-    of a JSON object with
-
-    - ``x``, ``y``: integer offsets from ``x0``/``y0`` in millionths of a degree;
-    - ``inv``: investment in units of 0.0001 亿元 (万元), ``-1`` when unknown;
-    - ``st``, ``ind``: indexes into ``statuses`` / ``industries``;
-    - ``park``, ``near``: index into ``parkNames`` or ``-1``;
-    - ``day``: signing date as days since 1970-01-01, ``-1`` when unknown (left out when
-      no project has a date);
-    - ``name``, ``id``: text (``id`` left out when all empty);
-    - ``km``, ``warn``: sparse ``{row: value}`` maps (``km`` in tenths of a km), each left
-      out when empty;
-    - ``osys``, ``ox``, ``oy``: for files with rows in another coordinate system only: the
-      index into ``origSystems`` (``-1`` for WGS-84 rows) and the original position as an
-      offset from ``x``/``y`` in millionths of a degree.
+    of a JSON object whose keys, scales and meaning are :mod:`parkmap.webmap.payload_schema`
+    (``x``/``y`` offsets in millionths of a degree, ``inv`` in 0.0001 亿元, ``st``/``ind``/
+    ``park``/``near`` indexes, ``day``, ``name``, ``id``, sparse ``km``/``warn``, and
+    ``osys``/``ox``/``oy`` for files with rows in another coordinate system). Optional members
+    are left out when they would hold nothing.
 
     Nothing in the packed text reaches HTML as markup: the runtime unpacks it with the
     browser's ``DecompressionStream`` and escapes every string it shows.
     """
     c = data["columns"]
-    lon = np.round(np.asarray(c["lon"], dtype=float) * 1e6).astype(np.int64)
-    lat = np.round(np.asarray(c["lat"], dtype=float) * 1e6).astype(np.int64)
+    lon = np.round(np.asarray(c["lon"], dtype=float) * schema.LON.scale).astype(np.int64)
+    lat = np.round(np.asarray(c["lat"], dtype=float) * schema.LAT.scale).astype(np.int64)
     x0 = int(lon.min()) if lon.size else 0
     y0 = int(lat.min()) if lat.size else 0
     inv = np.asarray(c["inv"], dtype=float)  # None becomes NaN
+    stored_inv = np.where(inv >= 0, np.round(inv * schema.INV.scale), schema.MISSING)
     members = {
-        "x": packing.json_ints(lon - x0),
-        "y": packing.json_ints(lat - y0),
-        "inv": packing.json_ints(np.where(inv >= 0, np.round(inv * 1e4), -1)),
-        "st": packing.json_ints(c["st"]),
-        "ind": packing.json_ints(c["ind"]),
-        "park": packing.json_ints(c["park"]),
-        "near": packing.json_ints(c["near"]),
-        "name": packing.json_texts(c["name"]),
+        schema.LON.key: packing.json_ints(lon - x0),
+        schema.LAT.key: packing.json_ints(lat - y0),
+        schema.INV.key: packing.json_ints(stored_inv),
+        schema.ST.key: packing.json_ints(c["st"]),
+        schema.IND.key: packing.json_ints(c["ind"]),
+        schema.PARK.key: packing.json_ints(c["park"]),
+        schema.NEAR.key: packing.json_ints(c["near"]),
+        schema.NAME.key: packing.json_texts(c["name"]),
     }
     days = np.asarray(c["day"], dtype=np.int64)
     if (days >= 0).any():
-        members["day"] = packing.json_ints(days)
+        members[schema.DAY.key] = packing.json_ints(days)
     ids = packing.texts(c["id"])
     if len(_nonempty(ids)):
-        members["id"] = packing.json_texts(ids)
+        members[schema.ID.key] = packing.json_texts(ids)
     km = np.asarray(c["km"], dtype=float)
     rows = np.flatnonzero(np.isfinite(km))
     if len(rows):
-        members["km"] = packing.json_sparse_ints(rows, np.round(km[rows] * 10))
+        stored_km = np.round(km[rows] * schema.KM.scale)
+        members[schema.KM.key] = packing.json_sparse_ints(rows, stored_km)
     strings = packing.texts(c["warn"])
     rows = _nonempty(strings)
     if len(rows):
-        members["warn"] = packing.json_sparse_texts(rows, strings.take(pa.array(rows)))
+        members[schema.WARN.key] = packing.json_sparse_texts(rows, strings.take(pa.array(rows)))
     if "origSys" in c:
         # As offsets from the drawn position in millionths of a degree: a GCJ-02 or BD-09
         # shift is a few thousand, so a converted file adds little to the page.
         system = np.asarray(c["origSys"], dtype=np.int64)
         shown = system >= 0
-        ox = np.round(np.asarray(c["origLon"], dtype=float) * 1e6) - lon
-        oy = np.round(np.asarray(c["origLat"], dtype=float) * 1e6) - lat
-        members["osys"] = packing.json_ints(system)
-        members["ox"] = packing.json_ints(np.where(shown, ox, 0))
-        members["oy"] = packing.json_ints(np.where(shown, oy, 0))
+        ox = np.round(np.asarray(c["origLon"], dtype=float) * schema.ORIG_LON.scale) - lon
+        oy = np.round(np.asarray(c["origLat"], dtype=float) * schema.ORIG_LAT.scale) - lat
+        members[schema.ORIG_SYS.key] = packing.json_ints(system)
+        members[schema.ORIG_LON.key] = packing.json_ints(np.where(shown, ox, 0))
+        members[schema.ORIG_LAT.key] = packing.json_ints(np.where(shown, oy, 0))
     blob = packing.gzip_bytes(packing.json_object(members), PACK_LEVEL)
     meta = {k: v for k, v in data.items() if k != "columns"}
     return {
         **meta,
-        "n": len(c["lon"]),
-        "x0": x0,
-        "y0": y0,
-        "packed": base64.b64encode(blob).decode("ascii"),
+        schema.COUNT_KEY: len(c["lon"]),
+        schema.LON.origin: x0,
+        schema.LAT.origin: y0,
+        schema.PACKED_KEY: base64.b64encode(blob).decode("ascii"),
         "aggregate": {
             "above": AGGREGATE_ABOVE,
             "radius": 16,
@@ -551,14 +529,22 @@ def unpack_projects(payload: dict[str, Any]) -> dict[str, Any]:
     when unknown) and, for converted files, ``orig`` (the popup's original-coordinate texts)
     added.
     """
-    cols = json.loads(gzip.decompress(base64.b64decode(payload["packed"])).decode("utf-8"))
-    cols["lon"] = [(payload["x0"] + v) / 1e6 for v in cols["x"]]
-    cols["lat"] = [(payload["y0"] + v) / 1e6 for v in cols["y"]]
-    cols["inv"] = [None if v < 0 else v / 1e4 for v in cols["inv"]]
-    if "osys" in cols:
-        x = payload["x0"] + np.asarray(cols["x"]) + np.asarray(cols["ox"])
-        y = payload["y0"] + np.asarray(cols["y"]) + np.asarray(cols["oy"])
-        given = {"origSys": cols["osys"], "origLon": x / 1e6, "origLat": y / 1e6, "lon": x}
+    packed = base64.b64decode(payload[schema.PACKED_KEY])
+    cols = json.loads(gzip.decompress(packed).decode("utf-8"))
+    x0, y0 = payload[schema.LON.origin], payload[schema.LAT.origin]
+    x, y = cols[schema.LON.key], cols[schema.LAT.key]
+    cols["lon"] = [(x0 + v) / schema.LON.scale for v in x]
+    cols["lat"] = [(y0 + v) / schema.LAT.scale for v in y]
+    cols["inv"] = [None if v < 0 else v / schema.INV.scale for v in cols[schema.INV.key]]
+    if schema.ORIG_SYS.key in cols:
+        ox = x0 + np.asarray(x) + np.asarray(cols[schema.ORIG_LON.key])
+        oy = y0 + np.asarray(y) + np.asarray(cols[schema.ORIG_LAT.key])
+        given = {
+            "origSys": cols[schema.ORIG_SYS.key],
+            "origLon": ox / schema.ORIG_LON.scale,
+            "origLat": oy / schema.ORIG_LAT.scale,
+            "lon": ox,
+        }
         cols["orig"] = original_coordinate_texts(given, payload["origSystems"])
     return cols
 
@@ -569,17 +555,17 @@ def hexes_payload(hexes: pd.DataFrame) -> dict[str, Any]:
     Cells are classed by investment with :data:`HEX_BREAKS` (亿元 per cell, the same on every
     map, so two maps compare); cells with no investment get class ``-1`` and no fill.
     """
-    _require(hexes, ["count", "investment_100m_cny", "geometry"], "hexes")
+    require_columns(hexes, ["count", "investment_100m_cny", "geometry"], "hexes")
     hexes = to_wgs84(hexes)
     features = []
     counts = [0] * (len(HEX_BREAKS) + 1)
     inv = pd.to_numeric(hexes["investment_100m_cny"], errors="coerce").fillna(0.0)
     dens = pd.to_numeric(_column(hexes, DENSITY_FIELD, None), errors="coerce")
-    ids = _column(hexes, "cell_id", "").map(_text)
+    ids = _column(hexes, "cell_id", "").map(text_or_empty)
     for geom, n, value, rho, cell in zip(
         hexes.geometry, hexes["count"], inv, dens, ids, strict=True
     ):
-        geometry = _geojson(geom)
+        geometry = geometry_json(geom)
         if geometry is None:
             continue
         cls = int(np.searchsorted(HEX_BREAKS, value, side="left")) if value > 0 else -1
@@ -591,8 +577,8 @@ def hexes_payload(hexes: pd.DataFrame) -> dict[str, Any]:
                 "properties": {
                     "id": cell,
                     "n": int(n),
-                    "inv": _num(value),
-                    "d": _num(rho),
+                    "inv": number_or_none(value),
+                    "d": number_or_none(rho),
                     "c": cls,
                 },
                 "geometry": geometry,
@@ -603,7 +589,7 @@ def hexes_payload(hexes: pd.DataFrame) -> dict[str, Any]:
         "breaks": list(HEX_BREAKS),
         "colors": list(HEX_COLORS),
         "counts": counts,
-        "cellKm": _num(hexes.attrs.get("cell_km")),
+        "cellKm": number_or_none(hexes.attrs.get("cell_km")),
     }
 
 
@@ -612,16 +598,16 @@ DENSITY_FIELD = "density_100m_cny_per_km2"
 
 def context_payload(context: pd.DataFrame, lang: str) -> dict[str, Any]:
     """Payload for ``parkmap.contextLayer``: district outlines and labelled points."""
-    _require(context, ["kind"], "context")
+    require_columns(context, ["kind"], "context")
     context = to_wgs84(context)
     districts, points = [], []
     for _, row in context.iterrows():
         geom = row.geometry
         if geom is None or geom.is_empty:
             continue
-        label = _text(row.get("name_en")) if lang == "en" else ""
-        label = label or _text(row.get("name_zh")) or _text(row.get("name"))
-        kind = _text(row["kind"])
+        label = text_or_empty(row.get("name_en")) if lang == "en" else ""
+        label = label or text_or_empty(row.get("name_zh")) or text_or_empty(row.get("name"))
+        kind = text_or_empty(row["kind"])
         if geom.geom_type in ("Polygon", "MultiPolygon"):
             anchor = geom.representative_point()
             districts.append(
@@ -632,7 +618,7 @@ def context_payload(context: pd.DataFrame, lang: str) -> dict[str, Any]:
                         "kind": kind,
                         "at": [round(anchor.y, DECIMALS), round(anchor.x, DECIMALS)],
                     },
-                    "geometry": _geojson(geom.boundary),
+                    "geometry": geometry_json(geom.boundary),
                 }
             )
         elif geom.geom_type == "Point":
@@ -693,8 +679,8 @@ def density_payload(density: Any) -> dict[str, Any]:
     return {
         "url": assets.data_uri(assets.png_bytes(rgba), "image/png"),
         "bounds": [[float(south), float(west)], [float(north), float(east)]],
-        "unit": _text(density.unit),
+        "unit": text_or_empty(density.unit),
         "max": vmax,
         "stops": stops,
-        "bandwidthKm": _num(getattr(density, "bandwidth_km", None), 3),
+        "bandwidthKm": number_or_none(getattr(density, "bandwidth_km", None), 3),
     }

@@ -1,0 +1,30 @@
+"""Colours shared by the interactive map and the printed exports, so a status or industry looks
+the same on screen and on paper."""
+
+from __future__ import annotations
+
+#: Marker colour per project status.
+STATUS_COLORS: dict[str, str] = {
+    "planned": "#ff7f00",
+    "signed": "#984ea3",
+    "under_construction": "#4daf4a",
+    "in_production": "#377eb8",
+    "unknown": "#999999",
+}
+
+#: Marker colours for the nine most common industries; everything else is :data:`OTHER_COLOR`.
+INDUSTRY_COLORS: tuple[str, ...] = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+)
+OTHER_COLOR = "#9e9e9e"
+NO_DATA_COLOR = "#d9d9d9"
+
+__all__ = ["INDUSTRY_COLORS", "NO_DATA_COLOR", "OTHER_COLOR", "STATUS_COLORS"]

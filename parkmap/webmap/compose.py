@@ -1,0 +1,79 @@
+"""Compose the interactive map of an analysis: the density surface, the investment grid and the
+display shift are worked out here, then :func:`parkmap.webmap.build_map` draws the page.
+
+A notebook that calls :func:`make_map` gets the same map as ``parkmap build``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from parkmap.settings import MapOptions
+
+if TYPE_CHECKING:
+    from parkmap.analysis import Analysis
+
+#: Most projects drawn as points on one page (about 3.5 MB of HTML per 100,000).
+MAX_MAP_POINTS = 120_000
+
+
+def make_map(analysis: Analysis, options: MapOptions | None = None) -> Any:
+    """The interactive map (a ``folium.Map``) of an analysis.
+
+    The investment density surface is added when at least one project has a known, positive
+    investment. The hexagon grid (``cell_km`` between cell centres) covers the parks. On an
+    Amap basemap every layer is shifted into GCJ-02 first, so it lines up with Amap's roads.
+    """
+    options = options or MapOptions()
+    lang = options.lang
+    from parkmap.density import hex_grid, kde_surface
+    from parkmap.webmap import build_map
+    from parkmap.webmap.basemaps import display_system, to_display
+    from parkmap.webmap.payloads import largest_first
+
+    system = display_system(options.basemap)
+    parks = to_display(analysis.parks, system)
+    all_projects = analysis.projects
+    investment = all_projects["investment_100m_cny"].to_numpy(dtype=float, na_value=np.nan)
+    # The density surface and the grid need positions and amounts only: a two-column frame
+    # keeps a million-project map from copying every column.
+    located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
+    with_money = located[np.nan_to_num(investment) > 0]
+    surface = None
+    if len(with_money):
+        surface = kde_surface(with_money, bandwidth_km=options.bandwidth_km)
+    hexes = hex_grid(located, cell_km=options.cell_km, cover=parks) if len(located) else None
+    # Past MAX_MAP_POINTS the page would outgrow its size and load targets: it draws the
+    # largest projects as points, while the density surface and the grid count them all.
+    note, totals, drawn = None, None, all_projects
+    if len(all_projects) > MAX_MAP_POINTS:
+        order = largest_first(investment, np.arange(len(all_projects)))
+        drawn = all_projects.iloc[order[:MAX_MAP_POINTS]]
+        totals = (len(all_projects), float(np.nansum(investment)))
+        note = (
+            f"图上标出投资额最大的 {MAX_MAP_POINTS:,} 个项目（共 {len(all_projects):,} 个）；"
+            "核密度与投资网格包含全部项目"
+            if lang == "zh"
+            else f"Points show the {MAX_MAP_POINTS:,} largest of {len(all_projects):,} projects; "
+            "the density surface and the grid count all of them"
+        )
+    drawn = to_display(drawn, system)
+    return build_map(
+        parks,
+        drawn,
+        context=to_display(analysis.context, system),
+        density=surface,
+        breakdown=analysis.breakdown,
+        scheme=options.scheme,
+        k=options.k,
+        lang=lang,
+        color_by=options.color_by,
+        title=options.title,
+        basemap=options.basemap,
+        tianditu_key=options.tianditu_key,
+        hexes=hexes,
+        totals=totals,
+        data_note=note,
+    )
