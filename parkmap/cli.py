@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -17,11 +16,17 @@ import click
 from parkmap import __version__
 from parkmap.errors import ParkmapError
 from parkmap.settings import (
+    BUILD_DEFAULTS,
+    CLUSTER_COMMAND_DEFAULTS,
+    CLUSTER_DEFAULTS,
     COLOR_BY,
-    DEFAULT_CELL_KM,
+    EXPORT_DEFAULTS,
     LANGUAGES,
     MAP_DEFAULTS,
     BuildOptions,
+    ClusterOptions,
+    ClusterParameters,
+    ExportOptions,
     InputOptions,
     MapOptions,
 )
@@ -45,17 +50,6 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise _InputFailure(str(exc)) from None
 
     return wrapper
-
-
-def _check_fonts(lang: str, font: str | None) -> None:
-    """Fail on a bad ``--font`` or a missing Chinese font before reading any input."""
-    import warnings
-
-    from parkmap.fonts import MissingFontWarning, font_setup
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingFontWarning)  # the command reports it later
-        font_setup(lang, font)
 
 
 def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -153,6 +147,59 @@ def _print_outcomes(analysis: Any, *, limit: int = SHOW_PROBLEMS) -> None:
         click.echo(f"… and {more} more (see rejected.csv and projects.geojson)", err=True)
 
 
+def _report(outcome: Any) -> None:
+    """Print a command's row outcomes, warnings and the files it wrote."""
+    _print_outcomes(outcome.analysis)
+    for message in outcome.warnings:
+        click.echo(f"warning: {message}", err=True)
+    for path in outcome.files.values():
+        click.echo(f"wrote {path}")
+
+
+def _out_option(default: object, contents: str) -> Callable[..., Any]:
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False),
+        default=str(default),
+        show_default=True,
+        help=f"Folder for {contents}.",
+    )
+
+
+def _lang_option() -> Callable[..., Any]:
+    return click.option(
+        "--lang", type=click.Choice(LANGUAGES), default=MAP_DEFAULTS.lang, show_default=True
+    )
+
+
+def _classes_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--scheme`` and ``--k``: the classification of park density."""
+    func = click.option(
+        "--k", default=MAP_DEFAULTS.k, show_default=True, help="Number of classes."
+    )(func)
+    return click.option(
+        "--scheme",
+        default=MAP_DEFAULTS.scheme,
+        show_default=True,
+        help="Classification of park density: quantiles, natural_breaks, equal_interval, "
+        "fisher_jenks, jenks_caspall, max_breaks, box_plot, headtail_breaks, percentiles, "
+        "std_mean.",
+    )(func)
+
+
+def _font_option(texts: str) -> Callable[..., Any]:
+    return click.option(
+        "--font",
+        "font",
+        type=click.Path(),
+        help=f"Font file (TTF, OTF or TTC) for {texts}, used first. Default: an installed "
+        "Chinese font, else the bundled Noto Sans CJK (noto-cjk-sans-otc).",
+    )
+
+
+_TITLE_OPTION = click.option("--title", help="Map title (default: a title in the chosen language).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="parkmap")
 def main() -> None:
@@ -161,26 +208,13 @@ def main() -> None:
 
 @main.command()
 @_input_options
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="maps",
-    show_default=True,
-    help="Folder for map.html, parks.csv, projects.geojson and rejected.csv.",
-)
-@click.option(
-    "--scheme",
-    default=MAP_DEFAULTS.scheme,
-    show_default=True,
-    help="Classification of park density: quantiles, natural_breaks, equal_interval, "
-    "fisher_jenks, jenks_caspall, max_breaks, box_plot, headtail_breaks, percentiles, std_mean.",
-)
-@click.option("--k", default=MAP_DEFAULTS.k, show_default=True, help="Number of classes.")
-@click.option("--lang", type=click.Choice(LANGUAGES), default=MAP_DEFAULTS.lang, show_default=True)
+@_out_option(BUILD_DEFAULTS.out, "map.html, parks.csv, projects.geojson and rejected.csv")
+@_classes_options
+@_lang_option()
 @click.option(
     "--color-by", type=click.Choice(COLOR_BY), default=MAP_DEFAULTS.color_by, show_default=True
 )
-@click.option("--title", help="Map title (default: a title in the chosen language).")
+@_TITLE_OPTION
 @click.option(
     "--bandwidth-km",
     type=click.FloatRange(min=0, min_open=True),
@@ -189,14 +223,14 @@ def main() -> None:
 @click.option(
     "--cell-km",
     type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_CELL_KM,
+    default=MAP_DEFAULTS.cell_km,
     show_default=True,
     help="Distance between the centres of the investment grid's hexagons, in km.",
 )
 @click.option(
     "--basemap",
     type=click.Choice(["none", "osm", "amap", "amap-satellite", "tianditu"]),
-    default="none",
+    default=MAP_DEFAULTS.basemap,
     show_default=True,
     help="Background tiles. none works offline; on amap/amap-satellite every layer is drawn "
     "in GCJ-02 to line up with Amap's roads.",
@@ -209,7 +243,7 @@ def main() -> None:
 @click.option(
     "--engine",
     type=click.Choice(["memory", "dask"]),
-    default="memory",
+    default=BUILD_DEFAULTS.engine,
     show_default=True,
     help="memory: everything on this machine. dask: load, convert, join and tally a "
     "(partitioned) Parquet file on a Dask cluster; writes parks.csv and rejected.csv.",
@@ -312,46 +346,38 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
 
 @main.command()
 @_input_options
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="maps",
-    show_default=True,
-    help="Folder for map.png/svg/pdf, atlas.pdf, parks.csv, parks.xlsx and projects.gpkg.",
+@_out_option(
+    EXPORT_DEFAULTS.out, "map.png/svg/pdf, atlas.pdf, parks.csv, parks.xlsx and projects.gpkg"
 )
 @click.option(
     "--format",
     "formats",
-    default="png,svg,pdf",
+    default=EXPORT_DEFAULTS.formats,
     show_default=True,
     help="Formats of the static map, comma-separated: any of png, svg, pdf.",
 )
-@click.option("--paper", type=click.Choice(["a4", "a3"]), default="a4", show_default=True)
+@click.option(
+    "--paper", type=click.Choice(["a4", "a3"]), default=EXPORT_DEFAULTS.paper, show_default=True
+)
 @click.option(
     "--orientation",
     type=click.Choice(["landscape", "portrait"]),
-    default="landscape",
+    default=EXPORT_DEFAULTS.orientation,
     show_default=True,
 )
 @click.option(
     "--dpi",
     type=click.FloatRange(min=10, max=1200),
-    default=300,
+    default=EXPORT_DEFAULTS.dpi,
     show_default=True,
     help="Resolution of map.png (A4 landscape at 300 dpi is 3508 × 2480 px).",
 )
-@click.option("--title", help="Map title (default: a title in the chosen language).")
+@_TITLE_OPTION
 @click.option(
     "--caption", help="Line under the map, e.g. a map-approval number (审图号) or a source."
 )
-@click.option("--lang", type=click.Choice(LANGUAGES), default=MAP_DEFAULTS.lang, show_default=True)
-@click.option(
-    "--scheme",
-    default=MAP_DEFAULTS.scheme,
-    show_default=True,
-    help="Classification of park density, as for build.",
-)
-@click.option("--k", default=MAP_DEFAULTS.k, show_default=True, help="Number of classes.")
+@_lang_option()
+@_classes_options
 @click.option(
     "--clusters",
     "with_clusters",
@@ -362,17 +388,11 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
 @click.option(
     "--seed",
     type=int,
-    default=0,
+    default=CLUSTER_DEFAULTS.seed,
     show_default=True,
     help="Seed of the cluster analysis (with --clusters).",
 )
-@click.option(
-    "--font",
-    "font",
-    type=click.Path(),
-    help="Font file (TTF, OTF or TTC) for every text, used first. Default: an installed "
-    "Chinese font, else the bundled Noto Sans CJK (noto-cjk-sans-otc).",
-)
+@_font_option("every text")
 @_friendly_errors
 def export(
     inputs: InputOptions,
@@ -400,68 +420,50 @@ def export(
 
         parkmap export --out 简报 --paper a4 --dpi 300 --caption "审图号：青S(2026)001号"
     """
-    import warnings
+    from parkmap.pipeline import export as run_export
 
-    from parkmap.export import MissingFontWarning, export_all
-
-    _check_fonts(lang, font)
-    analysis = _analyse(inputs)
-    clusters = None
-    if with_clusters:
-        from parkmap.cluster import cluster_analysis
-
-        clusters = cluster_analysis(analysis.projects, analysis.parks, seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingFontWarning)
-        result = export_all(
-            analysis,
-            out,
-            formats=formats,
-            paper=paper,
-            orientation=orientation,
-            dpi=dpi,
-            title=title,
-            caption=caption,
-            lang=lang,
-            scheme=scheme,
-            k=k,
-            clusters=clusters,
-            font=font,
-        )
-    _print_outcomes(analysis)
-    for message in result.warnings:
-        click.echo(f"warning: {message}", err=True)
-    for path in result.files.values():
-        click.echo(f"wrote {path}")
+    options = ExportOptions(
+        inputs=inputs,
+        out=out,
+        formats=formats,
+        paper=paper,
+        orientation=orientation,
+        dpi=dpi,
+        title=title,
+        caption=caption,
+        lang=lang,
+        scheme=scheme,
+        k=k,
+        font=font,
+        clusters=ClusterParameters(seed=seed) if with_clusters else None,
+    )
+    _report(run_export(options))
 
 
 @main.command()
 @_input_options
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="maps/cluster",
-    show_default=True,
-    help="Folder for clusters.csv/.geojson, hotspots.geojson, stats.json, summary.md, plots/.",
+@_out_option(
+    CLUSTER_COMMAND_DEFAULTS.out,
+    "clusters.csv/.geojson, hotspots.geojson, stats.json, summary.md, plots/",
 )
 @click.option(
     "--method",
     type=click.Choice(["dbscan", "hdbscan"]),
-    default="dbscan",
+    default=CLUSTER_DEFAULTS.method,
     show_default=True,
     help="How clusters of projects are found.",
 )
 @click.option(
     "--eps-m",
     type=click.FloatRange(min=0, min_open=True),
-    default=1000.0,
+    default=CLUSTER_DEFAULTS.eps_m,
     show_default=True,
     help="DBSCAN radius in metres.",
 )
 @click.option(
     "--min-samples",
     type=click.IntRange(min=1),
-    default=5,
+    default=CLUSTER_DEFAULTS.min_samples,
     show_default=True,
     help="DBSCAN: projects within --eps-m that make a core (亿元 with --weighted); "
     "HDBSCAN: smallest cluster.",
@@ -472,27 +474,33 @@ def export(
 @click.option(
     "--cell-km",
     type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_CELL_KM,
+    default=MAP_DEFAULTS.cell_km,
     show_default=True,
     help="Hexagon size (distance between centres) for Moran's I, Gi* and local Moran.",
 )
 @click.option(
     "--permutations",
     type=click.IntRange(min=0),
-    default=999,
+    default=CLUSTER_DEFAULTS.permutations,
     show_default=True,
     help="Permutations of Moran's I, Gi* and local Moran.",
 )
 @click.option(
     "--simulations",
     type=click.IntRange(min=1),
-    default=99,
+    default=CLUSTER_DEFAULTS.simulations,
     show_default=True,
     help="Simulated random patterns in the Ripley envelopes.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
+@click.option(
+    "--seed",
+    type=int,
+    default=CLUSTER_DEFAULTS.seed,
+    show_default=True,
+    help="Seed of every random step.",
+)
 @click.option("--fdr", is_flag=True, help="False-discovery-rate correction of Gi* and LISA.")
-@click.option("--lang", type=click.Choice(LANGUAGES), default=MAP_DEFAULTS.lang, show_default=True)
+@_lang_option()
 @click.option("--no-plots", is_flag=True, help="Skip the Ripley PNG plots.")
 @click.option(
     "--atlas",
@@ -500,13 +508,7 @@ def export(
     is_flag=True,
     help="Also write atlas.pdf (A4 landscape) with the page of hot spots and clusters.",
 )
-@click.option(
-    "--font",
-    "font",
-    type=click.Path(),
-    help="Font file (TTF, OTF or TTC) for the plots and the atlas, used first. Default: an "
-    "installed Chinese font, else the bundled Noto Sans CJK (noto-cjk-sans-otc).",
-)
+@_font_option("the plots and the atlas")
 @_friendly_errors
 def cluster(
     inputs: InputOptions,
@@ -536,19 +538,9 @@ def cluster(
 
         parkmap cluster --projects 项目台账.csv --out maps/cluster --eps-m 800 --seed 1
     """
-    import warnings
+    from parkmap.pipeline import cluster as run_cluster
 
-    from parkmap.cluster import run_cluster_analysis
-
-    if with_atlas or not no_plots:
-        _check_fonts(lang, font)
-    analysis = _analyse(inputs)
-    result, written = run_cluster_analysis(
-        analysis,
-        out,
-        lang=lang,
-        plots=not no_plots,
-        font=font,
+    params = ClusterParameters(
         method=method,
         eps_m=eps_m,
         min_samples=min_samples,
@@ -559,30 +551,16 @@ def cluster(
         seed=seed,
         fdr=fdr,
     )
-    # The interactive map with the hot-spot and cluster layers on top of the usual ones.
-    from parkmap.webmap import save_map
-    from parkmap.webmap.cluster_layers import cluster_map
-
-    written["map"] = save_map(
-        cluster_map(analysis, result, MapOptions(lang=lang, cell_km=cell_km)),
-        Path(out) / "map.html",
+    options = ClusterOptions(
+        inputs=inputs,
+        out=out,
+        params=params,
+        lang=lang,
+        plots=not no_plots,
+        atlas=with_atlas,
+        font=font,
     )
-    messages: list[str] = []
-    if with_atlas:
-        from parkmap.export import MissingFontWarning, export_all
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MissingFontWarning)
-            exported = export_all(
-                analysis, out, formats=None, lang=lang, tables=False, clusters=result, font=font
-            )
-        written = {**written, **exported.files}
-        messages = exported.warnings
-    _print_outcomes(analysis)
-    for message in messages:
-        click.echo(f"warning: {message}", err=True)
-    for path in written.values():
-        click.echo(f"wrote {path}")
+    _report(run_cluster(options))
 
 
 if __name__ == "__main__":  # pragma: no cover

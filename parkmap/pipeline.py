@@ -6,12 +6,15 @@ strings them together and decides where the outputs go.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,10 @@ from parkmap.settings import (
     OUTPUT_PROJECTS,
     OUTPUT_REJECTED,
     BuildOptions,
+    ClusterOptions,
+    ExportOptions,
     InputOptions,
+    MapOptions,
     PathLike,
 )
 
@@ -110,20 +116,6 @@ def _context_near(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     context = read.context_from_file()
     area = shapely.box(*context.total_bounds).buffer(0.5)
     return context if shapely.intersects(area, shapely.box(*parks.total_bounds)) else None
-
-
-def write_outputs(analysis: Analysis, out: PathLike, *, folium_map=None) -> dict[str, Path]:
-    """Write ``map.html`` (when a map is given), ``parks.csv``, ``projects.geojson``,
-    ``rejected.csv`` into ``out``; return their paths by name."""
-    from parkmap.webmap import save_map
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    if folium_map is not None:
-        written["map"] = save_map(folium_map, out / OUTPUT_MAP)
-    written.update(write_tables(analysis, out))
-    return written
 
 
 def write_tables(analysis: Analysis, out: PathLike) -> dict[str, Path]:
@@ -217,3 +209,112 @@ def _build_dask(
         park_name_field=inputs.park_name_field,
     )
     return result, write_dask_outputs(result, options.out)
+
+
+@dataclass
+class Outcome:
+    """What ``parkmap export`` or ``parkmap cluster`` did.
+
+    Attributes
+    ----------
+    analysis
+        The analysis the outputs were made from.
+    files
+        Paths written, by name.
+    warnings
+        Things the user should know about the outputs (fonts, pages left out).
+    clusters
+        The cluster statistics, when computed.
+    """
+
+    analysis: Analysis
+    files: dict[str, Path]
+    warnings: list[str] = field(default_factory=list)
+    clusters: Any = None
+
+
+def export(options: ExportOptions | None = None) -> Outcome:
+    """Write the print-ready maps, the atlas and the tables of ``parkmap export``.
+
+    The font is chosen (and a bad ``font`` refused) before any data is read. With
+    ``options.clusters`` the cluster statistics are computed and the atlas gets their page.
+    """
+    from parkmap.cluster import cluster_analysis
+    from parkmap.export import MissingFontWarning, export_all
+    from parkmap.fonts import font_setup
+
+    options = options or ExportOptions()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingFontWarning)  # export_all reports it
+        font_setup(options.lang, options.font)
+    analysis = analyse(options.inputs)
+    clusters = None
+    if options.clusters is not None:
+        clusters = cluster_analysis(
+            analysis.projects, analysis.parks, **dataclasses.asdict(options.clusters)
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingFontWarning)
+        result = export_all(
+            analysis,
+            options.out,
+            formats=options.formats,
+            paper=options.paper,
+            orientation=options.orientation,
+            dpi=options.dpi,
+            title=options.title,
+            caption=options.caption,
+            lang=options.lang,
+            scheme=options.scheme,
+            k=options.k,
+            clusters=clusters,
+            font=options.font,
+        )
+    return Outcome(analysis, dict(result.files), list(result.warnings), clusters)
+
+
+def cluster(options: ClusterOptions | None = None) -> Outcome:
+    """Compute the cluster statistics and write everything ``parkmap cluster`` writes.
+
+    ``clusters.csv``, ``clusters.geojson``, ``hotspots.geojson``, ``stats.json``,
+    ``summary.md``, the Ripley plots, ``map.html`` with the hot-spot and cluster layers, and
+    with ``options.atlas`` an ``atlas.pdf`` with their page.
+    """
+    from parkmap.cluster import cluster_analysis
+    from parkmap.cluster.report import write_cluster_report
+    from parkmap.export import MissingFontWarning, export_all
+    from parkmap.fonts import font_setup
+    from parkmap.webmap import save_map
+    from parkmap.webmap.cluster_layers import cluster_map
+
+    options = options or ClusterOptions()
+    setup = None
+    if options.plots or options.atlas:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingFontWarning)
+            setup = font_setup(options.lang, options.font)  # a bad font fails first
+    analysis = analyse(options.inputs)
+    params = options.params
+    result = cluster_analysis(analysis.projects, analysis.parks, **dataclasses.asdict(params))
+    files = write_cluster_report(
+        result, options.out, lang=options.lang, plots=options.plots, font=setup
+    )
+    # The interactive map with the hot-spot and cluster layers on top of the usual ones.
+    page = cluster_map(analysis, result, MapOptions(lang=options.lang, cell_km=params.cell_km))
+    files["map"] = save_map(page, Path(options.out) / OUTPUT_MAP)
+    messages: list[str] = []
+    if options.atlas:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingFontWarning)
+            exported = export_all(
+                analysis,
+                options.out,
+                formats=None,
+                lang=options.lang,
+                tables=False,
+                clusters=result,
+                font=options.font,
+            )
+        files.update(exported.files)
+        messages = list(exported.warnings)
+    return Outcome(analysis, files, messages, result)

@@ -137,5 +137,112 @@ class BuildOptions:
     scheduler: str | None = None
 
 
+@dataclass(frozen=True)
+class ClusterParameters:
+    """The parameters of the cluster statistics (:func:`parkmap.cluster.cluster_statistics`).
+
+    Attributes
+    ----------
+    method
+        ``dbscan`` or ``hdbscan``.
+    eps_m, min_samples
+        DBSCAN radius (metres) and the projects within it that make a core (亿元 when
+        ``weighted``); HDBSCAN's smallest cluster.
+    weighted
+        Weight projects by investment.
+    cell_km
+        Hexagon size for Moran's I, Gi* and local Moran.
+    permutations, simulations
+        Permutations of the hexagon statistics; simulated patterns of the Ripley envelopes.
+    seed
+        Seed of every random step.
+    fdr
+        False-discovery-rate correction of Gi* and local Moran.
+    """
+
+    method: str = "dbscan"
+    eps_m: float = 1000.0
+    min_samples: int = 5
+    weighted: bool = False
+    cell_km: float = DEFAULT_CELL_KM
+    permutations: int = 999
+    simulations: int = 99
+    seed: int = 0
+    fdr: bool = False
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Everything ``parkmap cluster`` takes.
+
+    Attributes
+    ----------
+    inputs, out
+        The data, and the folder for the statistics, plots and map.
+    params
+        The statistics' parameters.
+    lang
+        Language of ``summary.md``, the plots, the map and the atlas.
+    plots
+        Write the Ripley plots (PNG).
+    atlas
+        Also write ``atlas.pdf`` with the page of hot spots and clusters.
+    font
+        Font file for the plots and the atlas, used first.
+    """
+
+    inputs: InputOptions = field(default_factory=InputOptions)
+    out: PathLike = "maps/cluster"
+    params: ClusterParameters = field(default_factory=ClusterParameters)
+    lang: str = "zh"
+    plots: bool = True
+    atlas: bool = False
+    font: PathLike | None = None
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything ``parkmap export`` takes.
+
+    Attributes
+    ----------
+    inputs, out
+        The data, and the folder for the maps, atlas and tables.
+    formats
+        Static map formats, comma-separated (``png,svg,pdf``), or empty for none.
+    paper, orientation, dpi
+        Sheet (``a4``/``a3``, ``landscape``/``portrait``) and PNG resolution.
+    title, caption
+        Map title (default: one in ``lang``) and the line under the map.
+    lang, scheme, k
+        Label language and the classification of park density.
+    font
+        Font file for every text, used first.
+    clusters
+        With parameters, the atlas gets a page of hot spots and clusters.
+    """
+
+    inputs: InputOptions = field(default_factory=InputOptions)
+    out: PathLike = "maps"
+    formats: str = "png,svg,pdf"
+    paper: str = "a4"
+    orientation: str = "landscape"
+    dpi: float = 300.0
+    title: str | None = None
+    caption: str | None = None
+    lang: str = "zh"
+    scheme: str = "quantiles"
+    k: int = 5
+    font: PathLike | None = None
+    clusters: ClusterParameters | None = None
+
+
 #: The map's defaults, for options of other commands that share them.
 MAP_DEFAULTS: Final = MapOptions()
+#: The cluster statistics' defaults, for the CLI's option defaults.
+CLUSTER_DEFAULTS: Final = ClusterParameters()
+#: The export's defaults, for the CLI's option defaults.
+EXPORT_DEFAULTS: Final = ExportOptions()
+#: The build's and the cluster command's defaults (output folders, engine).
+BUILD_DEFAULTS: Final = BuildOptions()
+CLUSTER_COMMAND_DEFAULTS: Final = ClusterOptions()

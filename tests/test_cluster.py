@@ -28,7 +28,7 @@ from parkmap.cli import main
 from parkmap.cluster import cluster_analysis
 from parkmap.cluster.areal import gi_bins
 from parkmap.cluster.pattern import nearest_neighbour_index
-from parkmap.cluster.report import write_outputs
+from parkmap.cluster.report import write_cluster_report
 from parkmap.cluster.summary import moran_sentence, summary_markdown
 
 GK = "EPSG:4549"
@@ -147,7 +147,7 @@ def test_too_few_points_is_said_not_failed(tmp_path):
     result = analyse([X0 + 500.0], [Y0 + 500.0])
     assert result.nni["parks"]["sq"]["pattern"] == "too_few_points"
     assert result.ripley["parks"]["sq"]["pattern"] == "too_few_points"
-    write_outputs(result, tmp_path, lang="en", plots=True)
+    write_cluster_report(result, tmp_path, lang="en", plots=True)
     text = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert "too few for NNI (needs at least 2)" in text
     assert "too few for Ripley L" in text
@@ -170,7 +170,7 @@ def _hot_case():
 def test_nni_recomputed_from_written_files(tmp_path):
     projects, parks = _hot_case()
     result = cluster_analysis(projects, parks, permutations=PERMUTATIONS, simulations=19, seed=1)
-    write_outputs(result, tmp_path, lang="en", plots=False)
+    write_cluster_report(result, tmp_path, lang="en", plots=False)
     stats = json.loads((tmp_path / "stats.json").read_text(encoding="utf-8"))
     geodesic = abs(Geod(ellps="WGS84").geometry_area_perimeter(parks.geometry.iloc[0])[0]) / 1e6
     assert stats["parks"][0]["area_km2"] == pytest.approx(geodesic, rel=1e-9)
@@ -193,7 +193,7 @@ def test_moran_and_gi_recomputed_with_pysal_from_hotspots(tmp_path):
     result = cluster_analysis(
         projects, parks, cell_km=0.5, permutations=PERMUTATIONS, simulations=19, seed=SEED
     )
-    write_outputs(result, tmp_path, lang="en", plots=False)
+    write_cluster_report(result, tmp_path, lang="en", plots=False)
     stats = json.loads((tmp_path / "stats.json").read_text(encoding="utf-8"))
     cells = gpd.read_file(tmp_path / "hotspots.geojson")
     assert len(cells) == stats["weights"]["cells"] > 50
@@ -280,7 +280,7 @@ def test_two_blobs_give_two_clusters(tmp_path, method):
         permutations=PERMUTATIONS,
         simulations=19,
     )
-    write_outputs(result, tmp_path, lang="zh", plots=False)
+    write_cluster_report(result, tmp_path, lang="zh", plots=False)
     table = pd.read_csv(tmp_path / "clusters.csv")
     assert table["cluster_id"].tolist() == [1, 2]  # numbered west to east
     # HDBSCAN has no radius: the lone project 0.7 km from the first blob is still in it when the

@@ -268,27 +268,28 @@ def test_title_is_kept_verbatim_and_chinese_names_are_drawn(demo, tmp_path, lang
 
 
 def test_ripley_plots_draw_chinese(demo, tmp_path):
-    from parkmap.cluster import run_cluster_analysis
+    from parkmap.cluster import cluster_analysis
+    from parkmap.cluster.report import write_cluster_report
 
+    result = cluster_analysis(demo.projects, demo.parks, permutations=9, simulations=9, seed=1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _, written = run_cluster_analysis(
-            demo, tmp_path, lang="zh", permutations=9, simulations=9, seed=1
-        )
+        written = write_cluster_report(result, tmp_path, lang="zh")
     plots = [p for name, p in written.items() if name.startswith("plot_")]
     assert plots and all(p.stat().st_size > 0 for p in plots)
     assert not [w for w in caught if "missing from font" in str(w.message).lower()]
 
 
-def test_bad_font_stops_the_cluster_analysis_before_it_runs(demo, tmp_path, monkeypatch):
-    from parkmap import cluster
+def test_bad_font_stops_the_cluster_command_before_it_reads(tmp_path, monkeypatch):
+    from parkmap import pipeline
+    from parkmap.settings import ClusterOptions
 
     def boom(*args, **kwargs):
-        raise AssertionError("statistics computed before the font was checked")
+        raise AssertionError("data read before the font was checked")
 
-    monkeypatch.setattr(cluster, "cluster_analysis", boom)
+    monkeypatch.setattr(pipeline, "analyse", boom)
     with pytest.raises(InputError, match="cannot draw Chinese"):
-        cluster.run_cluster_analysis(demo, tmp_path, lang="zh", font=DEJAVU)
+        pipeline.cluster(ClusterOptions(out=tmp_path, lang="zh", font=DEJAVU))
 
 
 # --- a fresh Python process: empty and stale matplotlib caches ---------------------------------

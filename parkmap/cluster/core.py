@@ -19,7 +19,7 @@ from parkmap.cluster._geo import (
 from parkmap.cluster.areal import HexStatistics, hex_statistics
 from parkmap.cluster.pattern import nearest_neighbour_index, ripley_l
 from parkmap.cluster.points import ClusterResult, find_clusters
-from parkmap.settings import DEFAULT_CELL_KM
+from parkmap.settings import CLUSTER_DEFAULTS
 
 
 @dataclass
@@ -59,15 +59,15 @@ def cluster_analysis(
     projects: gpd.GeoDataFrame,
     parks: gpd.GeoDataFrame,
     *,
-    method: str = "dbscan",
-    eps_m: float = 1000.0,
-    min_samples: int = 5,
-    weighted: bool = False,
-    cell_km: float = DEFAULT_CELL_KM,
-    permutations: int = 999,
-    simulations: int = 99,
-    seed: int = 0,
-    fdr: bool = False,
+    method: str = CLUSTER_DEFAULTS.method,
+    eps_m: float = CLUSTER_DEFAULTS.eps_m,
+    min_samples: int = CLUSTER_DEFAULTS.min_samples,
+    weighted: bool = CLUSTER_DEFAULTS.weighted,
+    cell_km: float = CLUSTER_DEFAULTS.cell_km,
+    permutations: int = CLUSTER_DEFAULTS.permutations,
+    simulations: int = CLUSTER_DEFAULTS.simulations,
+    seed: int = CLUSTER_DEFAULTS.seed,
+    fdr: bool = CLUSTER_DEFAULTS.fdr,
 ) -> ClusterAnalysis:
     """Clusters, nearest-neighbour index, Ripley's L and hexagon statistics.
 

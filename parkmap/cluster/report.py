@@ -76,7 +76,7 @@ def stats_document(result: ClusterAnalysis) -> dict:
     )
 
 
-def write_outputs(
+def write_cluster_report(
     result: ClusterAnalysis,
     out: str | os.PathLike[str],
     *,

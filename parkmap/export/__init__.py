@@ -25,7 +25,7 @@ from parkmap.fonts import (
     find_cjk_font,
     font_setup,
 )
-from parkmap.settings import LANGUAGES, MAP_DEFAULTS
+from parkmap.settings import EXPORT_DEFAULTS, LANGUAGES
 
 if TYPE_CHECKING:
     from parkmap.analysis import Analysis
@@ -87,14 +87,14 @@ def export_all(
     out: PathLike,
     *,
     formats: str | Sequence[str] | None = FORMATS,
-    paper: str = "a4",
-    orientation: str = "landscape",
-    dpi: float = 300,
+    paper: str = EXPORT_DEFAULTS.paper,
+    orientation: str = EXPORT_DEFAULTS.orientation,
+    dpi: float = EXPORT_DEFAULTS.dpi,
     title: str | None = None,
     caption: str | None = None,
-    lang: str = MAP_DEFAULTS.lang,
-    scheme: str = MAP_DEFAULTS.scheme,
-    k: int = MAP_DEFAULTS.k,
+    lang: str = EXPORT_DEFAULTS.lang,
+    scheme: str = EXPORT_DEFAULTS.scheme,
+    k: int = EXPORT_DEFAULTS.k,
     atlas: bool = True,
     tables: bool = True,
     clusters: ClusterAnalysis | None = None,

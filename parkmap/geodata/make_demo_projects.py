@@ -20,7 +20,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import shapely
@@ -31,11 +30,15 @@ from shapely.geometry.base import BaseGeometry
 from .make_geodata import (
     DECIMALS,
     HERE,
-    LAIXI_SEAT,
     PARKS,
+    SEATS,
+    Coord,
     context_features,
     offset_point,
     park_features,
+    parse_pairs,
+    parse_table,
+    round_point,
     write_text_atomic,
 )
 
@@ -62,6 +65,7 @@ SYNTHETIC_SOURCE = "synthetic"
 
 #: Status labels as the Chinese registers write them.
 SIGNED, BUILDING, PRODUCING = "签约", "在建", "投产"
+STATUSES = (SIGNED, BUILDING, PRODUCING)
 #: Status mix of synthetic rows outside Nancun (Nancun's rows are all newly signed).
 STATUS_PROBABILITIES = ((SIGNED, 0.55), (BUILDING, 0.35), (PRODUCING, 0.10))
 
@@ -88,6 +92,10 @@ _TO_LONLAT = Transformer.from_crs(LOCAL_CRS, "EPSG:4326", always_xy=True)
 _BATCH = 32
 
 
+#: Group name of the synthetic rows outside every park.
+OUTSIDE = "outside"
+
+
 @dataclass(frozen=True)
 class District:
     """Calibration target for one district's rows (named plus synthetic)."""
@@ -99,31 +107,27 @@ class District:
     #: ``(park_id or None for outside parks, number of synthetic rows)``, in drawing order.
     groups: tuple[tuple[str | None, int], ...]
 
+    @classmethod
+    def from_fields(cls, fields: Sequence[str]) -> District:
+        """Build a target from one :data:`DISTRICT_TABLE` record (fields in attribute order)."""
+        name, code, rows, investment, groups = fields
+        parsed = []
+        for group in groups.split(","):
+            park_id, n = group.split()
+            parsed.append((None if park_id == OUTSIDE else park_id, int(n)))
+        return cls(name, code, int(rows), float(investment), tuple(parsed))
 
-DISTRICTS: tuple[District, ...] = (
-    District(
-        name="平度市",
-        code="PD",
-        rows=49,
-        investment_100m_cny=301.00,
-        groups=(
-            ("pingdu-nancun", 18),
-            ("pingdu-edz", 11),
-            ("qingwei-airport-zone", 9),
-            (None, 7),
-        ),
-    ),
-    District(
-        name="莱西市",
-        code="LX",
-        rows=111,
-        investment_100m_cny=495.00,
-        groups=(
-            ("laixi-jiangshan", 42),
-            ("laixi-edz", 38),
-            (None, 27),
-        ),
-    ),
+
+#: Calibration targets, one record a district, fields in :class:`District` order; ``groups`` lists
+#: ``park_id n`` (or ``outside n``) in drawing order.
+DISTRICT_TABLE = """
+# name | code | rows | investment_100m_cny | groups
+平度市 | PD | 49 | 301.00 | pingdu-nancun 18, pingdu-edz 11, qingwei-airport-zone 9, outside 7
+莱西市 | LX | 111 | 495.00 | laixi-jiangshan 42, laixi-edz 38, outside 27
+"""
+
+DISTRICTS: tuple[District, ...] = tuple(
+    District.from_fields(fields) for fields in parse_table(DISTRICT_TABLE, n_fields=5)
 )
 
 
@@ -131,8 +135,8 @@ DISTRICTS: tuple[District, ...] = (
 class NamedProject:
     """A project named in the public report; its position is a schematic offset.
 
-    ``offset_km`` is ``(east, north)`` from the centre of the project's park, or from the point
-    ``anchor`` when given (projects outside the parks).
+    ``offset_km`` is ``(east, north)`` from the centre of the project's park or, for a project
+    outside the parks (``park_id`` None), from its district's city seat.
     """
 
     name: str
@@ -140,85 +144,44 @@ class NamedProject:
     district: str
     industry: str
     status: str
-    offset_km: tuple[float, float]
+    offset_km: Coord
     investment_100m_cny: float | None = None
     signed_date: str = ""
-    anchor: tuple[float, float] | None = None
+
+    @classmethod
+    def from_fields(cls, fields: Sequence[str]) -> NamedProject:
+        """Build a project from one :data:`NAMED_TABLE` record (fields in attribute order)."""
+        name, park_id, district, industry, status, offset, investment, signed_date = fields
+        if status not in STATUSES:
+            raise ValueError(f"{name}: status {status!r} is not one of {STATUSES}")
+        (offset_km,) = parse_pairs(offset)
+        amount = float(investment) if investment else None
+        return cls(
+            name, park_id or None, district, industry, status, offset_km, amount, signed_date
+        )
 
 
-NAMED: tuple[NamedProject, ...] = (
-    NamedProject(
-        name="亿达未来智能动力谷中小企业产业园",
-        park_id="pingdu-edz",
-        district="平度市",
-        industry="智能制造",
-        status=PRODUCING,
-        offset_km=(1.2, -1.0),
-    ),
-    NamedProject(
-        name="钢研新材料生产基地",
-        park_id="pingdu-edz",
-        district="平度市",
-        industry="新材料",
-        status=BUILDING,
-        offset_km=(-1.5, -1.6),
-    ),
-    NamedProject(
-        name="青啤百万千升扩能",
-        park_id="pingdu-edz",
-        district="平度市",
-        industry="食品饮料",
-        status=BUILDING,
-        offset_km=(0.6, 1.7),
-    ),
-    NamedProject(
-        name="万洋众创产城",
-        park_id="pingdu-nancun",
-        district="平度市",
-        industry="智能家电",
-        status=SIGNED,
-        offset_km=(0.4, 0.5),
-        # Reported as signed in H1 2020; the day is a GUESS inside the Jan–May reporting period.
-        signed_date="2020-05-20",
-    ),
-    NamedProject(
-        name="北京汽车制造厂(青岛)有限公司整车制造总部基地产业园",
-        park_id="laixi-jiangshan",
-        district="莱西市",
-        industry="新能源汽车",
-        status=SIGNED,
-        offset_km=(0.1, 0.6),
-        investment_100m_cny=150.0,
-        # Reported as signed "early July 2020"; the day (6 July) is a GUESS.
-        signed_date="2020-07-06",
-    ),
-    NamedProject(
-        name="南部新城",
-        park_id=None,
-        district="莱西市",
-        industry="城市建设",
-        status=SIGNED,
-        # Outside the parks, about 6 km south of the Laixi city seat (position GUESS).
-        offset_km=(0.4, -6.0),
-        anchor=LAIXI_SEAT,
-        investment_100m_cny=150.0,
-    ),
-    NamedProject(
-        name="五菱柳机",
-        park_id="laixi-jiangshan",
-        district="莱西市",
-        industry="新能源汽车",
-        status=BUILDING,
-        offset_km=(-0.6, -0.9),
-    ),
-    NamedProject(
-        name="韩国蓝星动力科技",
-        park_id="laixi-jiangshan",
-        district="莱西市",
-        industry="新能源汽车",
-        status=BUILDING,
-        offset_km=(0.7, -1.2),
-    ),
+#: Projects named in the public reports, fields in :class:`NamedProject` order; a blank park is
+#: outside the parks, a blank investment or date was not reported.
+NAMED_TABLE = """
+# name | park_id | district | industry | status | offset_km (east north)
+#     | investment_100m_cny | signed_date
+亿达未来智能动力谷中小企业产业园 | pingdu-edz | 平度市 | 智能制造 | 投产 | 1.2 -1.0
+钢研新材料生产基地 | pingdu-edz | 平度市 | 新材料 | 在建 | -1.5 -1.6
+青啤百万千升扩能 | pingdu-edz | 平度市 | 食品饮料 | 在建 | 0.6 1.7
+# Reported as signed in H1 2020; the day is a GUESS inside the Jan–May reporting period.
+万洋众创产城 | pingdu-nancun | 平度市 | 智能家电 | 签约 | 0.4 0.5 | | 2020-05-20
+# Reported as signed "early July 2020"; the day (6 July) is a GUESS.
+北京汽车制造厂(青岛)有限公司整车制造总部基地产业园 | laixi-jiangshan | 莱西市 | 新能源汽车
+    | 签约 | 0.1 0.6 | 150.0 | 2020-07-06
+# Outside the parks, about 6 km south of the Laixi city seat (position GUESS).
+南部新城 | | 莱西市 | 城市建设 | 签约 | 0.4 -6.0 | 150.0
+五菱柳机 | laixi-jiangshan | 莱西市 | 新能源汽车 | 在建 | -0.6 -0.9
+韩国蓝星动力科技 | laixi-jiangshan | 莱西市 | 新能源汽车 | 在建 | 0.7 -1.2
+"""
+
+NAMED: tuple[NamedProject, ...] = tuple(
+    NamedProject.from_fields(fields) for fields in parse_table(NAMED_TABLE, n_fields=8)
 )
 
 
@@ -237,9 +200,7 @@ def _rounded_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.round(np.asarray(lon), DECIMALS), np.round(np.asarray(lat), DECIMALS)
 
 
-def sample_points(
-    rng: np.random.Generator, region_m: BaseGeometry, n: int
-) -> list[tuple[float, float]]:
+def sample_points(rng: np.random.Generator, region_m: BaseGeometry, n: int) -> list[Coord]:
     """Draw ``n`` points uniformly inside a region by rejection sampling.
 
     Parameters
@@ -260,7 +221,7 @@ def sample_points(
         raise RuntimeError("sampling region is empty")
     shapely.prepare(region_m)
     minx, miny, maxx, maxy = region_m.bounds
-    points: list[tuple[float, float]] = []
+    points: list[Coord] = []
     while len(points) < n:
         x = rng.uniform(minx, maxx, _BATCH)
         y = rng.uniform(miny, maxy, _BATCH)
@@ -316,10 +277,110 @@ def _park_industries(industry: str) -> tuple[str, ...]:
     return tuple(part for part in industry.split("/") if part)
 
 
-def _check_position(point: tuple[float, float], region_m: BaseGeometry, label: str) -> None:
+def _check_position(point: Coord, region_m: BaseGeometry, label: str) -> None:
     x, y = _TO_LOCAL.transform(*point)
     if not region_m.contains(Point(x, y)):
         raise RuntimeError(f"schematic position of {label} is outside its allowed region")
+
+
+@dataclass
+class _Row:
+    """One register row before numbering; a synthetic row gets its ``name`` when numbered."""
+
+    park: str
+    district: str
+    industry: str
+    status: str
+    signed_date: str
+    point: Coord
+    source: str = SYNTHETIC_SOURCE
+    name: str = ""
+    ending: str = ""
+    investment: float | None = None
+
+
+class _Layers:
+    """Parks and districts, in lon/lat and in the local metric CRS, and the allowed regions."""
+
+    def __init__(self) -> None:
+        parks = park_features()
+        self.parks = {f["properties"]["park_id"]: f["properties"] for f in parks}
+        self.parks_m = {f["properties"]["park_id"]: to_local(shape(f["geometry"])) for f in parks}
+        self.districts_m = {
+            f["properties"]["name_zh"]: to_local(shape(f["geometry"]))
+            for f in context_features()
+            if f["properties"]["kind"] == "district"
+        }
+        parks_union = shapely.union_all(list(self.parks_m.values()))
+        self.near_parks_m = parks_union.buffer(OUTSIDE_MARGIN_M)
+
+    def park_name(self, park_id: str | None) -> str:
+        """Return the park's ``name_zh``, or ``""`` outside the parks."""
+        return self.parks[park_id]["name_zh"] if park_id else ""
+
+    def region(self, park_id: str | None, district: str) -> BaseGeometry:
+        """Return where a point of this park (or outside the parks) may lie, in metres."""
+        if park_id is None:
+            inner = self.districts_m[district].buffer(-OUTSIDE_MARGIN_M)
+            return inner.difference(self.near_parks_m)
+        inner = self.parks_m[park_id].buffer(-PARK_MARGIN_M)
+        return inner.intersection(self.districts_m[district].buffer(-PARK_MARGIN_M))
+
+
+def _named_rows(layers: _Layers, district: str) -> list[_Row]:
+    """Return the rows of the district's named projects, each checked against its region."""
+    centres = {sketch.park_id: sketch.centre for sketch in PARKS}
+    rows = []
+    for project in NAMED:
+        if project.district != district:
+            continue
+        origin = centres[project.park_id] if project.park_id else SEATS[district]
+        point = round_point(offset_point(origin, *project.offset_km))
+        _check_position(point, layers.region(project.park_id, district), project.name)
+        park = layers.park_name(project.park_id)
+        row = _Row(
+            park,
+            district,
+            project.industry,
+            project.status,
+            project.signed_date,
+            point,
+            source=NAMED_SOURCE,
+            name=project.name,
+            investment=project.investment_100m_cny,
+        )
+        rows.append(row)
+    return rows
+
+
+def _synthetic_rows(
+    rng: np.random.Generator, layers: _Layers, district: str, park_id: str | None, n: int
+) -> list[_Row]:
+    """Draw ``n`` synthetic rows of one park (or outside the parks), without investment."""
+    industries: tuple[str, ...]
+    if park_id is None:
+        industries = OUTSIDE_INDUSTRIES
+    else:
+        industries = _park_industries(layers.parks[park_id]["industry"])
+    industry = rng.choice(industries, size=n)
+    if park_id == "pingdu-nancun":
+        status = np.full(n, SIGNED)
+    else:
+        statuses = [s for s, _ in STATUS_PROBABILITIES]
+        status = rng.choice(statuses, size=n, p=[p for _, p in STATUS_PROBABILITIES])
+    ending = rng.choice(NAME_ENDINGS, size=n)
+    day = rng.integers(0, (LAST_DAY - FIRST_DAY).days + 1, size=n)
+    points = sample_points(rng, layers.region(park_id, district), n)
+    park = layers.park_name(park_id)
+    drawn = zip(industry, status, day, points, ending, strict=True)
+    return [
+        _Row(park, district, str(kind), str(stage), _signed_date(days), point, ending=str(end))
+        for kind, stage, days, point, end in drawn
+    ]
+
+
+def _signed_date(days_after_first: int) -> str:
+    return (FIRST_DAY + dt.timedelta(days=int(days_after_first))).isoformat()
 
 
 def build_rows(seed: int = DEFAULT_SEED) -> list[dict[str, str]]:
@@ -336,127 +397,46 @@ def build_rows(seed: int = DEFAULT_SEED) -> list[dict[str, str]]:
         One dict per row, keyed by :data:`COLUMNS` (values already formatted as text).
     """
     rng = np.random.default_rng(seed)
-    parks = {f["properties"]["park_id"]: f for f in park_features()}
-    districts = {
-        f["properties"]["name_zh"]: shape(f["geometry"])
-        for f in context_features()
-        if f["properties"]["kind"] == "district"
-    }
-    districts_m = {name: to_local(geom) for name, geom in districts.items()}
-    parks_m = {pid: to_local(shape(f["geometry"])) for pid, f in parks.items()}
-    near_parks_m = shapely.union_all(list(parks_m.values())).buffer(OUTSIDE_MARGIN_M)
-
-    def park_region(park_id: str, district: str) -> BaseGeometry:
-        inner = parks_m[park_id].buffer(-PARK_MARGIN_M)
-        return inner.intersection(districts_m[district].buffer(-PARK_MARGIN_M))
-
-    def outside_region(district: str) -> BaseGeometry:
-        return districts_m[district].buffer(-OUTSIDE_MARGIN_M).difference(near_parks_m)
-
-    centres = {sketch.park_id: sketch.centre for sketch in PARKS}
-    statuses = [s for s, _ in STATUS_PROBABILITIES]
-    probabilities = [p for _, p in STATUS_PROBABILITIES]
-    n_days = (LAST_DAY - FIRST_DAY).days + 1
-
+    layers = _Layers()
     rows: list[dict[str, str]] = []
     for district in DISTRICTS:
-        named = [p for p in NAMED if p.district == district.name]
-        n_synthetic = sum(n for _, n in district.groups)
-        if len(named) + n_synthetic != district.rows:
+        named = _named_rows(layers, district.name)
+        if len(named) + sum(n for _, n in district.groups) != district.rows:
             raise RuntimeError(f"{district.name}: group sizes do not add up to {district.rows}")
-
-        named_rows = []
-        for project in named:
-            origin = project.anchor or centres[project.park_id or ""]
-            lon, lat = offset_point(origin, *project.offset_km)
-            point = (round(lon, DECIMALS), round(lat, DECIMALS))
-            region = (
-                park_region(project.park_id, district.name)
-                if project.park_id
-                else outside_region(district.name)
-            )
-            _check_position(point, region, project.name)
-            named_rows.append(
-                {
-                    "name": project.name,
-                    "park": parks[project.park_id]["properties"]["name_zh"]
-                    if project.park_id
-                    else "",
-                    "district": district.name,
-                    "industry": project.industry,
-                    "status": project.status,
-                    "investment": project.investment_100m_cny,
-                    "signed_date": project.signed_date,
-                    "point": point,
-                    "source": NAMED_SOURCE,
-                }
-            )
-
-        synthetic = []
-        for park_id, n in district.groups:
-            if park_id is None:
-                industries = OUTSIDE_INDUSTRIES
-                park_name = ""
-                region = outside_region(district.name)
-            else:
-                props = parks[park_id]["properties"]
-                industries = _park_industries(props["industry"])
-                park_name = props["name_zh"]
-                region = park_region(park_id, district.name)
-            industry = rng.choice(industries, size=n)
-            if park_id == "pingdu-nancun":
-                status = np.full(n, SIGNED)
-            else:
-                status = rng.choice(statuses, size=n, p=probabilities)
-            ending = rng.choice(NAME_ENDINGS, size=n)
-            day = rng.integers(0, n_days, size=n)
-            points = sample_points(rng, region, n)
-            for i in range(n):
-                synthetic.append(
-                    {
-                        "ending": str(ending[i]),
-                        "park": park_name,
-                        "district": district.name,
-                        "industry": str(industry[i]),
-                        "status": str(status[i]),
-                        "signed_date": (FIRST_DAY + dt.timedelta(days=int(day[i]))).isoformat(),
-                        "point": points[i],
-                        "source": SYNTHETIC_SOURCE,
-                    }
-                )
-
-        named_total = sum(p["investment"] or 0.0 for p in named_rows)
+        synthetic = [
+            row
+            for park_id, n in district.groups
+            for row in _synthetic_rows(rng, layers, district.name, park_id, n)
+        ]
+        named_total = sum(row.investment or 0.0 for row in named)
         amounts = allocate_investment(
             rng, len(synthetic), round(district.investment_100m_cny - named_total, 2)
         )
         for row, amount in zip(synthetic, amounts, strict=True):
-            row["investment"] = amount
-        synthetic.sort(key=lambda r: r["signed_date"])  # stable: ties keep drawing order
+            row.investment = amount
+        synthetic.sort(key=lambda r: r.signed_date)  # stable: ties keep drawing order
 
-        for number, row in enumerate([*named_rows, *synthetic], start=1):
-            if row["source"] == SYNTHETIC_SOURCE:
-                row["name"] = (
-                    f"示例项目 {district.code}-{number:03d} {row['industry']}{row['ending']}"
-                )
+        for number, row in enumerate([*named, *synthetic], start=1):
+            if row.source == SYNTHETIC_SOURCE:
+                row.name = f"示例项目 {district.code}-{number:03d} {row.industry}{row.ending}"
             rows.append(_format_row(f"{district.code}-2020-{number:03d}", row))
     return rows
 
 
-def _format_row(project_id: str, row: dict[str, Any]) -> dict[str, str]:
-    investment = row["investment"]
-    lon, lat = row["point"]
+def _format_row(project_id: str, row: _Row) -> dict[str, str]:
+    lon, lat = row.point
     return {
         "project_id": project_id,
-        "name": row["name"],
-        "park": row["park"],
-        "district": row["district"],
-        "industry": row["industry"],
-        "status": row["status"],
-        "investment_100m_cny": "" if investment is None else f"{investment:.2f}",
-        "signed_date": row["signed_date"],
+        "name": row.name,
+        "park": row.park,
+        "district": row.district,
+        "industry": row.industry,
+        "status": row.status,
+        "investment_100m_cny": "" if row.investment is None else f"{row.investment:.2f}",
+        "signed_date": row.signed_date,
         "lon": f"{lon:.{DECIMALS}f}",
         "lat": f"{lat:.{DECIMALS}f}",
-        "source": row["source"],
+        "source": row.source,
     }
 
 

@@ -6,6 +6,9 @@ vertex offsets in km around its centre, scaled until its geodesic area on the WG
 matches the target area. The two county-level cities are hand-drawn simplified outlines that respect
 their published extents and areas and share one border polyline, so they never overlap.
 
+The facts are written once, as text tables (:data:`PARK_TABLE`, :data:`CITY_TABLE`) read by
+:func:`parse_table`, and coordinate lists as ``"x y, x y, …"`` text read by :func:`parse_pairs`.
+
 Run ``python -m parkmap.geodata.make_geodata [--out-dir DIR]``; the output is deterministic.
 """
 
@@ -42,6 +45,74 @@ CONTEXT_FILE = "context.geojson"
 Coord = tuple[float, float]
 
 
+def parse_table(text: str, n_fields: int) -> list[list[str]]:
+    """Split a text table into records of ``n_fields`` stripped fields.
+
+    A record starts at the beginning of a line and holds ``|``-separated fields; an indented line
+    continues the record above (joined with one space). Blank lines and lines starting with ``#``
+    are skipped. Missing trailing fields are empty strings.
+
+    Parameters
+    ----------
+    text
+        The table.
+    n_fields
+        Number of fields in every record.
+
+    Returns
+    -------
+    list of list of str
+        One list of fields per record, in table order.
+
+    Raises
+    ------
+    ValueError
+        If a record has more than ``n_fields`` fields, or the table starts with an indented line.
+    """
+    records: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            records.append(line.strip())
+        elif records:
+            records[-1] += " " + line.strip()
+        else:
+            raise ValueError(f"table starts with a continuation line: {line.strip()!r}")
+    table = []
+    for record in records:
+        fields = [field.strip() for field in record.split("|")]
+        if len(fields) > n_fields:
+            raise ValueError(f"{len(fields)} fields, expected {n_fields}: {record!r}")
+        table.append(fields + [""] * (n_fields - len(fields)))
+    return table
+
+
+def parse_pairs(text: str) -> tuple[Coord, ...]:
+    """Parse ``"x y, x y, …"`` (WKT coordinate order) into ``(x, y)`` float pairs.
+
+    Parameters
+    ----------
+    text
+        Comma-separated pairs of whitespace-separated numbers.
+
+    Returns
+    -------
+    tuple of tuple
+        The pairs, in order.
+
+    Raises
+    ------
+    ValueError
+        If a pair does not hold exactly two numbers.
+    """
+    pairs = []
+    for pair in text.split(","):
+        x, y = pair.split()
+        pairs.append((float(x), float(y)))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class ParkSketch:
     """A schematic park: identity, placement and a hand-drawn shape.
@@ -71,189 +142,141 @@ class ParkSketch:
     source: str
     offsets_km: tuple[Coord, ...]
 
+    @classmethod
+    def from_fields(cls, fields: Sequence[str]) -> ParkSketch:
+        """Build a sketch from one :data:`PARK_TABLE` record (fields in attribute order)."""
+        park_id, name_zh, name_en, district, industry, centre, area, source, offsets = fields
+        (centre_pair,) = parse_pairs(centre)
+        names = (park_id, name_zh, name_en)
+        return cls(
+            *names, district, industry, centre_pair, float(area), source, parse_pairs(offsets)
+        )
 
-PARKS: tuple[ParkSketch, ...] = (
-    ParkSketch(
-        park_id="pingdu-nancun",
-        name_zh="平度南村智能家电产业集聚区",
-        name_en="Pingdu Nancun Smart Home-Appliance Cluster",
-        district="平度市",
-        industry="智能家电",
-        centre=(120.14, 36.55),
-        area_target_km2=20.0,
-        source="schematic; centre GUESS (Nancun town), 20 km² GUESS",
-        offsets_km=(
-            (2.6, -0.4),
-            (2.3, 1.5),
-            (0.9, 2.2),
-            (-0.3, 2.7),
-            (-1.8, 1.9),
-            (-2.7, 0.6),
-            (-2.2, -1.1),
-            (-1.1, -2.3),
-            (0.6, -2.5),
-            (1.9, -1.7),
-        ),
-    ),
-    ParkSketch(
-        park_id="laixi-jiangshan",
-        name_zh="莱西姜山新能源汽车产业集聚区",
-        name_en="Laixi Jiangshan New-Energy-Vehicle Cluster",
-        district="莱西市",
-        industry="新能源汽车",
-        centre=(120.58, 36.66),
-        area_target_km2=15.0,
-        source=(
-            "schematic; centre GUESS (Jiangshan town), 15 km² from the published NEV-cluster area; "
-            "straight E/W/S sides echo the expressway, G204 and S394 bounds"
-        ),
-        offsets_km=(
-            (1.6, -2.0),
-            (1.8, -0.3),
-            (1.6, 1.6),
-            (0.9, 2.9),
-            (-0.4, 3.1),
-            (-1.4, 2.3),
-            (-1.7, 0.4),
-            (-1.8, -1.7),
-            (-0.2, -2.2),
-        ),
-    ),
-    ParkSketch(
-        park_id="qingwei-airport-zone",
-        name_zh="青潍临空产业协作区",
-        name_en="Qingdao–Weifang Airport-Linked Industry Collaboration Zone",
-        district="平度市/胶州市",
-        industry="临空产业",
-        centre=(120.00, 36.475),
-        area_target_km2=60.0,
-        source=(
-            "schematic; GUESS placement NW of Jiaodong airport across the Pingdu–Jiaozhou line, "
-            "60 km² GUESS"
-        ),
-        offsets_km=(
-            (7.0, -0.6),
-            (6.2, 1.4),
-            (4.0, 2.5),
-            (1.2, 2.9),
-            (-1.8, 3.1),
-            (-4.6, 2.4),
-            (-6.8, 1.0),
-            (-7.1, -1.0),
-            (-5.0, -2.2),
-            (-2.0, -2.6),
-            (1.0, -3.0),
-            (4.5, -2.4),
-        ),
-    ),
-    ParkSketch(
-        park_id="pingdu-edz",
-        name_zh="平度经济开发区",
-        name_en="Pingdu Economic Development Zone",
-        district="平度市",
-        industry="食品饮料/新材料/智能制造",
-        centre=(120.00, 36.76),
-        area_target_km2=40.5,
-        source="schematic; centre GUESS, 40.5 km² from the zone's published area",
-        offsets_km=(
-            (3.4, -0.8),
-            (3.6, 1.2),
-            (2.4, 2.9),
-            (0.5, 3.5),
-            (-1.4, 3.0),
-            (-2.9, 1.9),
-            (-3.3, 0.0),
-            (-2.8, -2.0),
-            (-1.2, -3.2),
-            (0.9, -3.4),
-            (2.6, -2.4),
-        ),
-    ),
-    ParkSketch(
-        park_id="laixi-edz",
-        name_zh="莱西经济开发区",
-        name_en="Laixi Economic Development Zone",
-        district="莱西市",
-        industry="高端装备/新材料",
-        centre=(120.50, 36.85),
-        area_target_km2=30.0,
-        source="schematic; centre GUESS, 30 km² GUESS (area not published)",
-        offsets_km=(
-            (3.2, -0.2),
-            (2.4, 0.9),
-            (1.0, 1.2),
-            (0.3, 2.6),
-            (-1.8, 2.5),
-            (-3.2, 0.8),
-            (-3.0, -1.5),
-            (-1.3, -2.9),
-            (0.9, -3.0),
-            (2.6, -1.8),
-        ),
-    ),
+
+#: The parks, one record each, fields in :class:`ParkSketch` order.
+PARK_TABLE = """
+# park_id | name_zh | name_en
+#     | district | industry | centre (lon lat) | area_target_km2
+#     | source
+#     | offsets_km (east north, counter-clockwise)
+pingdu-nancun | 平度南村智能家电产业集聚区 | Pingdu Nancun Smart Home-Appliance Cluster
+    | 平度市 | 智能家电 | 120.14 36.55 | 20.0
+    | schematic; centre GUESS (Nancun town), 20 km² GUESS
+    | 2.6 -0.4, 2.3 1.5, 0.9 2.2, -0.3 2.7, -1.8 1.9, -2.7 0.6, -2.2 -1.1, -1.1 -2.3, 0.6 -2.5,
+      1.9 -1.7
+laixi-jiangshan | 莱西姜山新能源汽车产业集聚区 | Laixi Jiangshan New-Energy-Vehicle Cluster
+    | 莱西市 | 新能源汽车 | 120.58 36.66 | 15.0
+    | schematic; centre GUESS (Jiangshan town), 15 km² from the published NEV-cluster area;
+      straight E/W/S sides echo the expressway, G204 and S394 bounds
+    | 1.6 -2.0, 1.8 -0.3, 1.6 1.6, 0.9 2.9, -0.4 3.1, -1.4 2.3, -1.7 0.4, -1.8 -1.7, -0.2 -2.2
+qingwei-airport-zone | 青潍临空产业协作区
+    | Qingdao–Weifang Airport-Linked Industry Collaboration Zone
+    | 平度市/胶州市 | 临空产业 | 120.00 36.475 | 60.0
+    | schematic; GUESS placement NW of Jiaodong airport across the Pingdu–Jiaozhou line,
+      60 km² GUESS
+    | 7.0 -0.6, 6.2 1.4, 4.0 2.5, 1.2 2.9, -1.8 3.1, -4.6 2.4, -6.8 1.0, -7.1 -1.0, -5.0 -2.2,
+      -2.0 -2.6, 1.0 -3.0, 4.5 -2.4
+pingdu-edz | 平度经济开发区 | Pingdu Economic Development Zone
+    | 平度市 | 食品饮料/新材料/智能制造 | 120.00 36.76 | 40.5
+    | schematic; centre GUESS, 40.5 km² from the zone's published area
+    | 3.4 -0.8, 3.6 1.2, 2.4 2.9, 0.5 3.5, -1.4 3.0, -2.9 1.9, -3.3 0.0, -2.8 -2.0, -1.2 -3.2,
+      0.9 -3.4, 2.6 -2.4
+laixi-edz | 莱西经济开发区 | Laixi Economic Development Zone
+    | 莱西市 | 高端装备/新材料 | 120.50 36.85 | 30.0
+    | schematic; centre GUESS, 30 km² GUESS (area not published)
+    | 3.2 -0.2, 2.4 0.9, 1.0 1.2, 0.3 2.6, -1.8 2.5, -3.2 0.8, -3.0 -1.5, -1.3 -2.9, 0.9 -3.0,
+      2.6 -1.8
+"""
+
+PARKS: tuple[ParkSketch, ...] = tuple(
+    ParkSketch.from_fields(fields) for fields in parse_table(PARK_TABLE, n_fields=9)
 )
 
 #: Shared Pingdu–Laixi border, south (Jimo tripoint) to north; (lon, lat).
-PINGDU_LAIXI_BORDER: tuple[Coord, ...] = (
-    (120.31, 36.69),
-    (120.28, 36.765),
-    (120.245, 36.815),
-    (120.20, 36.86),
-    (120.24, 36.93),
-    (120.265, 36.975),
+PINGDU_LAIXI_BORDER = parse_pairs(
+    "120.31 36.69, 120.28 36.765, 120.245 36.815, 120.20 36.86, 120.24 36.93, 120.265 36.975"
 )
 
 #: Pingdu outline except the shared border: south-west corner eastwards to the border's south end,
 #: then (after the border) from its north end westwards. Extent 119°31′–120°19′ E, 36°28′–37°02′ N.
-PINGDU_SOUTH_EAST: tuple[Coord, ...] = (
-    (119.63, 36.585),
-    (119.75, 36.525),
-    (119.87, 36.49),
-    (120.00, 36.4667),
-    (120.09, 36.472),
-    (120.19, 36.49),
-    (120.27, 36.545),
-    (120.3167, 36.63),
+PINGDU_SOUTH_EAST = parse_pairs(
+    "119.63 36.585, 119.75 36.525, 119.87 36.49, 120.00 36.4667, 120.09 36.472, 120.19 36.49,"
+    " 120.27 36.545, 120.3167 36.63"
 )
-PINGDU_NORTH_WEST: tuple[Coord, ...] = (
-    (120.17, 37.012),
-    (120.07, 37.0333),
-    (119.96, 37.015),
-    (119.85, 36.975),
-    (119.74, 36.915),
-    (119.64, 36.855),
-    (119.56, 36.785),
-    (119.5167, 36.71),
-    (119.555, 36.64),
+PINGDU_NORTH_WEST = parse_pairs(
+    "120.17 37.012, 120.07 37.0333, 119.96 37.015, 119.85 36.975, 119.74 36.915, 119.64 36.855,"
+    " 119.56 36.785, 119.5167 36.71, 119.555 36.64"
 )
 
 #: Laixi outline except the shared border: from the border's south end eastwards round to its
 #: north end. Extent about 120°12′–120°47′ E, 36°35′–37°09′ N.
-LAIXI_REST: tuple[Coord, ...] = (
-    (120.42, 36.665),
-    (120.50, 36.625),
-    (120.56, 36.5833),
-    (120.635, 36.595),
-    (120.70, 36.675),
-    (120.7833, 36.745),
-    (120.70, 36.835),
-    (120.635, 36.91),
-    (120.60, 37.02),
-    (120.595, 37.10),
-    (120.57, 37.15),
-    (120.535, 37.08),
-    (120.47, 37.0),
-    (120.39, 36.95),
-    (120.315, 36.945),
+LAIXI_REST = parse_pairs(
+    "120.42 36.665, 120.50 36.625, 120.56 36.5833, 120.635 36.595, 120.70 36.675, 120.7833 36.745,"
+    " 120.70 36.835, 120.635 36.91, 120.60 37.02, 120.595 37.10, 120.57 37.15, 120.535 37.08,"
+    " 120.47 37.0, 120.39 36.95, 120.315 36.945"
 )
 
-#: City seats and the airport (lon, lat) from the facts file.
-PINGDU_SEAT: Coord = (119.9538, 36.7886)
-LAIXI_SEAT: Coord = (120.5214, 36.8647)
+
+@dataclass(frozen=True)
+class CitySketch:
+    """A county-level city: the published facts its district outline and seat are drawn from.
+
+    Attributes
+    ----------
+    name_zh, name_en, adcode, area_km2_official
+        Properties written to the district feature; the names also name the seat.
+    extent
+        The published extent (degrees and minutes), quoted with the area in the district's
+        ``source``.
+    seat
+        ``(lon, lat)`` of the city seat (the government's address), from the facts file.
+    """
+
+    name_zh: str
+    name_en: str
+    adcode: str
+    area_km2_official: float
+    extent: str
+    seat: Coord
+
+    @classmethod
+    def from_fields(cls, fields: Sequence[str]) -> CitySketch:
+        """Build a city from one :data:`CITY_TABLE` record (fields in attribute order)."""
+        name_zh, name_en, adcode, area, extent, seat = fields
+        (seat_pair,) = parse_pairs(seat)
+        return cls(name_zh, name_en, adcode, float(area), extent, seat_pair)
+
+
+#: The two cities, one record each, fields in :class:`CitySketch` order (seats from the facts file).
+CITY_TABLE = """
+# name_zh | name_en | adcode | area_km2_official | published extent | seat (lon lat)
+平度市 | Pingdu | 370283 | 3176.0 | 119°31′–120°19′ E, 36°28′–37°02′ N | 119.9538 36.7886
+莱西市 | Laixi | 370285 | 1568.2 | about 120°12′–120°47′ E, 36°35′–37°09′ N | 120.5214 36.8647
+"""
+
+CITIES: tuple[CitySketch, ...] = tuple(
+    CitySketch.from_fields(fields) for fields in parse_table(CITY_TABLE, n_fields=6)
+)
+
+#: City seat by district name (``name_zh``).
+SEATS: dict[str, Coord] = {city.name_zh: city.seat for city in CITIES}
+
+#: The airport (lon, lat) from the facts file.
 AIRPORT: Coord = (120.087, 36.362)
 
 DISTRICT_SOURCE = (
     "schematic outline drawn by parkmap from the published extent and area; not a survey boundary"
+)
+
+#: Properties a park feature copies from its :class:`ParkSketch`, in output order.
+PARK_PROPERTIES = (
+    "park_id",
+    "name_zh",
+    "name_en",
+    "district",
+    "industry",
+    "area_target_km2",
+    "source",
 )
 
 
@@ -284,8 +307,9 @@ def geodesic_area_km2(ring: Sequence[Coord]) -> float:
     return abs(area_m2) / 1e6
 
 
-def _rounded(ring: Sequence[Coord]) -> list[Coord]:
-    return [(round(lon, DECIMALS), round(lat, DECIMALS)) for lon, lat in ring]
+def round_point(point: Coord) -> Coord:
+    """Return ``point`` with both coordinates rounded to :data:`DECIMALS`."""
+    return (round(point[0], DECIMALS), round(point[1], DECIMALS))
 
 
 def park_ring(sketch: ParkSketch) -> list[Coord]:
@@ -306,7 +330,7 @@ def park_ring(sketch: ParkSketch) -> list[Coord]:
     for _ in range(8):
         ring = [offset_point(sketch.centre, scale * e, scale * n) for e, n in sketch.offsets_km]
         scale *= math.sqrt(sketch.area_target_km2 / geodesic_area_km2(ring))
-    return _rounded(ring)
+    return [round_point(point) for point in ring]
 
 
 def pingdu_ring() -> list[Coord]:
@@ -317,6 +341,10 @@ def pingdu_ring() -> list[Coord]:
 def laixi_ring() -> list[Coord]:
     """Return Laixi's schematic outline (open ring, counter-clockwise)."""
     return [*LAIXI_REST, *PINGDU_LAIXI_BORDER[::-1]]
+
+
+#: Outline of each city, by ``name_zh``.
+CITY_RINGS = {"平度市": pingdu_ring, "莱西市": laixi_ring}
 
 
 def _polygon_geometry(ring: Sequence[Coord]) -> dict[str, Any]:
@@ -335,82 +363,64 @@ def _feature(properties: dict[str, Any], geometry: dict[str, Any]) -> dict[str, 
     return {"type": "Feature", "properties": properties, "geometry": geometry}
 
 
+def _context_properties(
+    kind: str, name_zh: str, name_en: str, codes: dict[str, Any], accuracy: str, source: str
+) -> dict[str, Any]:
+    """Return a context feature's properties: kind and names, ``codes``, accuracy and source."""
+    names = {"kind": kind, "name_zh": name_zh, "name_en": name_en}
+    return {**names, **codes, "accuracy": accuracy, "source": source}
+
+
+def _published_at(what: str, point: Coord) -> str:
+    """Return the ``source`` of a point taken from published coordinates."""
+    return f"published {what} coordinates ({point[1]} N, {point[0]} E)"
+
+
 def park_features() -> list[dict[str, Any]]:
     """Return the five schematic park features (GeoJSON dicts)."""
     features = []
     for sketch in PARKS:
-        properties = {
-            "park_id": sketch.park_id,
-            "name_zh": sketch.name_zh,
-            "name_en": sketch.name_en,
-            "district": sketch.district,
-            "industry": sketch.industry,
-            "area_target_km2": sketch.area_target_km2,
-            "source": sketch.source,
-            "accuracy": "schematic",
-        }
+        properties = {name: getattr(sketch, name) for name in PARK_PROPERTIES}
+        properties["accuracy"] = "schematic"
         features.append(_feature(properties, _polygon_geometry(park_ring(sketch))))
     return features
 
 
 def context_features() -> list[dict[str, Any]]:
     """Return the district outlines, the airport and the two city seats (GeoJSON dicts)."""
-    pingdu = {
-        "kind": "district",
-        "name_zh": "平度市",
-        "name_en": "Pingdu",
-        "adcode": "370283",
-        "area_km2_official": 3176.0,
-        "accuracy": "schematic",
-        "source": DISTRICT_SOURCE + " (119°31′–120°19′ E, 36°28′–37°02′ N; 3176 km²)",
-    }
-    laixi = {
-        "kind": "district",
-        "name_zh": "莱西市",
-        "name_en": "Laixi",
-        "adcode": "370285",
-        "area_km2_official": 1568.2,
-        "accuracy": "schematic",
-        "source": DISTRICT_SOURCE + " (about 120°12′–120°47′ E, 36°35′–37°09′ N; 1568.2 km²)",
-    }
-    airport = {
-        "kind": "airport",
-        "name_zh": "青岛胶东国际机场",
-        "name_en": "Qingdao Jiaodong International Airport",
-        "iata": "TAO",
-        "accuracy": "approximate",
-        "source": "published airport coordinates (36.362 N, 120.087 E)",
-    }
-    seats = [
-        (
-            {
-                "kind": "seat",
-                "name_zh": "平度市人民政府驻地",
-                "name_en": "Pingdu city seat",
-                "adcode": "370283",
-                "accuracy": "approximate",
-                "source": "published seat coordinates (36.7886 N, 119.9538 E)",
-            },
-            PINGDU_SEAT,
-        ),
-        (
-            {
-                "kind": "seat",
-                "name_zh": "莱西市人民政府驻地",
-                "name_en": "Laixi city seat",
-                "adcode": "370285",
-                "accuracy": "approximate",
-                "source": "published seat coordinates (36.8647 N, 120.5214 E)",
-            },
-            LAIXI_SEAT,
-        ),
-    ]
-    return [
-        _feature(pingdu, _polygon_geometry(pingdu_ring())),
-        _feature(laixi, _polygon_geometry(laixi_ring())),
-        _feature(airport, _point_geometry(AIRPORT)),
-        *(_feature(props, _point_geometry(point)) for props, point in seats),
-    ]
+    districts = []
+    seats = []
+    for city in CITIES:
+        area = city.area_km2_official
+        codes = {"adcode": city.adcode}
+        source = f"{DISTRICT_SOURCE} ({city.extent}; {area:g} km²)"
+        district = _context_properties(
+            "district",
+            city.name_zh,
+            city.name_en,
+            {**codes, "area_km2_official": area},
+            "schematic",
+            source,
+        )
+        districts.append(_feature(district, _polygon_geometry(CITY_RINGS[city.name_zh]())))
+        seat = _context_properties(
+            "seat",
+            f"{city.name_zh}人民政府驻地",
+            f"{city.name_en} city seat",
+            codes,
+            "approximate",
+            _published_at("seat", city.seat),
+        )
+        seats.append(_feature(seat, _point_geometry(city.seat)))
+    airport = _context_properties(
+        "airport",
+        "青岛胶东国际机场",
+        "Qingdao Jiaodong International Airport",
+        {"iata": "TAO"},
+        "approximate",
+        _published_at("airport", AIRPORT),
+    )
+    return [*districts, _feature(airport, _point_geometry(AIRPORT)), *seats]
 
 
 def dumps_collection(features: Sequence[dict[str, Any]]) -> str:
