@@ -45,8 +45,9 @@ print(json.dumps({"projects_in_parks": int(a.parks["projects"].sum()), "peak_mb"
 PARKMAP_BUILD = """
 import json, sys, tempfile
 from parkmap.pipeline import build
+from parkmap.settings import BuildOptions, InputOptions
 with tempfile.TemporaryDirectory() as out:
-    a, written = build(sys.argv[1], out=out)
+    a, written = build(BuildOptions(inputs=InputOptions(projects=sys.argv[1]), out=out))
     sizes = {name: path.stat().st_size for name, path in written.items()}
 print(json.dumps({"projects_in_parks": int(a.parks["projects"].sum()), "peak_mb": peak_mb(),
                   "map_mb": sizes["map"] / 1e6, "geojson_mb": sizes["projects"] / 1e6}))
@@ -54,9 +55,10 @@ print(json.dumps({"projects_in_parks": int(a.parks["projects"].sum()), "peak_mb"
 
 PARKMAP_DASK = """
 import json, sys
-from parkmap.dask_engine import analyse_dask
+from parkmap.dask_engine import analyse_partitions
+from parkmap.settings import InputOptions
 if __name__ == "__main__":
-    a = analyse_dask(sys.argv[1])
+    a = analyse_partitions(InputOptions(projects=sys.argv[1]))
     print(json.dumps({"projects_in_parks": int(a.parks["projects"].sum()), "peak_mb": peak_mb()}))
 """
 

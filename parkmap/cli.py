@@ -86,14 +86,14 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--sheet", help="Worksheet of an Excel file (default: the first)."),
         click.option(
             "--coords",
-            default="wgs84",
+            default=InputOptions.coords,
             show_default=True,
             help="Coordinate system of the project records: wgs84, cgcs2000, gcj02 (Amap/Gaode, "
             "Tencent) or bd09 (Baidu). A 坐标系/coord_sys column wins for its row.",
         ),
         click.option(
             "--parks-coords",
-            default="wgs84",
+            default=InputOptions.coords,
             show_default=True,
             help="Coordinate system of lon/lat park layers: wgs84, cgcs2000, gcj02 or bd09.",
         ),
@@ -197,6 +197,12 @@ def _font_option(texts: str) -> Callable[..., Any]:
     )
 
 
+def _statistic_option(name: str, kind: Any, text: str) -> Callable[..., Any]:
+    """An option of the cluster statistics, its default from :data:`CLUSTER_DEFAULTS`."""
+    default = getattr(CLUSTER_DEFAULTS, name.lstrip("-").replace("-", "_"))
+    return click.option(name, type=kind, default=default, show_default=True, help=text)
+
+
 _TITLE_OPTION = click.option("--title", help="Map title (default: a title in the chosen language).")
 
 
@@ -255,19 +261,7 @@ def main() -> None:
 )
 @_friendly_errors
 def build(
-    inputs: InputOptions,
-    out: str,
-    scheme: str,
-    k: int,
-    lang: str,
-    color_by: str,
-    title: str | None,
-    bandwidth_km: float | None,
-    cell_km: float,
-    basemap: str,
-    tianditu_key: str | None,
-    engine: str,
-    scheduler: str | None,
+    inputs: InputOptions, out: str, engine: str, scheduler: str | None, **map_options: Any
 ) -> None:
     """Build the interactive map and tables from project records and park layers.
 
@@ -285,21 +279,7 @@ def build(
     if engine == "dask" and inputs.projects is None:
         raise click.UsageError("--engine dask needs --projects (a Parquet file or folder)")
     options = BuildOptions(
-        inputs=inputs,
-        map=MapOptions(
-            scheme=scheme,
-            k=k,
-            lang=lang,
-            color_by=color_by,
-            title=title,
-            bandwidth_km=bandwidth_km,
-            basemap=basemap,
-            tianditu_key=tianditu_key,
-            cell_km=cell_km,
-        ),
-        out=out,
-        engine=engine,
-        scheduler=scheduler,
+        inputs=inputs, map=MapOptions(**map_options), out=out, engine=engine, scheduler=scheduler
     )
     with progress_bar("partitions" if engine == "dask" else "parkmap build") as update:
         analysis, written = run_build(options, progress=update)
@@ -394,22 +374,7 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
 )
 @_font_option("every text")
 @_friendly_errors
-def export(
-    inputs: InputOptions,
-    out: str,
-    formats: str,
-    paper: str,
-    orientation: str,
-    dpi: float,
-    title: str | None,
-    caption: str | None,
-    lang: str,
-    scheme: str,
-    k: int,
-    with_clusters: bool,
-    seed: int,
-    font: str | None,
-) -> None:
+def export(inputs: InputOptions, with_clusters: bool, seed: int, **sheet_options: Any) -> None:
     """Write print-ready maps, an atlas PDF and tables for reports (no browser needed).
 
     Writes map.png/map.svg/map.pdf, atlas.pdf (cover, overview, one page per park),
@@ -422,21 +387,8 @@ def export(
     """
     from parkmap.pipeline import export as run_export
 
-    options = ExportOptions(
-        inputs=inputs,
-        out=out,
-        formats=formats,
-        paper=paper,
-        orientation=orientation,
-        dpi=dpi,
-        title=title,
-        caption=caption,
-        lang=lang,
-        scheme=scheme,
-        k=k,
-        font=font,
-        clusters=ClusterParameters(seed=seed) if with_clusters else None,
-    )
+    clusters = ClusterParameters(seed=seed) if with_clusters else None
+    options = ExportOptions(inputs=inputs, clusters=clusters, **sheet_options)
     _report(run_export(options))
 
 
@@ -446,59 +398,29 @@ def export(
     CLUSTER_COMMAND_DEFAULTS.out,
     "clusters.csv/.geojson, hotspots.geojson, stats.json, summary.md, plots/",
 )
-@click.option(
-    "--method",
-    type=click.Choice(["dbscan", "hdbscan"]),
-    default=CLUSTER_DEFAULTS.method,
-    show_default=True,
-    help="How clusters of projects are found.",
-)
-@click.option(
-    "--eps-m",
-    type=click.FloatRange(min=0, min_open=True),
-    default=CLUSTER_DEFAULTS.eps_m,
-    show_default=True,
-    help="DBSCAN radius in metres.",
-)
-@click.option(
+@_statistic_option("--method", click.Choice(["dbscan", "hdbscan"]), "How clusters are found.")
+@_statistic_option("--eps-m", click.FloatRange(min=0, min_open=True), "DBSCAN radius in metres.")
+@_statistic_option(
     "--min-samples",
-    type=click.IntRange(min=1),
-    default=CLUSTER_DEFAULTS.min_samples,
-    show_default=True,
-    help="DBSCAN: projects within --eps-m that make a core (亿元 with --weighted); "
+    click.IntRange(min=1),
+    "DBSCAN: projects within --eps-m that make a core (亿元 with --weighted); "
     "HDBSCAN: smallest cluster.",
 )
 @click.option(
     "--weighted", is_flag=True, help="Weight projects by investment (see the README section)."
 )
-@click.option(
+@_statistic_option(
     "--cell-km",
-    type=click.FloatRange(min=0, min_open=True),
-    default=MAP_DEFAULTS.cell_km,
-    show_default=True,
-    help="Hexagon size (distance between centres) for Moran's I, Gi* and local Moran.",
+    click.FloatRange(min=0, min_open=True),
+    "Hexagon size (distance between centres) for Moran's I, Gi* and local Moran.",
 )
-@click.option(
-    "--permutations",
-    type=click.IntRange(min=0),
-    default=CLUSTER_DEFAULTS.permutations,
-    show_default=True,
-    help="Permutations of Moran's I, Gi* and local Moran.",
+@_statistic_option(
+    "--permutations", click.IntRange(min=0), "Permutations of Moran's I, Gi* and local Moran."
 )
-@click.option(
-    "--simulations",
-    type=click.IntRange(min=1),
-    default=CLUSTER_DEFAULTS.simulations,
-    show_default=True,
-    help="Simulated random patterns in the Ripley envelopes.",
+@_statistic_option(
+    "--simulations", click.IntRange(min=1), "Simulated random patterns in the Ripley envelopes."
 )
-@click.option(
-    "--seed",
-    type=int,
-    default=CLUSTER_DEFAULTS.seed,
-    show_default=True,
-    help="Seed of every random step.",
-)
+@_statistic_option("--seed", int, "Seed of every random step.")
 @click.option("--fdr", is_flag=True, help="False-discovery-rate correction of Gi* and LISA.")
 @_lang_option()
 @click.option("--no-plots", is_flag=True, help="Skip the Ripley PNG plots.")
@@ -513,19 +435,11 @@ def export(
 def cluster(
     inputs: InputOptions,
     out: str,
-    method: str,
-    eps_m: float,
-    min_samples: int,
-    weighted: bool,
-    cell_km: float,
-    permutations: int,
-    simulations: int,
-    seed: int,
-    fdr: bool,
     lang: str,
     no_plots: bool,
     with_atlas: bool,
     font: str | None,
+    **statistics: Any,
 ) -> None:
     """Find clusters of projects, hot and cold spots, and test them against chance.
 
@@ -540,21 +454,10 @@ def cluster(
     """
     from parkmap.pipeline import cluster as run_cluster
 
-    params = ClusterParameters(
-        method=method,
-        eps_m=eps_m,
-        min_samples=min_samples,
-        weighted=weighted,
-        cell_km=cell_km,
-        permutations=permutations,
-        simulations=simulations,
-        seed=seed,
-        fdr=fdr,
-    )
     options = ClusterOptions(
         inputs=inputs,
         out=out,
-        params=params,
+        params=ClusterParameters(**statistics),
         lang=lang,
         plots=not no_plots,
         atlas=with_atlas,

@@ -313,21 +313,14 @@ def _invert(
 # =================================================================================================
 # WGS-84 ⇄ GCJ-02 ⇄ BD-09
 # =================================================================================================
+# Every converter takes ``lon, lat`` in degrees (scalars, lists or arrays, broadcast together)
+# and returns ``(lon, lat)`` as float64 arrays of the input shape.
 
 
 def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert WGS-84 longitude/latitude to GCJ-02 (Amap, Tencent).
 
-    Parameters
-    ----------
-    lon, lat
-        WGS-84 degrees; scalars, lists or arrays (broadcast together).
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        GCJ-02 ``(lon, lat)`` as float64 arrays of the input shape. Points outside China's box are
-        returned unchanged; NaN stays NaN.
+    Points outside China's box are returned unchanged; NaN stays NaN.
     """
     x, y = _as_lonlat(lon, lat)
     with np.errstate(invalid="ignore"):
@@ -345,15 +338,7 @@ def gcj02_to_wgs84_approx(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     1.6 m at Qingdao, up to about 5 m in the far north-east). Use :func:`gcj02_to_wgs84` unless the
     one-step result is wanted for comparison with other software.
 
-    Parameters
-    ----------
-    lon, lat
-        GCJ-02 degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        Approximate WGS-84 ``(lon, lat)``; points outside China's box are returned unchanged.
+    Points outside China's box are returned unchanged.
     """
     x, y = _as_lonlat(lon, lat)
     with np.errstate(invalid="ignore"):
@@ -372,15 +357,7 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     there, near 137.8°E, a WGS-84 point just inside the box can have its GCJ-02 image just outside
     it, and that image is then returned unchanged rather than mapped back.
 
-    Parameters
-    ----------
-    lon, lat
-        GCJ-02 degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        WGS-84 ``(lon, lat)``; points outside China's box are returned unchanged; NaN stays NaN.
+    Points outside China's box are returned unchanged; NaN stays NaN.
     """
     x, y = _as_lonlat(lon, lat)
     start_lon, start_lat = gcj02_to_wgs84_approx(x, y)
@@ -403,15 +380,7 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> LonLat:
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert GCJ-02 to BD-09 (Baidu).
 
-    Parameters
-    ----------
-    lon, lat
-        GCJ-02 degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        BD-09 ``(lon, lat)``. BD-09 has no "outside China" rule; it is applied everywhere.
+    BD-09 has no "outside China" rule; it is applied everywhere.
     """
     x, y = _as_lonlat(lon, lat)
     with np.errstate(invalid="ignore"):
@@ -422,16 +391,6 @@ def bd09_to_gcj02_approx(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert BD-09 to GCJ-02 in one step (the usual published inverse; start of the exact one).
 
     Its error is of the order of 1e-6 degrees (up to about 0.25 m over China).
-
-    Parameters
-    ----------
-    lon, lat
-        BD-09 degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        Approximate GCJ-02 ``(lon, lat)``.
     """
     x, y = _as_lonlat(lon, lat)
     with np.errstate(invalid="ignore"):
@@ -442,17 +401,7 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert BD-09 to GCJ-02 exactly, by iterating on the forward transform.
 
     Starting from :func:`bd09_to_gcj02_approx`, repeats the fixed-point step until
-    ``gcj02_to_bd09(result)`` reproduces the input to better than 1e-9 degrees.
-
-    Parameters
-    ----------
-    lon, lat
-        BD-09 degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        GCJ-02 ``(lon, lat)``; NaN stays NaN.
+    ``gcj02_to_bd09(result)`` reproduces the input to better than 1e-9 degrees. NaN stays NaN.
     """
     x, y = _as_lonlat(lon, lat)
     with np.errstate(invalid="ignore"):
@@ -464,34 +413,12 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> LonLat:
-    """Convert WGS-84 to BD-09 (through GCJ-02).
-
-    Parameters
-    ----------
-    lon, lat
-        WGS-84 degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        BD-09 ``(lon, lat)``.
-    """
+    """Convert WGS-84 to BD-09 (through GCJ-02)."""
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> LonLat:
-    """Convert BD-09 to WGS-84 exactly (through GCJ-02).
-
-    Parameters
-    ----------
-    lon, lat
-        BD-09 degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        WGS-84 ``(lon, lat)``.
-    """
+    """Convert BD-09 to WGS-84 exactly (through GCJ-02)."""
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
@@ -573,14 +500,7 @@ def convert_to_wgs84(lon: ArrayLike, lat: ArrayLike, system: str) -> LonLat:
     UsageError
         If ``system`` is not recognised.
     """
-    canonical = normalise_coord_system(system)
-    if canonical == "gcj02":
-        return gcj02_to_wgs84(lon, lat)
-    if canonical == "bd09":
-        return bd09_to_wgs84(lon, lat)
-    if canonical == "cgcs2000":
-        return _cgcs2000(lon, lat, to_wgs84=True)
-    return _as_lonlat(lon, lat)
+    return _convert(lon, lat, system, to_wgs84=True)
 
 
 def convert_from_wgs84(lon: ArrayLike, lat: ArrayLike, system: str) -> LonLat:
@@ -603,13 +523,23 @@ def convert_from_wgs84(lon: ArrayLike, lat: ArrayLike, system: str) -> LonLat:
     UsageError
         If ``system`` is not recognised.
     """
+    return _convert(lon, lat, system, to_wgs84=False)
+
+
+#: The shifted systems' conversions: (to WGS-84, from WGS-84).
+_SHIFTS: Final[dict[str, tuple[Callable[[ArrayLike, ArrayLike], LonLat], ...]]] = {
+    "gcj02": (gcj02_to_wgs84, wgs84_to_gcj02),
+    "bd09": (bd09_to_wgs84, wgs84_to_bd09),
+}
+
+
+def _convert(lon: ArrayLike, lat: ArrayLike, system: str, *, to_wgs84: bool) -> LonLat:
     canonical = normalise_coord_system(system)
-    if canonical == "gcj02":
-        return wgs84_to_gcj02(lon, lat)
-    if canonical == "bd09":
-        return wgs84_to_bd09(lon, lat)
+    if canonical in _SHIFTS:
+        backward, forward = _SHIFTS[canonical]
+        return (backward if to_wgs84 else forward)(lon, lat)
     if canonical == "cgcs2000":
-        return _cgcs2000(lon, lat, to_wgs84=False)
+        return _cgcs2000(lon, lat, to_wgs84=to_wgs84)
     return _as_lonlat(lon, lat)
 
 
@@ -662,20 +592,8 @@ def gauss_kruger_epsg(lon: float) -> int:
     ``always_xy=True`` with pyproj. A longitude exactly halfway between two central meridians goes
     to the eastern zone.
 
-    Parameters
-    ----------
-    lon
-        Longitude in degrees east, within 73.5–136.5.
-
-    Returns
-    -------
-    int
-        EPSG code, e.g. 4549 (CM 120°E) for Qingdao.
-
-    Raises
-    ------
-    UsageError
-        If ``lon`` is not a number within 73.5–136.5.
+    ``lon`` and the errors are as for :func:`gauss_kruger_zone`; e.g. 4549 (CM 120°E) for
+    Qingdao.
     """
     cm = 3 * gauss_kruger_zone(lon)
     return _GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3

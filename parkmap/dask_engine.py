@@ -13,9 +13,7 @@ first occurrences).
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +22,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from parkmap import metrics, parse, read, validate, write
+from parkmap import cell_values, metrics, read, validate, write
 from parkmap.coords import records_to_wgs84
-from parkmap.errors import InputError, MissingDependencyError
+from parkmap.errors import InputError, MissingDependencyError, UsageError
 from parkmap.join import join_projects_to_parks
+from parkmap.read.tables import RawTable, parquet_project_columns
 from parkmap.schema import match_headers
-from parkmap.settings import WGS84
+from parkmap.settings import WGS84, InputOptions
 from parkmap.validate import REJECTED_COLUMNS, Summary, problems, summarise
 
 PathLike = str | os.PathLike[str]
@@ -90,19 +89,11 @@ def dask_client(scheduler: str | None = None, *, n_workers: int = 2):
 def _read_partitions(path: Path):
     """A Dask frame over the Parquet file or folder with only the project columns."""
     import dask.dataframe as dd
-    import pyarrow.parquet as pq
 
-    try:
-        schema = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
-    except Exception as exc:  # pyarrow raises several types for unreadable files
-        raise InputError(f"{path}: cannot read it as Parquet: {exc}") from exc
-    names = [n for n in schema.names if not n.startswith("__")]
-    wanted = [header for header, _ in match_headers(names).values()]
-    geo = (schema.metadata or {}).get(b"geo")
-    if geo and not {"lon", "lat"} <= set(match_headers(wanted)):
+    wanted, column = parquet_project_columns(path)
+    if column is not None:
         import dask_geopandas
 
-        column = json.loads(geo)["primary_column"]
         frame = dask_geopandas.read_parquet(str(path), columns=[*wanted, column])
         return frame.map_partitions(_points_to_columns, meta=_points_meta(frame))
     return dd.read_parquet(str(path), columns=wanted)
@@ -129,7 +120,7 @@ def _id_column(frame: Any) -> str | None:
 
 
 def _partition_first_rows(part: pd.DataFrame, offset: int, id_col: str, repeated: set[str]):
-    ids = parse.as_text(part[id_col].reset_index(drop=True))
+    ids = cell_values.as_text(part[id_col].reset_index(drop=True))
     rows = pd.Series(range(offset, offset + len(part)))
     hit = ids.isin(repeated)
     return rows[hit].groupby(ids[hit]).min()
@@ -145,11 +136,7 @@ def _process_partition(
     """Row outcomes, join and tallies for one partition (runs on a worker)."""
     path = Path(options["path"])
     loaded = validate.validate_records(
-        part,
-        path=path,
-        encoding=None,
-        row_label="record",
-        first_row=offset,
+        RawTable(part, path, None, "record", offset),
         investment_unit=options["investment_unit"],
         coords=options["coords"],
         first_rows=first_rows,
@@ -168,16 +155,10 @@ def _process_partition(
     }
 
 
-def analyse_dask(
-    projects: PathLike,
-    parks: Sequence[PathLike] | None = None,
+def analyse_partitions(
+    inputs: InputOptions,
     *,
     scheduler: str | None = None,
-    investment_unit: str | None = None,
-    coords: str = "wgs84",
-    parks_coords: str = "wgs84",
-    park_id_field: str | None = None,
-    park_name_field: str | None = None,
     n_workers: int = 2,
     progress: Any = None,
 ) -> DaskAnalysis:
@@ -185,10 +166,9 @@ def analyse_dask(
 
     Parameters
     ----------
-    projects
-        A Parquet or GeoParquet file, or a folder of Parquet parts.
-    parks, investment_unit, coords, parks_coords, park_id_field, park_name_field
-        As for :func:`parkmap.pipeline.analyse`.
+    inputs
+        As for :func:`parkmap.pipeline.analyse`; ``projects`` is a Parquet or GeoParquet
+        file, or a folder of Parquet parts (``sheet`` does not apply).
     scheduler
         Address of a running Dask scheduler; a LocalCluster on this machine when ``None``.
     n_workers
@@ -202,19 +182,25 @@ def analyse_dask(
         Record numbers count from 1 over the whole dataset, in partition order.
     """
     dask = _require_dask()
-    path = Path(projects)
+    if inputs.projects is None:
+        raise UsageError("the dask engine needs project records (a Parquet file or folder)")
+    path = Path(inputs.projects)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    if investment_unit is not None:
-        parse.canonical_unit(investment_unit)
+    if inputs.investment_unit is not None:
+        cell_values.canonical_unit(inputs.investment_unit)
     park_layer = read.parks_from_files(
-        list(parks) if parks else [read.bundled_path("parks.geojson")],
-        id_field=park_id_field,
-        name_field=park_name_field,
-        coords=parks_coords,
+        list(inputs.parks) or [read.bundled_path("parks.geojson")],
+        id_field=inputs.park_id_field,
+        name_field=inputs.park_name_field,
+        coords=inputs.parks_coords,
     )
     frame = _read_partitions(path)
-    options = {"path": str(path), "investment_unit": investment_unit, "coords": coords}
+    options = {
+        "path": str(path),
+        "investment_unit": inputs.investment_unit,
+        "coords": inputs.coords,
+    }
     with dask_client(scheduler, n_workers=n_workers) as client:
         lengths = frame.map_partitions(len).compute().tolist()
         offsets = [1 + sum(lengths[:i]) for i in range(len(lengths))]
@@ -223,7 +209,7 @@ def analyse_dask(
         first_rows: dict[str, int] = {}
         id_col = _id_column(frame)
         if id_col is not None:
-            ids = frame[id_col].map_partitions(parse.as_text, meta=(id_col, "str"))
+            ids = frame[id_col].map_partitions(cell_values.as_text, meta=(id_col, "str"))
             counts = ids[ids != ""].value_counts().compute()
             repeated = set(counts[counts > 1].index)
             if repeated:

@@ -112,31 +112,28 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
     elsewhere = np.flatnonzero(wrong & (wanted >= 0) & inside)
     outside = np.flatnonzero(wrong & (wanted >= 0) & ~inside)
     inside_after_all = np.flatnonzero(claims_none & inside)
+
+    def note(rows: np.ndarray, *parts: object) -> pa.Array:
+        """``declared park 'X'`` of each row, followed by ``parts`` (text or arrays)."""
+        return pc.binary_join_element_wise(claims.take(codes[rows]), *parts, "")
+
+    km = pa.array([f"{d:.1f}" for d in distance[outside].tolist()], type=pa.string())
     declared_notes = pa.concat_arrays(
         [
-            pc.binary_join_element_wise(
-                claims.take(codes[inside_after_all]),
+            note(
+                inside_after_all,
                 " (no park) but the point lies in ",
                 quoted.take(primary[inside_after_all]),
-                "",
             ),
-            pc.binary_join_element_wise(
-                claims.take(codes[unknown]), " is not in the park layer", ""
-            ),
-            pc.binary_join_element_wise(
-                claims.take(codes[elsewhere]),
-                " but the point lies in ",
-                quoted.take(primary[elsewhere]),
-                "",
-            ),
-            pc.binary_join_element_wise(
-                claims.take(codes[outside]),
+            note(unknown, " is not in the park layer"),
+            note(elsewhere, " but the point lies in ", quoted.take(primary[elsewhere])),
+            note(
+                outside,
                 " but the point lies outside every park (",
-                pa.array([f"{d:.1f}" for d in distance[outside].tolist()], type=pa.string()),
+                km,
                 " km from ",
                 quoted.take(nearest[outside]),
                 ")",
-                "",
             ),
         ]
     )

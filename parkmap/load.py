@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from parkmap import parse
+from parkmap import cell_values
 from parkmap.coords import records_to_wgs84
 from parkmap.read import project_table
 from parkmap.validate import LoadResult, validate_records
@@ -50,16 +50,8 @@ def projects_from_file(
         If the file cannot be read or has no longitude/latitude.
     """
     if investment_unit is not None:
-        parse.canonical_unit(investment_unit)  # a bad option fails before any reading
+        cell_values.canonical_unit(investment_unit)  # a bad option fails before any reading
     raw = project_table(path, sheet=sheet)
-    loaded = validate_records(
-        raw.table,
-        path=raw.path,
-        encoding=raw.encoding,
-        row_label=raw.row_label,
-        first_row=raw.first_row,
-        investment_unit=investment_unit,
-        coords=coords,
-    )
+    loaded = validate_records(raw, investment_unit=investment_unit, coords=coords)
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
     return loaded

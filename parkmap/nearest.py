@@ -132,6 +132,20 @@ class _Work:
         self.closer = np.empty(n, dtype=bool)
 
 
+def _dot_into(
+    out: np.ndarray,
+    first: tuple[np.ndarray, np.ndarray],
+    second: tuple[np.ndarray, np.ndarray],
+    *,
+    scratch: np.ndarray,
+) -> None:
+    """``out = first[0] * first[1] + second[0] * second[1]`` without allocating (``scratch`` is
+    overwritten; it may be one of the second pair)."""
+    np.multiply(*first, out=out)
+    np.multiply(*second, out=scratch)
+    np.add(out, scratch, out=out)
+
+
 def _distance(
     x: np.ndarray, y: np.ndarray, terms: list, seg: np.ndarray, work: _Work
 ) -> np.ndarray:
@@ -150,9 +164,7 @@ def _distance(
     with np.errstate(invalid="ignore", divide="ignore"):
         np.subtract(x, ax, out=ux)
         np.subtract(y, ay, out=uy)
-        np.multiply(ux, dx, out=r)
-        np.multiply(uy, dy, out=end)
-        np.add(r, end, out=r)
+        _dot_into(r, (ux, dx), (uy, dy), scratch=end)
         np.divide(r, length2, out=r)
         # Distance to the end beyond the foot: A where r <= 0, else B (overwriting B's terms).
         np.less_equal(r, 0, out=beyond)
@@ -160,9 +172,7 @@ def _distance(
         np.subtract(y, by, out=by)
         np.copyto(bx, ux, where=beyond)
         np.copyto(by, uy, where=beyond)
-        np.multiply(bx, bx, out=end)
-        np.multiply(by, by, out=by)
-        np.add(end, by, out=end)
+        _dot_into(end, (bx, bx), (by, by), scratch=by)
         np.sqrt(end, out=end)
         # Distance across, where the foot falls inside the segment.
         np.greater(r, 0, out=inside)

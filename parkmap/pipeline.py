@@ -21,7 +21,7 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from parkmap import metrics, parse, read, validate, write
+from parkmap import cell_values, metrics, read, validate, write
 from parkmap.analysis import Analysis
 from parkmap.coords import records_to_wgs84
 from parkmap.errors import UsageError
@@ -58,7 +58,7 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     from parkmap.coords import choose_metric_crs
 
     if inputs.investment_unit is not None:
-        parse.canonical_unit(inputs.investment_unit)  # a bad option fails before any reading
+        cell_values.canonical_unit(inputs.investment_unit)  # a bad option fails before any reading
     # read
     park_paths = list(inputs.parks) or [read.bundled_path("parks.geojson")]
     park_layer = read.parks_from_files(
@@ -74,13 +74,7 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     )
     # validate: every row kept (perhaps with warnings) or rejected with a reason
     loaded = validate.validate_records(
-        raw.table,
-        path=raw.path,
-        encoding=raw.encoding,
-        row_label=raw.row_label,
-        first_row=raw.first_row,
-        investment_unit=inputs.investment_unit,
-        coords=inputs.coords,
+        raw, investment_unit=inputs.investment_unit, coords=inputs.coords
     )
     # to WGS-84
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
@@ -192,22 +186,9 @@ def _build_dask(
     options: BuildOptions, progress: Callable[..., None] | None
 ) -> tuple[Any, dict[str, Path]]:
     """The Dask engine: park figures and row outcomes of a partitioned Parquet file."""
-    from parkmap.dask_engine import analyse_dask, write_dask_outputs
+    from parkmap.dask_engine import analyse_partitions, write_dask_outputs
 
-    inputs = options.inputs
-    if inputs.projects is None:
-        raise UsageError("the dask engine needs project records (a Parquet file or folder)")
-    result = analyse_dask(
-        inputs.projects,
-        inputs.parks,
-        scheduler=options.scheduler,
-        progress=progress,
-        investment_unit=inputs.investment_unit,
-        coords=inputs.coords,
-        parks_coords=inputs.parks_coords,
-        park_id_field=inputs.park_id_field,
-        park_name_field=inputs.park_name_field,
-    )
+    result = analyse_partitions(options.inputs, scheduler=options.scheduler, progress=progress)
     return result, write_dask_outputs(result, options.out)
 
 
@@ -255,21 +236,13 @@ def export(options: ExportOptions | None = None) -> Outcome:
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingFontWarning)
-        result = export_all(
-            analysis,
-            options.out,
-            formats=options.formats,
-            paper=options.paper,
-            orientation=options.orientation,
-            dpi=options.dpi,
-            title=options.title,
-            caption=options.caption,
-            lang=options.lang,
-            scheme=options.scheme,
-            k=options.k,
-            clusters=clusters,
-            font=options.font,
-        )
+        # every field but the inputs, the folder and the cluster parameters is export_all's
+        sheet = {
+            f.name: getattr(options, f.name)
+            for f in dataclasses.fields(options)
+            if f.name not in ("inputs", "out", "clusters")
+        }
+        result = export_all(analysis, options.out, clusters=clusters, **sheet)
     return Outcome(analysis, dict(result.files), list(result.warnings), clusters)
 
 

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Final
 
-from parkmap import parse
+from parkmap import cell_values
 
 #: Header spellings for each canonical project column, compared after :func:`header_key`.
 PROJECT_ALIASES: Final[dict[str, list[str]]] = {
@@ -74,7 +74,7 @@ def header_key(header: object) -> tuple[str, str | None, str]:
     match = _BRACKETED.match(text)
     if match:
         text, note = match["key"], match["inner"].strip()
-        unit = parse.UNIT_ALIASES.get(note.lower().replace(" ", "").replace("人民币", ""))
+        unit = cell_values.UNIT_ALIASES.get(note.lower().replace(" ", "").replace("人民币", ""))
     key = re.sub(r"[\s\-]+", "_", text.lower()).strip("_")
     if key in UNIT_IN_NAME:
         unit = UNIT_IN_NAME[key]

@@ -202,12 +202,11 @@ class ClusterOptions:
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """Everything ``parkmap export`` takes.
+    """Everything ``parkmap export`` takes: ``inputs`` (the data), ``out`` (the folder for the
+    maps, atlas and tables) and how the sheets look.
 
     Attributes
     ----------
-    inputs, out
-        The data, and the folder for the maps, atlas and tables.
     formats
         Static map formats, comma-separated (``png,svg,pdf``), or empty for none.
     paper, orientation, dpi

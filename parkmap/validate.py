@@ -16,9 +16,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from parkmap import parse
+from parkmap import cell_values
 from parkmap.coords import normalise_coord_system
 from parkmap.errors import InputError, UsageError
+from parkmap.read.tables import RawTable
 from parkmap.schema import PROJECT_ALIASES, match_headers
 from parkmap.settings import CHINA_LAT_RANGE, CHINA_LON_RANGE
 
@@ -162,24 +163,19 @@ def problems(
 
 
 def validate_records(
-    table: pd.DataFrame,
+    raw_table: RawTable,
     *,
-    path: Path,
-    encoding: str | None,
-    row_label: str,
-    first_row: int,
-    investment_unit: str | None,
-    coords: str,
+    investment_unit: str | None = None,
+    coords: str = "wgs84",
     first_rows: Mapping[str, int] | None = None,
 ) -> LoadResult:
     """Sort the rows of one table into outcomes: rejected with a reason, or kept (with warnings).
 
     Parameters
     ----------
-    table
-        Cells as read (:class:`parkmap.read.RawTable`'s ``table``).
-    path, encoding, row_label, first_row
-        Where the table came from and how its rows are numbered, for messages.
+    raw_table
+        Cells as read, where they came from and how their rows are numbered
+        (:func:`parkmap.read.project_table`).
     investment_unit
         Unit of an investment column whose header names none (``元``, ``万元``, ``亿元``);
         default 亿元. A unit in the header (``总投资(万元)``) or the cell (``5000万元``) wins.
@@ -188,17 +184,19 @@ def validate_records(
         row. Coordinates are kept as read: :func:`parkmap.coords.records_to_wgs84` converts
         them.
 
+    first_rows
+        Repeated project ids → the row of their first occurrence, when the table is one
+        part of a larger file (the Dask engine); by default duplicates are found within it.
+
     Returns
     -------
     LoadResult
         Kept rows as a plain table (``lon``/``lat`` as read, ``coord_sys`` per row), rejected
         rows, counts and file-level notes.
-
-    ``first_rows`` maps repeated project ids to the row of their first occurrence when the
-    table is one chunk of a larger file (the Dask engine); by default duplicates are found
-    within the table.
     """
-    table = table.reset_index(drop=True)
+    path, encoding = raw_table.path, raw_table.encoding
+    row_label, first_row = raw_table.row_label, raw_table.first_row
+    table = raw_table.table.reset_index(drop=True)
     n = len(table)
     geom_types = table.pop("__geom_type") if "__geom_type" in table else None
     columns = match_headers(table.columns)
@@ -214,7 +212,7 @@ def validate_records(
     def raw(canonical: str) -> pd.Series:
         if canonical in columns:
             return table[columns[canonical][0]]
-        return pd.Series("", index=table.index, dtype=parse.TEXT)
+        return pd.Series("", index=table.index, dtype=cell_values.TEXT)
 
     def header(canonical: str) -> str:
         return columns[canonical][0] if canonical in columns else canonical
@@ -222,12 +220,12 @@ def validate_records(
     issues = RowIssues(n)
     rows = pd.Series(np.arange(first_row, first_row + n), index=table.index)
 
-    project_ids = parse.as_text(raw("project_id"))
-    names = parse.as_text(raw("name"))
+    project_ids = cell_values.as_text(raw("project_id"))
+    names = cell_values.as_text(raw("name"))
 
     # Coordinates: missing or unreadable → rejected; outside China → rejected (say if swapped).
-    lon, lon_bad = parse.parse_number(raw("lon"))
-    lat, lat_bad = parse.parse_number(raw("lat"))
+    lon, lon_bad = cell_values.parse_number(raw("lon"))
+    lat, lat_bad = cell_values.parse_number(raw("lat"))
     if geom_types is not None:
         not_point = ~geom_types.isin(["Point", "missing", "empty"])
         kinds = _ByPosition(geom_types)
@@ -241,7 +239,9 @@ def validate_records(
             issues.reject(
                 bad,
                 h,
-                lambda i, h=h, cells=cells: f"{h} {parse.cell_text(cells[i])!r} is not a number",
+                lambda i, h=h, cells=cells: (
+                    f"{h} {cell_values.cell_text(cells[i])!r} is not a number"
+                ),
             )
     both = lon.notna() & lat.notna()
     lon_lo, lon_hi = CHINA_LON_RANGE
@@ -287,21 +287,22 @@ def validate_records(
     # Investment: the header's unit, else the option's, else 亿元; a unit in the cell wins.
     header_unit = columns.get("investment", ("", None))[1]
     if header_unit is None:
-        header_unit = parse.canonical_unit(investment_unit) if investment_unit else "yi"
+        header_unit = cell_values.canonical_unit(investment_unit) if investment_unit else "yi"
         if "investment" in columns:
             notes.append(
                 f"column {header('investment')!r} names no unit; read as "
                 f"{ {'yi': '亿元', 'wan': '万元', 'yuan': '元'}[header_unit] }"
                 + ("" if investment_unit else " (set --investment-unit to change)")
             )
-    amounts, amount_bad = parse.parse_investment(raw("investment"), header_unit=header_unit)
+    amounts, amount_bad = cell_values.parse_investment(raw("investment"), header_unit=header_unit)
     inv_cells = _ByPosition(raw("investment"))
     if "investment" in columns:
         issues.reject(
             amounts < 0,
             header("investment"),
             lambda i: (
-                f"negative investment {parse.cell_text(inv_cells[i])!r} in {header('investment')}"
+                f"negative investment {cell_values.cell_text(inv_cells[i])!r} "
+                f"in {header('investment')}"
             ),
         )
         issues.warn(
@@ -311,23 +312,23 @@ def validate_records(
         issues.warn(
             amount_bad,
             lambda i: (
-                f"investment {parse.cell_text(inv_cells[i])!r} is not a number; "
+                f"investment {cell_values.cell_text(inv_cells[i])!r} is not a number; "
                 "counted, left out of sums"
             ),
         )
 
-    statuses, status_bad = parse.parse_status(raw("status"))
-    status_text = parse.as_text(raw("status"))
+    statuses, status_bad = cell_values.parse_status(raw("status"))
+    status_text = cell_values.as_text(raw("status"))
     status_of = _ByPosition(status_text)
     # A column repeats a few unknown statuses (前期, 储备): one message per distinct text.
     status_message = functools.lru_cache(maxsize=256)(lambda t: f"status {t!r} not recognised")
     issues.warn(status_bad, lambda i: status_message(status_of[i]))
 
-    dates, date_bad = parse.parse_date(raw("signed_date"))
+    dates, date_bad = cell_values.parse_date(raw("signed_date"))
     date_cells = _ByPosition(raw("signed_date"))
     issues.warn(
         date_bad,
-        lambda i: f"signed date {parse.cell_text(date_cells[i])!r} not understood",
+        lambda i: f"signed date {cell_values.cell_text(date_cells[i])!r} not understood",
     )
 
     systems = _row_coord_systems(raw("coord_sys"), header("coord_sys"), coords, issues)
@@ -342,9 +343,9 @@ def validate_records(
             "row": rows,
             "project_id": project_ids,
             "name": names.where(names != "", project_ids),
-            "park_declared": parse.as_text(raw("park")),
-            "district": parse.as_text(raw("district")),
-            "industry": parse.as_text(raw("industry")),
+            "park_declared": cell_values.as_text(raw("park")),
+            "district": cell_values.as_text(raw("district")),
+            "industry": cell_values.as_text(raw("industry")),
             "status": statuses,
             "status_raw": status_text,
             "investment_100m_cny": amounts.where(amounts >= 0),
@@ -354,7 +355,7 @@ def validate_records(
             "lon_orig": lon,
             "lat_orig": lat,
             "coord_sys": systems,
-            "source": parse.as_text(raw("source")),
+            "source": cell_values.as_text(raw("source")),
             "warnings": issues.warning_texts(),
         },
         index=table.index,
@@ -363,15 +364,8 @@ def validate_records(
         name = str(extra)
         if name not in records.columns:
             records[name] = table[extra].astype(object).where(table[extra].notna(), None)
-    return LoadResult(
-        projects=records[keep].reset_index(drop=True),
-        rejected=rejected,
-        path=path,
-        read=n,
-        encoding=encoding,
-        notes=notes,
-        row_label=row_label,
-    )
+    kept = records[keep].reset_index(drop=True)
+    return LoadResult(kept, rejected, path, n, encoding, notes, row_label)
 
 
 class _ByPosition:
@@ -394,7 +388,7 @@ class _ByPosition:
 def _row_coord_systems(cells: pd.Series, column: str, default: str, issues: RowIssues) -> pd.Series:
     """Each row's coordinate system: its own 坐标系 cell when filled, else the file's."""
     file_system = normalise_coord_system(default)
-    text = parse.as_text(cells)
+    text = cell_values.as_text(cells)
     systems = pd.Series(file_system, index=cells.index, dtype=object)
     for value in text[text != ""].unique():
         try:

@@ -84,3 +84,11 @@ def crs_label(crs: CRS) -> str:
     """``"EPSG:4549"`` when the CRS has a code, else its PROJ string."""
     code = crs.to_epsg()
     return f"EPSG:{code}" if code else crs.to_proj4()
+
+
+def untested(count: tuple[str, int], outcome: tuple[str, str], reason: str) -> dict[str, object]:
+    """The result of a test that was not run: its sample size, the outcome and why.
+
+    ``untested(("n", 4), ("pattern", "too_few_points"), "needs at least 10 points")``
+    """
+    return {count[0]: count[1], outcome[0]: outcome[1], "reason": reason}

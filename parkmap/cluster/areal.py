@@ -37,7 +37,7 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 from scipy.stats import norm
 
-from parkmap.cluster._geo import LONLAT, crs_label, geometry_to_metric, to_metric
+from parkmap.cluster._geo import LONLAT, crs_label, geometry_to_metric, to_metric, untested
 from parkmap.settings import DEFAULT_CELL_KM
 
 #: Confidence levels of the Gi* bins: (bin, α).
@@ -140,11 +140,9 @@ def _moran(y: np.ndarray, w, permutations: int, seed: int) -> dict:
 
     n = len(y)
     if n < MIN_CELLS:
-        return {
-            "cells": n,
-            "result": "too_few_cells",
-            "reason": f"needs at least {MIN_CELLS} cells",
-        }
+        return untested(
+            ("cells", n), ("result", "too_few_cells"), f"needs at least {MIN_CELLS} cells"
+        )
     if float(np.var(y)) == 0.0:
         return {"cells": n, "result": "no_variation", "reason": "every cell has the same value"}
     if w.n - len(w.islands) < 2:

@@ -29,7 +29,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import pdist
 from scipy.stats import norm
 
-from parkmap.cluster._geo import FloatArray
+from parkmap.cluster._geo import FloatArray, untested
 
 #: ArcGIS's constant for the standard error of the mean nearest-neighbour distance.
 SE_CONSTANT: Final = 0.26136
@@ -133,17 +133,11 @@ def ripley_l(
 
     n = len(x)
     if n < MIN_POINTS_RIPLEY:
-        return {
-            "n": n,
-            "pattern": "too_few_points",
-            "reason": f"needs at least {MIN_POINTS_RIPLEY} points",
-        }
+        reason = f"needs at least {MIN_POINTS_RIPLEY} points"
+        return untested(("n", n), ("pattern", "too_few_points"), reason)
     if n > MAX_POINTS_RIPLEY:
-        return {
-            "n": n,
-            "pattern": "too_many_points",
-            "reason": f"more than {MAX_POINTS_RIPLEY} points (all pairs are measured)",
-        }
+        reason = f"more than {MAX_POINTS_RIPLEY} points (all pairs are measured)"
+        return untested(("n", n), ("pattern", "too_many_points"), reason)
     if polygon_m is None or polygon_m.is_empty or polygon_m.area <= 0:
         return {"n": n, "pattern": "no_area", "reason": "the study area is zero"}
     area = float(polygon_m.area if area_m2 is None else area_m2)

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from parkmap import parse
+from parkmap import cell_values
 from parkmap.coords import SYSTEM_NAMES, convert_to_wgs84, normalise_coord_system
 from parkmap.errors import InputError
+from parkmap.read.tables import existing_path, read_vector_layer
 from parkmap.schema import PARK_ID_FIELDS, PARK_NAME_FIELDS
 from parkmap.settings import WGS84
 
@@ -56,13 +57,8 @@ def parks_from_file(
     InputError
         If the file cannot be read, a named field is missing, or no polygon remains.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    try:
-        layer = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise InputError(f"{path}: cannot read it as a vector layer: {exc}") from exc
+    path = existing_path(path)
+    layer = read_vector_layer(path)
     notes: list[str] = []
     if layer.crs is None:
         layer = layer.set_crs(WGS84)
@@ -104,7 +100,7 @@ def parks_from_file(
         else pd.Series([""] * len(layer))
     )
     if id_col:
-        ids = layer[id_col].astype(object).map(parse._cell_to_text).str.strip()
+        ids = layer[id_col].astype(object).map(cell_values._cell_to_text).str.strip()
     else:
         ids = pd.Series([f"park-{i + 1}" for i in range(len(layer))])
         notes.append(f"{path.name}: no id field; parks numbered park-1, park-2, …")

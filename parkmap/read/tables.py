@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from parkmap import parse
+from parkmap import cell_values
 from parkmap.errors import InputError
 from parkmap.schema import header_key, match_headers
 from parkmap.settings import WGS84
@@ -59,6 +59,22 @@ class RawTable:
     first_row: int
 
 
+def existing_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, or an :class:`InputError` when nothing is there."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    return path
+
+
+def read_vector_layer(path: Path) -> gpd.GeoDataFrame:
+    """A vector layer read by GDAL, or an :class:`InputError` naming the file."""
+    try:
+        return gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise InputError(f"{path}: cannot read it as a vector layer: {exc}") from exc
+
+
 def project_table(path: str | os.PathLike[str], *, sheet: str | int | None = None) -> RawTable:
     """Read the cells of a project record file of any supported kind.
 
@@ -67,9 +83,7 @@ def project_table(path: str | os.PathLike[str], *, sheet: str | int | None = Non
     InputError
         If the file does not exist, is of an unsupported kind, or cannot be read.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+    path = existing_path(path)
     suffix = path.suffix.lower()
     if suffix in VECTOR_SUFFIXES:
         return RawTable(points_table(path), path, None, "feature", 1)
@@ -227,13 +241,17 @@ def _read_csv_arrow(data: bytes, delimiter: str, text: str) -> pd.DataFrame | No
         return None
     if table.column_names != header:
         return None
-    return table.to_pandas(types_mapper={pa.string(): parse.TEXT}.get)
+    return table.to_pandas(types_mapper={pa.string(): cell_values.TEXT}.get)
 
 
-def read_parquet_columns(path: Path) -> pd.DataFrame:
-    """Read only the project columns of a Parquet or GeoParquet file (or partitioned folder).
+def parquet_project_columns(path: Path) -> tuple[list[str], str | None]:
+    """The project columns of a Parquet file or folder, and the geometry column to read.
 
-    A GeoParquet point geometry gives ``lon``/``lat`` when the table has no coordinate columns.
+    Returns
+    -------
+    columns, geometry
+        Headers that match a project column; the GeoParquet geometry column when the table
+        has no longitude/latitude columns of its own, else ``None``.
     """
     import pyarrow.parquet as pq
 
@@ -245,7 +263,17 @@ def read_parquet_columns(path: Path) -> pd.DataFrame:
     wanted = [header for header, _ in match_headers(names).values()]
     geo = (schema.metadata or {}).get(b"geo")
     if geo and not {"lon", "lat"} <= set(match_headers(wanted)):
-        column = json.loads(geo)["primary_column"]
+        return wanted, str(json.loads(geo)["primary_column"])
+    return wanted, None
+
+
+def read_parquet_columns(path: Path) -> pd.DataFrame:
+    """Read only the project columns of a Parquet or GeoParquet file (or partitioned folder).
+
+    A GeoParquet point geometry gives ``lon``/``lat`` when the table has no coordinate columns.
+    """
+    wanted, column = parquet_project_columns(path)
+    if column is not None:
         layer = gpd.read_parquet(path, columns=[*wanted, column])
         layer = layer.to_crs(WGS84) if layer.crs and not layer.crs.equals(WGS84) else layer
         table = pd.DataFrame(layer.drop(columns=layer.geometry.name))
@@ -257,10 +285,7 @@ def read_parquet_columns(path: Path) -> pd.DataFrame:
 
 def points_table(path: Path) -> pd.DataFrame:
     """Attributes of a point layer plus ``lon``/``lat`` taken from the geometry."""
-    try:
-        layer = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise InputError(f"{path}: cannot read it as a vector layer: {exc}") from exc
+    layer = read_vector_layer(path)
     if layer.crs is None:
         layer = layer.set_crs(WGS84)
     elif not layer.crs.equals(WGS84):
