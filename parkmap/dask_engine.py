@@ -14,6 +14,7 @@ first occurrences).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,30 +64,31 @@ def _require_dask() -> Any:
 
 
 @contextmanager
-def dask_client(scheduler: str | None = None, *, n_workers: int = 2):
+def dask_client(scheduler: str | None = None, *, n_workers: int = 2) -> Iterator[Any]:
     """A client for ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``), or a
     LocalCluster of ``n_workers`` single-threaded worker processes when none is given."""
     _require_dask()
     from distributed import Client, LocalCluster
 
+    # distributed ships py.typed but leaves Client, LocalCluster and as_completed unannotated.
     if scheduler:
-        with Client(scheduler) as client:
+        with Client(scheduler) as client:  # type: ignore[no-untyped-call,unused-ignore]
             yield client
         return
     with (
-        LocalCluster(
+        LocalCluster(  # type: ignore[no-untyped-call,unused-ignore]
             n_workers=n_workers,
             threads_per_worker=1,
             dashboard_address=None,
             host="127.0.0.1",
             silence_logs=40,
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster) as client,  # type: ignore[no-untyped-call,unused-ignore]
     ):
         yield client
 
 
-def _read_partitions(path: Path):
+def _read_partitions(path: Path) -> Any:
     """A Dask frame over the Parquet file or folder with only the project columns."""
     import dask.dataframe as dd
 
@@ -119,7 +121,9 @@ def _id_column(frame: Any) -> str | None:
     return found[0] if found else None
 
 
-def _partition_first_rows(part: pd.DataFrame, offset: int, id_col: str, repeated: set[str]):
+def _partition_first_rows(
+    part: pd.DataFrame, offset: int, id_col: str, repeated: set[str]
+) -> pd.Series:
     ids = cell_values.as_text(part[id_col].reset_index(drop=True))
     rows = pd.Series(range(offset, offset + len(part)))
     hit = ids.isin(repeated)
@@ -228,7 +232,9 @@ def analyse_partitions(
         ]
         from distributed import as_completed
 
-        for done, _ in enumerate(as_completed(futures), start=1):
+        # (as_completed is unannotated, as Client above.)
+        completed = as_completed(futures)  # type: ignore[no-untyped-call,unused-ignore]
+        for done, _ in enumerate(completed, start=1):
             if progress is not None:
                 progress(done, len(futures))
         results = client.gather(futures)

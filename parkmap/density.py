@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+ObjectArray = npt.NDArray[np.object_]
 
 #: Default weight column (亿元).
 DEFAULT_WEIGHT: Final = "investment_100m_cny"
@@ -94,7 +97,7 @@ def _crs_label(crs: CRS) -> str:
     return crs.to_string()
 
 
-def _points_lonlat(projects: gpd.GeoDataFrame) -> tuple[FloatArray, FloatArray, npt.NDArray]:
+def _points_lonlat(projects: gpd.GeoDataFrame) -> tuple[FloatArray, FloatArray, BoolArray]:
     """Longitude, latitude and a has-coordinates mask of point geometries, in EPSG:4326."""
     try:
         geoms = projects.geometry
@@ -157,7 +160,7 @@ def _rule_of_thumb_km(x_m: FloatArray, y_m: FloatArray) -> float:
     if n == 1 or sd == 0.0:
         return FALLBACK_BANDWIDTH_KM
     dm = float(np.median(np.hypot(dx, dy)))
-    h_m = 0.9 * min(sd, math.sqrt(1.0 / math.log(2.0)) * dm) * n**-0.2
+    h_m: float = 0.9 * min(sd, math.sqrt(1.0 / math.log(2.0)) * dm) * n**-0.2
     return min(max(h_m / 1000.0, MIN_DEFAULT_BANDWIDTH_KM), MAX_DEFAULT_BANDWIDTH_KM)
 
 
@@ -405,9 +408,8 @@ def _binned_sum(
         (nx + 1, w * tx * ty),
     ):
         grid += np.bincount(base + offset, weights=share, minlength=nx * ny)
-    grid = grid.reshape(ny, nx)
 
-    spectrum = np.fft.rfft2(grid, s=(ly, lx))
+    spectrum = np.fft.rfft2(grid.reshape(ny, nx), s=(ly, lx))
     del grid
     kernel_y = np.fft.fft(_gaussian_taps(ly, radius, delta, h))
     kernel_x = np.fft.rfft(_gaussian_taps(lx, radius, delta, h))
@@ -562,7 +564,7 @@ def kde_surface(
 # =================================================================================================
 
 
-def _axial_round(x: FloatArray, y: FloatArray, size: float) -> tuple[npt.NDArray, npt.NDArray]:
+def _axial_round(x: FloatArray, y: FloatArray, size: float) -> tuple[IntArray, IntArray]:
     """Axial (q, r) of the pointy-topped hexagon of circumradius ``size`` containing (x, y).
 
     Centres sit at ``x = size·√3·(q + r/2)``, ``y = size·1.5·r``. The fractional axial position
@@ -581,11 +583,12 @@ def _axial_round(x: FloatArray, y: FloatArray, size: float) -> tuple[npt.NDArray
     return q.astype(np.int64), r.astype(np.int64)
 
 
-def _hex_centres(q: npt.NDArray, r: npt.NDArray, size: float) -> tuple[FloatArray, FloatArray]:
-    return size * _SQRT3 * (q + r / 2.0), size * 1.5 * r
+def _hex_centres(q: IntArray, r: IntArray, size: float) -> tuple[FloatArray, FloatArray]:
+    # float × int64 array is float64; the stubs only say floating.
+    return size * _SQRT3 * (q + r / 2.0), np.asarray(size * 1.5 * r, dtype=np.float64)
 
 
-def _hex_polygons(q: npt.NDArray, r: npt.NDArray, size: float) -> FloatArray:
+def _hex_polygons(q: IntArray, r: IntArray, size: float) -> FloatArray:
     """Vertices (n, 6, 2) of pointy-topped hexagons, counter-clockwise from the east-north-east."""
     cx, cy = _hex_centres(q, r, size)
     angles = np.radians(30.0 + 60.0 * np.arange(6))
@@ -602,12 +605,13 @@ def _shoelace_area(coords: FloatArray) -> FloatArray:
     x = x - x.mean(axis=1, keepdims=True)
     y = y - y.mean(axis=1, keepdims=True)
     cross = x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y
-    return np.abs(cross.sum(axis=1)) / 2.0
+    area: FloatArray = np.abs(cross.sum(axis=1)) / 2.0
+    return area
 
 
 def _pair_codes(
-    q: npt.NDArray, r: npt.NDArray, others: tuple[npt.NDArray, npt.NDArray] | None = None
-) -> tuple[npt.NDArray, npt.NDArray] | None:
+    q: IntArray, r: IntArray, others: tuple[IntArray, IntArray] | None = None
+) -> tuple[IntArray, IntArray] | None:
     """One int64 code per (q, r) pair (and per pair of ``others``), or None if they overflow."""
     all_q = q if others is None else np.concatenate((q, others[0]))
     all_r = r if others is None else np.concatenate((r, others[1]))
@@ -621,7 +625,7 @@ def _pair_codes(
     return codes[: q.size], codes[q.size :]
 
 
-def _unique_pairs(q: npt.NDArray, r: npt.NDArray) -> tuple[npt.NDArray, npt.NDArray]:
+def _unique_pairs(q: IntArray, r: IntArray) -> tuple[IntArray, IntArray]:
     """Distinct (q, r) pairs."""
     codes = _pair_codes(q, r)
     if codes is None:
@@ -632,8 +636,8 @@ def _unique_pairs(q: npt.NDArray, r: npt.NDArray) -> tuple[npt.NDArray, npt.NDAr
 
 
 def _lookup_cells(
-    cell_q: npt.NDArray, cell_r: npt.NDArray, point_q: npt.NDArray, point_r: npt.NDArray
-) -> npt.NDArray:
+    cell_q: IntArray, cell_r: IntArray, point_q: IntArray, point_r: IntArray
+) -> IntArray:
     """Index of each point's (q, r) among the cells, −1 when it is not one of them."""
     codes = _pair_codes(cell_q, cell_r, (point_q, point_r))
     if codes is None:
@@ -661,7 +665,7 @@ def _too_many_cells(count: int) -> UsageError:
     )
 
 
-def _cover_cells(cover_parts: npt.NDArray, size: float) -> tuple[npt.NDArray, npt.NDArray]:
+def _cover_cells(cover_parts: ObjectArray, size: float) -> tuple[IntArray, IntArray]:
     """Axial (q, r) of every hexagon whose interior meets a cover polygon (metric CRS)."""
     row_step, col_step = 1.5 * size, _SQRT3 * size
     boxes = shapely.bounds(cover_parts)
@@ -845,10 +849,10 @@ def hex_grid(
 
 
 def _cells_frame(
-    q: npt.NDArray,
-    r: npt.NDArray,
-    count: npt.NDArray,
-    count_known: npt.NDArray,
+    q: IntArray,
+    r: IntArray,
+    count: IntArray,
+    count_known: IntArray,
     total: FloatArray,
     area_km2: FloatArray,
     geometry: object,

@@ -39,9 +39,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parkmap.errors import InputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Families tried in this order; the first one installed that draws 园区亿元 wins.
 CJK_FAMILIES: tuple[str, ...] = (
@@ -411,7 +414,7 @@ class FontSetup:
         """True when Chinese text can be drawn."""
         return self.font is not None
 
-    def rc(self) -> dict[str, object]:
+    def rc(self) -> dict[RcKeyType, Any]:
         """matplotlib settings: families with fallback, PDF and SVG embedding, literal text.
 
         ``text.parse_math`` is off, so a title such as ``US$5–US$8`` is printed as written,

@@ -136,7 +136,7 @@ def _numbers(values: pa.Array) -> pa.Array:
     return pc.if_else(finite, text, pa.scalar("null", pa.large_string()))
 
 
-def _strings(column: pd.Series) -> pa.Array:
+def _strings(column: pd.Series) -> list[str | pa.Array]:
     try:
         values = pa.array(column, type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects: numbers, lists, …

@@ -168,7 +168,8 @@ def _strings(
     a million rows many times quicker than letting pandas convert a million Python strings."""
     if _ARROW_TEXT:
         return _column(pa.array(list(choices), type=pa.string()).take(which))
-    return np.asarray(choices, dtype=object)[which]
+    column: np.ndarray = np.asarray(choices, dtype=object)[which]
+    return column
 
 
 def _sparse_strings(n: int, rows: np.ndarray, texts: pa.Array) -> pa.Array:
@@ -276,6 +277,8 @@ def _edge_bend_m(parks: gpd.GeoDataFrame, edges_m: Edges, to_m: Transformer) -> 
     in metres, at most (with a margin): sampled at a quarter, half and three quarters of every
     edge, doubled, plus 1 m."""
     edges = polygon_edges(parks.geometry.array)
+    # The same polygons in metres have edges (``edges_m``), so they have edges in degrees too.
+    assert edges is not None
     t = np.array([[0.25], [0.5], [0.75]])
     lon = edges.ax + t * (edges.bx - edges.ax)
     lat = edges.ay + t * (edges.by - edges.ay)
@@ -321,8 +324,8 @@ def match_declared(
         the position of the park it names in ``parks`` (``-1`` for none, see
         :func:`match_park`).
     """
-    codes, distinct = pd.factorize(declared.astype(str), use_na_sentinel=False)
-    distinct = np.asarray(distinct, dtype=object)
+    codes, labels = pd.factorize(declared.astype(str), use_na_sentinel=False)
+    distinct = np.asarray(labels, dtype=object)
     where = {pid: i for i, pid in enumerate(parks["park_id"].astype(str))}
     matched = [match_park(d, parks) if d else None for d in distinct]
     position = np.array([-1 if m is None else where[str(m)] for m in matched], dtype=int)
@@ -340,7 +343,7 @@ def match_park(declared: str, parks: gpd.GeoDataFrame) -> str | None:
     if not key:
         return None
     fields = [c for c in ("park_id", "name", "name_zh", "name_en") if c in parks.columns]
-    candidates = {
+    candidates: dict[str, list[str]] = {
         pid: [_loose(v) for v in row if isinstance(v, str) and v]
         for pid, row in zip(
             parks["park_id"], parks[fields].itertuples(index=False, name=None), strict=True

@@ -105,7 +105,9 @@ def point_segment_distance(
     return _distance(x, y, _segment_terms(ax, ay, bx, by), np.arange(len(x)), work)
 
 
-def _segment_terms(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> list:
+def _segment_terms(
+    ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> list[np.ndarray]:
     """Ends, direction, squared length and length of each segment.
 
     A zero-length segment gets an infinite squared length, so that ``r = 0`` and its
@@ -147,7 +149,7 @@ def _dot_into(
 
 
 def _distance(
-    x: np.ndarray, y: np.ndarray, terms: list, seg: np.ndarray, work: _Work
+    x: np.ndarray, y: np.ndarray, terms: list[np.ndarray], seg: np.ndarray, work: _Work
 ) -> np.ndarray:
     """Distance from point ``i`` to segment ``seg[i]``, worked out as GEOS does.
 

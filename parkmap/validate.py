@@ -150,9 +150,14 @@ def problems(
     """Every problem as a one-line message naming the file, row and column, in row order."""
     lines: list[tuple[int, str]] = []
     name = Path(path).name
-    for rec in rejected.itertuples(index=False):
-        column = f", column {rec.column}" if rec.column else ""
-        lines.append((rec.row, f"{name}: {row_label} {rec.row}{column}: rejected: {rec.reason}"))
+    for row, col, reason in zip(
+        rejected["row"].tolist(),
+        rejected["column"].tolist(),
+        rejected["reason"].tolist(),
+        strict=True,
+    ):
+        column = f", column {col}" if col else ""
+        lines.append((int(row), f"{name}: {row_label} {row}{column}: rejected: {reason}"))
     if len(projects):
         mask = (projects["warnings"].astype(str) != "").to_numpy(dtype=bool)
         rows = projects["row"].to_numpy()[mask].tolist()
@@ -236,13 +241,7 @@ def validate_records(
         for col, number, bad in (("lon", lon, lon_bad), ("lat", lat, lat_bad)):
             h, cells = header(col), _ByPosition(raw(col))
             issues.reject(number.isna() & ~bad, h, f"coordinates missing: {h} is empty")
-            issues.reject(
-                bad,
-                h,
-                lambda i, h=h, cells=cells: (
-                    f"{h} {cell_values.cell_text(cells[i])!r} is not a number"
-                ),
-            )
+            issues.reject(bad, h, _not_a_number(h, cells))
     both = lon.notna() & lat.notna()
     lon_lo, lon_hi = CHINA_LON_RANGE
     lat_lo, lat_hi = CHINA_LAT_RANGE
@@ -366,6 +365,11 @@ def validate_records(
             records[name] = table[extra].astype(object).where(table[extra].notna(), None)
     kept = records[keep].reset_index(drop=True)
     return LoadResult(kept, rejected, path, n, encoding, notes, row_label)
+
+
+def _not_a_number(header: str, cells: _ByPosition) -> Callable[[int], str]:
+    """The rejection reason of a coordinate cell that is not a number, by row position."""
+    return lambda i: f"{header} {cell_values.cell_text(cells[i])!r} is not a number"
 
 
 class _ByPosition:

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final, TextIO
+from typing import BinaryIO, Final, TextIO
 
 import geopandas as gpd
 import numpy as np
@@ -26,46 +26,45 @@ GEOJSON_CHUNK: Final = 50_000
 
 
 @contextmanager
-def atomic_writer(path: str | os.PathLike[str], *, binary: bool = False) -> Iterator[TextIO]:
-    """A file handle whose content replaces ``path`` only when the block succeeds.
-
-    UTF-8 text with ``\\n`` line ends, or bytes when ``binary``.
-
-    It writes a temporary file in the same folder, then renames it, so readers never see a
-    half-written output.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _replacing(path: str | os.PathLike[str]) -> Iterator[int]:
+    """A descriptor of a new temporary file beside ``path`` that replaces it when the block
+    succeeds, and is removed when it fails; readers never see a half-written output."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        mode = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": "\n"}
-        with os.fdopen(fd, **mode) as fh:
-            yield fh
+        yield fd
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike[str]) -> Iterator[TextIO]:
+    """A text handle (UTF-8, ``\n`` line ends) whose content replaces ``path`` only when the
+    block succeeds."""
+    with _replacing(path) as fd, os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        yield fh
+
+
+@contextmanager
+def atomic_binary_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary handle whose content replaces ``path`` only when the block succeeds."""
+    with _replacing(path) as fd, os.fdopen(fd, "wb") as fh:
+        yield fh
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write a file atomically: a temporary file in the same folder, then a rename."""
-    path = Path(path)
     if isinstance(data, str):
-        with atomic_writer(path) as fh:
-            fh.write(data)
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        with atomic_writer(path) as text:
+            text.write(data)
+    else:
+        with atomic_binary_writer(path) as binary:
+            binary.write(data)
+    return Path(path)
 
 
 def _umask() -> int:
@@ -92,6 +91,6 @@ def save_projects_geojson(projects: gpd.GeoDataFrame, path: str | os.PathLike[st
     """Write the mapped projects as RFC 7946 GeoJSON (WGS-84, dates as ISO strings)."""
     frame = projects.to_crs(WGS84) if projects.crs and not projects.crs.equals(WGS84) else projects
     props = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    with atomic_writer(path, binary=True) as fh:
+    with atomic_binary_writer(path) as fh:
         write_point_features(fh, props, np.asarray(frame.geometry.array), chunk_rows=GEOJSON_CHUNK)
     return Path(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
@@ -86,7 +88,7 @@ def crs_label(crs: CRS) -> str:
     return f"EPSG:{code}" if code else crs.to_proj4()
 
 
-def untested(count: tuple[str, int], outcome: tuple[str, str], reason: str) -> dict[str, object]:
+def untested(count: tuple[str, int], outcome: tuple[str, str], reason: str) -> dict[str, Any]:
     """The result of a test that was not run: its sample size, the outcome and why.
 
     ``untested(("n", 4), ("pattern", "too_few_points"), "needs at least 10 points")``

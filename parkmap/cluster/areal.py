@@ -27,10 +27,11 @@ import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -39,6 +40,9 @@ from scipy.stats import norm
 
 from parkmap.cluster._geo import LONLAT, crs_label, geometry_to_metric, to_metric, untested
 from parkmap.settings import DEFAULT_CELL_KM
+
+if TYPE_CHECKING:
+    from libpysal.weights import W
 
 #: Confidence levels of the Gi* bins: (bin, α).
 GI_LEVELS: Final = ((3, 0.01), (2, 0.05), (1, 0.10))
@@ -65,7 +69,7 @@ class HexStatistics:
     """
 
     cells: gpd.GeoDataFrame
-    stats: dict
+    stats: dict[str, Any]
 
 
 def snap_shared_vertices(cells: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
@@ -88,7 +92,7 @@ def snap_shared_vertices(cells: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
     return out
 
 
-def queen_weights(cells: gpd.GeoDataFrame, *, transform: str = "R"):
+def queen_weights(cells: gpd.GeoDataFrame, *, transform: str = "R") -> W:
     """Queen contiguity between cells, ids 0…n−1 in row order.
 
     ``transform="R"`` row-standardises; ``"O"`` keeps binary weights (what ``G_Local`` wants
@@ -135,7 +139,7 @@ def _park_ids_of_cells(cells: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, crs: CR
     return [";".join(ids) for ids in found]
 
 
-def _moran(y: np.ndarray, w, permutations: int, seed: int) -> dict:
+def _moran(y: np.ndarray, w: W | None, permutations: int, seed: int) -> dict[str, Any]:
     import esda
 
     n = len(y)
@@ -145,6 +149,7 @@ def _moran(y: np.ndarray, w, permutations: int, seed: int) -> dict:
         )
     if float(np.var(y)) == 0.0:
         return {"cells": n, "result": "no_variation", "reason": "every cell has the same value"}
+    assert w is not None  # callers give no weights only to fewer than MIN_CELLS cells
     if w.n - len(w.islands) < 2:
         return {"cells": n, "result": "no_neighbours", "reason": "cells have no neighbours"}
     np.random.seed(seed)  # esda.Moran draws its permutations from numpy's global generator
@@ -180,7 +185,8 @@ def gi_bins(z: np.ndarray, p: np.ndarray, *, fdr: bool = False) -> np.ndarray:
     for level, cut in reversed(_cutoffs(p, fdr)):
         hit = np.isfinite(p) & (p < cut)
         bins[hit] = level
-    return bins * np.sign(np.nan_to_num(z)).astype(np.int64)
+    signs: npt.NDArray[np.int64] = np.sign(np.nan_to_num(z)).astype(np.int64)
+    return bins * signs
 
 
 def hex_statistics(
@@ -228,7 +234,7 @@ def hex_statistics(
         crs=LONLAT,
     )
     n = len(cells)
-    weights_info: dict = {
+    weights_info: dict[str, Any] = {
         "type": "queen contiguity (libpysal.weights.Queen.from_dataframe on the hexagons)",
         "transform": "R (row-standardised)",
         "cells": n,
@@ -240,7 +246,7 @@ def hex_statistics(
         "vertex_snap_m": SNAP_M,
         "projects_outside_cells": int(grid.attrs.get("projects_outside_cells", 0)),
     }
-    stats: dict = {"weights": weights_info, "moran_by_park": {}}
+    stats: dict[str, Any] = {"weights": weights_info, "moran_by_park": {}}
     cells["gi_z"] = np.nan
     cells["gi_p"] = np.nan
     cells["gi_p_sim"] = np.nan

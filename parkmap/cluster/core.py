@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -44,15 +45,16 @@ class ClusterAnalysis:
 
     clusters: ClusterResult
     hexes: HexStatistics
-    nni: dict
-    ripley: dict
-    parks: list[dict]
-    settings: dict = field(default_factory=dict)
+    nni: dict[str, Any]
+    ripley: dict[str, Any]
+    parks: list[dict[str, Any]]
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _members(projects: gpd.GeoDataFrame, park_id: str) -> np.ndarray:
     ids = projects["park_ids"].fillna("").astype(str).str.split(";")
-    return ids.apply(lambda values: park_id in values).to_numpy(dtype=bool)
+    members: np.ndarray = ids.apply(lambda values: park_id in values).to_numpy(dtype=bool)
+    return members
 
 
 def cluster_analysis(

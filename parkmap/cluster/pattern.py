@@ -21,7 +21,7 @@ above the envelope at a distance means clustering at that scale, below means dis
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import shapely
@@ -51,7 +51,7 @@ def classify(index: float, p: float, alpha: float, *, above: str, below: str) ->
 
 def nearest_neighbour_index(
     x: FloatArray, y: FloatArray, area_m2: float, *, alpha: float = 0.05
-) -> dict:
+) -> dict[str, Any]:
     """Average nearest-neighbour statistics of points (metres) in a study area (m²).
 
     Returns
@@ -62,7 +62,7 @@ def nearest_neighbour_index(
         ``reason``) when n < 2 or the area is not positive.
     """
     n = len(x)
-    result: dict = {"n": n, "area_km2": area_m2 / 1e6}
+    result: dict[str, Any] = {"n": n, "area_km2": area_m2 / 1e6}
     if n < MIN_POINTS_NNI:
         return {
             **result,
@@ -107,7 +107,7 @@ def ripley_l(
     simulations: int = 99,
     seed: int = 0,
     area_m2: float | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Ripley's L of points in a study polygon (metres), with a Monte-Carlo envelope.
 
     Parameters

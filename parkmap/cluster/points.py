@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -74,7 +74,7 @@ class ClusterResult:
 
     labels: pd.Series
     clusters: gpd.GeoDataFrame
-    params: dict
+    params: dict[str, Any]
 
 
 def _weights(projects: pd.DataFrame) -> FloatArray:
@@ -90,7 +90,8 @@ def _labels_dbscan(
     if weights is not None and not np.any(weights > 0):
         return np.full(len(xy), -1)  # no known investment: nothing can reach min_samples 亿元
     model = DBSCAN(eps=eps_m, min_samples=min_samples, metric="euclidean")
-    return model.fit_predict(xy, sample_weight=weights)
+    labels: np.ndarray = model.fit_predict(xy, sample_weight=weights)
+    return labels
 
 
 def _labels_hdbscan(
@@ -183,7 +184,7 @@ def find_clusters(
     x, y = to_metric(crs, lon[ok], lat[ok])
     xy = np.column_stack((x, y))
     weights = _weights(projects)[ok] if weighted else None
-    params: dict = {
+    params: dict[str, Any] = {
         "method": method,
         "min_samples": int(min_samples),
         "weighted": bool(weighted),
@@ -235,7 +236,7 @@ def _cluster_table(
     parks: gpd.GeoDataFrame | None,
 ) -> gpd.GeoDataFrame:
     park_ids: list[str] = []
-    park_geoms: list = []
+    park_geoms: list[shapely.Geometry] = []
     if parks is not None and len(parks):
         park_ids = parks["park_id"].astype(str).tolist()
         park_geoms = [geometry_to_metric(crs, g) for g in parks.to_crs(LONLAT).geometry]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -27,7 +28,7 @@ OUTPUT_SUMMARY: Final = "summary.md"
 PLOTS_DIR: Final = "plots"
 
 
-def _clean(value):
+def _clean(value: object) -> Any:
     """JSON-safe copy: NaN/inf → None, numpy scalars → Python."""
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
@@ -56,9 +57,9 @@ def geojson_text(frame: gpd.GeoDataFrame) -> str:
     return json.dumps(doc, ensure_ascii=False, allow_nan=False)
 
 
-def stats_document(result: ClusterAnalysis) -> dict:
+def stats_document(result: ClusterAnalysis) -> dict[str, Any]:
     """Everything for ``stats.json``."""
-    return _clean(
+    doc: dict[str, Any] = _clean(
         {
             "settings": result.settings,
             "parks": result.parks,
@@ -74,6 +75,7 @@ def stats_document(result: ClusterAnalysis) -> dict:
             **result.hexes.stats,
         }
     )
+    return doc
 
 
 def write_cluster_report(
@@ -151,7 +153,7 @@ def write_cluster_report(
     return written
 
 
-def _ripley_items(result: ClusterAnalysis):
+def _ripley_items(result: ClusterAnalysis) -> Iterator[tuple[str, dict[str, Any], str]]:
     yield "citywide", result.ripley["citywide"], "citywide"
     for park in result.parks:
         pid = park["park_id"]

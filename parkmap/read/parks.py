@@ -150,7 +150,7 @@ def _pick_field(
         if given not in fields:
             raise InputError(f"{path}: no field {given!r} for {what}; fields: {', '.join(fields)}")
         return given
-    lowered = {str(f).lower(): f for f in fields}
+    lowered = {str(f).lower(): str(f) for f in fields}
     for cand in candidates:
         if cand.lower() in lowered:
             return lowered[cand.lower()]

@@ -241,7 +241,8 @@ def _read_csv_arrow(data: bytes, delimiter: str, text: str) -> pd.DataFrame | No
         return None
     if table.column_names != header:
         return None
-    return table.to_pandas(types_mapper={pa.string(): cell_values.TEXT}.get)
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): cell_values.TEXT}.get)
+    return frame
 
 
 def parquet_project_columns(path: Path) -> tuple[list[str], str | None]:
