@@ -9,20 +9,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from parkmap import write
+from parkmap.i18n import texts
+from parkmap.settings import LANGUAGES
 
 if TYPE_CHECKING:
     from parkmap.fonts import FontSetup
-
-_LABELS = {
-    "zh": ("距离 d（米）", "L(d) − d（米）", "模拟包络", "观测", "随机期望"),
-    "en": (
-        "distance d (m)",
-        "L(d) − d (m)",
-        "simulation envelope",
-        "observed",
-        "random (expected)",
-    ),
-}
 
 
 def plot_ripley(
@@ -61,7 +52,7 @@ def plot_ripley(
     from parkmap.fonts import font_setup
 
     setup = setup or font_setup(lang)
-    xlabel, ylabel, band, observed, expected = _LABELS.get(lang, _LABELS["en"])
+    t = texts(lang if lang in LANGUAGES else "en", "plot")
     d = np.asarray(stats["support_m"], dtype=float)
     with setup.use():
         fig = Figure(figsize=(6, 4), dpi=100)
@@ -71,12 +62,12 @@ def plot_ripley(
             np.asarray(stats["lower_m"]) - d,
             np.asarray(stats["upper_m"]) - d,
             color="0.85",
-            label=band,
+            label=t["ripley_band"],
         )
-        ax.plot(d, np.asarray(stats["l_m"]) - d, color="#b2182b", lw=2, label=observed)
-        ax.axhline(0.0, color="0.3", lw=1, ls="--", label=expected)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
+        ax.plot(d, np.asarray(stats["l_m"]) - d, color="#b2182b", lw=2, label=t["ripley_observed"])
+        ax.axhline(0.0, color="0.3", lw=1, ls="--", label=t["ripley_expected"])
+        ax.set_xlabel(t["ripley_x"])
+        ax.set_ylabel(t["ripley_y"])
         name = setup.safe(title)
         head = f"Ripley L — {name}" if name else "Ripley L"
         ax.set_title(f"{head} (n = {stats['n']})")

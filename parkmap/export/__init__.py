@@ -152,9 +152,9 @@ def export_all(
     """
 
     from parkmap.export.atlas import save_atlas
-    from parkmap.export.static_map import map_figure, prepare, save_map, summary_line
+    from parkmap.export.static_map import map_figure, prepare, save_map_sheets, summary_line
     from parkmap.export.tables import save_geopackage, save_parks_tables
-    from parkmap.export.text import export_texts
+    from parkmap.i18n import texts
 
     if lang not in LANGUAGES:
         raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
@@ -171,8 +171,8 @@ def export_all(
         warnings.warn(item.message, stacklevel=2)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    t = export_texts(setup.lang)
-    map_title = setup.safe(title, t["title"]) if title else t["title"]
+    default_title = texts(setup.lang)["title"]
+    map_title = setup.safe(title, default_title) if title else default_title
     with setup.use():
         data = prepare(
             analysis.parks,
@@ -187,7 +187,7 @@ def export_all(
             fig = map_figure(
                 data, setup, sheet=sheet, title=map_title, subtitle=subtitle, caption=caption
             )
-            for fmt, path in save_map(fig, out, wanted, dpi=dpi, sheet=sheet).items():
+            for fmt, path in save_map_sheets(fig, out, wanted, dpi=dpi, sheet=sheet).items():
                 result.files[f"map_{fmt}"] = path
         if "png" in wanted:
             result.pixels = pixels

@@ -26,11 +26,11 @@ from parkmap.export.static_map import (
     fit_extent,
     header_footer,
     map_figure,
-    park_name,
+    park_label,
     status_label,
 )
-from parkmap.export.text import export_texts, fmt_number, with_unit
 from parkmap.fonts import FontSetup
+from parkmap.i18n import fmt_number, other_language, park_name, texts, with_unit
 from parkmap.metrics import citywide_totals
 from parkmap.settings import STATUSES
 from parkmap.write import atomic_write
@@ -62,7 +62,7 @@ def top_projects(projects: pd.DataFrame, park_id: str, n: int = TOP_N) -> pd.Dat
 
 
 def _footer_page(fig: Figure, setup: FontSetup, page: int, pages: int, scale: float) -> None:
-    text = export_texts(setup.lang)["page"].format(page=page, pages=pages)
+    text = texts(setup.lang, "sheet")["page"].format(page=page, pages=pages)
     fig.text(0.03, 0.02, text, ha="left", fontsize=7 * scale, color="#666666")
 
 
@@ -76,7 +76,7 @@ def cover_page(
     caption: str | None,
 ) -> Figure:
     """Cover: title, citywide totals and the park table ranked by density."""
-    t = export_texts(setup.lang)
+    t = texts(setup.lang, "sheet")
     scale = sheet.scale
     fig = Figure(figsize=sheet.inches)
     fig.text(0.06, 0.88, title, fontsize=24 * scale, fontweight="bold", va="top")
@@ -98,21 +98,13 @@ def cover_page(
     ax = fig.add_axes([0.42, 0.16, 0.54, 0.56])
     _park_table(ax, data, setup, scale)
     header_footer(
-        fig,
-        setup,
-        title="",
-        subtitle="",
-        caption=caption,
-        notes=data.notes,
-        crs=None,
-        scale=scale,
-        north_note=False,
+        fig, setup, data, title="", subtitle="", caption=caption, scale=scale, on_map=False
     )
     return fig
 
 
 def _park_table(ax: Axes, data: MapData, setup: FontSetup, scale: float) -> None:
-    t = export_texts(setup.lang)
+    t = texts(setup.lang)
     lang = setup.lang
     ax.set_axis_off()
     parks = data.parks.assign(_rank=data.parks["rank"].where(data.parks["rank"] > 0, np.inf))
@@ -128,7 +120,7 @@ def _park_table(ax: Axes, data: MapData, setup: FontSetup, scale: float) -> None
     body = [
         [
             str(int(r["rank"])) if r["rank"] > 0 else "–",
-            park_name(r, setup),
+            park_label(r, setup),
             fmt_number(float(r["area_km2"])),
             str(int(r["projects"])),
             fmt_number(float(r["investment_100m_cny"])),
@@ -157,7 +149,7 @@ def park_page(
 ) -> Figure:
     """One park: zoomed map with its projects, its figures, rank, and its largest projects."""
     lang = setup.lang
-    t = export_texts(lang)
+    t = texts(lang, "map", "sheet", "form")
     scale = sheet.scale
     row = data.parks.iloc[index]
     park_id = str(row["park_id"])
@@ -173,9 +165,8 @@ def park_page(
     )
     draw_map(ax, data, setup, extent=extent, scale=scale, focus=park_id)
     del legend_box
-    names = [park_name(row, setup)]
-    other = str(row.get("name_en") or "") if lang == "zh" else str(row.get("name_zh") or "")
-    other = setup.safe(other)
+    names = [park_label(row, setup)]
+    other = setup.safe(park_name(row, other_language(lang)))
     if other and other not in names:
         names.append(other)
     ranked = int((data.parks["rank"] > 0).sum())
@@ -186,35 +177,28 @@ def park_page(
             t["rank"] + " " + (t["rank_of"].format(rank=rank, n=ranked) if rank > 0 else "–"),
         ]
     )
-    header_footer(
-        fig,
-        setup,
-        title=names[0],
-        subtitle=subtitle,
-        caption=caption,
-        notes=data.notes,
-        crs=data.crs,
-        scale=scale,
-    )
+    header_footer(fig, setup, data, title=names[0], subtitle=subtitle, caption=caption, scale=scale)
     info = fig.add_axes(info_box)
     info.set_axis_off()
-    lines = [
-        f"{with_unit(lang, t['area'], t['unit_area'])}: {fmt_number(float(row['area_km2']))}",
-        f"{t['projects']}: {int(row['projects'])}",
-        f"{with_unit(lang, t['investment'], t['unit_100m'])}: "
-        + fmt_number(float(row["investment_100m_cny"])),
-        f"{with_unit(lang, t['density'], t['unit_density'])}: "
-        + fmt_number(float(row["density_100m_cny_per_km2"])),
-        t["by_status"]
-        + ": "
-        + ", ".join(
-            f"{status_label(s, lang)} {int(row.get(f'projects_{s}', 0))}"
-            for s in STATUSES
-            if int(row.get(f"projects_{s}", 0))
+    by_status = ", ".join(
+        f"{status_label(s, lang)} {int(row.get(f'projects_{s}', 0))}"
+        for s in STATUSES
+        if int(row.get(f"projects_{s}", 0))
+    )
+    facts = [
+        (with_unit(lang, t["area"], t["unit_area"]), fmt_number(float(row["area_km2"]))),
+        (t["projects"], int(row["projects"])),
+        (
+            with_unit(lang, t["investment"], t["unit_100m"]),
+            fmt_number(float(row["investment_100m_cny"])),
         ),
+        (
+            with_unit(lang, t["density"], t["unit_density"]),
+            fmt_number(float(row["density_100m_cny_per_km2"])),
+        ),
+        (t["by_status"], by_status),
     ]
-    colon = "：" if lang == "zh" else ": "
-    lines = [line.replace(": ", colon, 1) for line in lines]
+    lines = [t["label_value"].format(label=label, value=value) for label, value in facts]
     y = 1.0
     for line in lines:
         info.text(0.0, y, line, fontsize=9.5 * scale, va="top", transform=info.transAxes)

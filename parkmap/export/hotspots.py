@@ -24,6 +24,8 @@ from shapely.geometry.base import BaseGeometry
 from parkmap.cluster.style import GI_BIN_ORDER, GI_CONFIDENCE, gi_bin_color
 from parkmap.export.static_map import (
     PARK_EDGE,
+    Extent,
+    LabelStyle,
     MapData,
     Sheet,
     data_bounds,
@@ -33,12 +35,13 @@ from parkmap.export.static_map import (
     draw_table,
     fit_extent,
     frame_axes,
+    halo_label,
     halo_text,
     header_footer,
-    park_name,
+    park_label,
 )
-from parkmap.export.text import export_texts, fmt_number
 from parkmap.fonts import FontSetup
+from parkmap.i18n import fmt_number, texts
 
 if TYPE_CHECKING:
     from parkmap.cluster import ClusterAnalysis
@@ -48,6 +51,8 @@ TOP_CLUSTERS = 8
 HULL_EDGE = "#1a1a1a"
 HULL_STYLE = (0, (5, 2))
 CELL_EDGE = "white"
+#: Park names, small and below each park, so they leave the cells and cluster numbers free.
+PARK_LABEL_BELOW = LabelStyle(7, PARK_EDGE, 5, va="top", clip=True)
 
 
 @dataclass
@@ -99,7 +104,7 @@ def draw_hotspot_map(
     layers: HotspotLayers,
     setup: FontSetup,
     *,
-    extent: tuple[float, float, float, float],
+    extent: Extent,
     scale: float = 1.0,
 ) -> None:
     """Cells by Gi* bin, park outlines, numbered cluster hulls, scale bar and north arrow."""
@@ -119,27 +124,14 @@ def draw_hotspot_map(
         parks.boundary.plot(ax=ax, color=PARK_EDGE, linewidth=0.9 * scale, zorder=3)
     minx, miny, maxx, maxy = extent
     for _, row in parks.iterrows():
-        # Below the park, so the name leaves the cells and the cluster numbers free.
         x = row.geometry.centroid.x
         y = row.geometry.bounds[1] - 0.006 * (maxy - miny)
         if minx <= x <= maxx and miny <= y <= maxy:
-            halo_text(
-                ax.text,
-                x,
-                y,
-                park_name(row, setup),
-                fontsize=7 * scale,
-                color="#5a3d2b",
-                ha="center",
-                va="top",
-                zorder=5,
-                width=2 * scale,
-                clip_on=True,
-            )
+            halo_label(ax, x, y, park_label(row, setup), PARK_LABEL_BELOW, scale)
     _draw_hulls(ax, layers.hulls, scale)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    draw_scale_bar(ax, data.crs, extent, setup, scale)
+    draw_scale_bar(ax, data.crs, extent, scale)
     draw_north_arrow(ax, data.crs, extent, setup, scale)
 
 
@@ -199,7 +191,7 @@ def legend_rows(clusters: ClusterAnalysis, lang: str) -> list[tuple[str, str | N
     Kinds are ``title``, ``cell``, ``hull``, ``park`` and ``note``; cell labels carry the number
     of cells in each bin.
     """
-    t = export_texts(lang)
+    t = texts(lang, "sheet")
     settings = clusters.settings
     params = clusters.clusters.params
     bins = clusters.hexes.cells["gi_bin"].astype(int)
@@ -214,8 +206,8 @@ def legend_rows(clusters: ClusterAnalysis, lang: str) -> list[tuple[str, str | N
     rows.append(("note", None, t["hot_grid"].format(cell=float(settings.get("cell_km", 1.0)))))
     fdr = t["hot_fdr_on"] if settings.get("fdr") else t["hot_fdr_off"]
     perm = t["hot_perm"].format(perm=settings.get("permutations"), seed=settings.get("seed"))
-    rows.append(("note", None, f"{fdr}; {perm}" if lang == "en" else f"{fdr}；{perm}"))
-    rows.append(("title", None, t["legend_clusters"]))
+    rows.append(("note", None, t["hot_note"].format(fdr=fdr, perm=perm)))
+    rows.append(("title", None, t["hot_clusters"]))
     rows.append(("hull", HULL_EDGE, t["cluster_hull"]))
     rows.append(("note", None, cluster_rule(params, lang)))
     rows.append(("park", PARK_EDGE, t["park_outline"]))
@@ -224,7 +216,7 @@ def legend_rows(clusters: ClusterAnalysis, lang: str) -> list[tuple[str, str | N
 
 def cluster_rule(params: dict, lang: str) -> str:
     """How clusters were found, in words: method, radius, minimum size."""
-    t = export_texts(lang)
+    t = texts(lang, "sheet")
     if params.get("method") == "hdbscan":
         return t["cluster_hdbscan"].format(min=params.get("min_cluster_size", "?"))
     key = "cluster_dbscan_weighted" if params.get("weighted") else "cluster_dbscan"
@@ -255,27 +247,17 @@ def draw_hotspot_legend(
             ax.text(0, y, label, fontsize=7 * scale, color="#555555", va="center")
             y -= line
             continue
-        if kind == "cell":
+        if kind in ("cell", "hull"):
+            hull = kind == "hull"
             ax.add_patch(
                 Rectangle(
                     (0, y - 0.36 * line),
                     key_w,
                     0.72 * line,
-                    facecolor=color,
-                    edgecolor="#999999",
-                    linewidth=0.4 * scale,
-                )
-            )
-        elif kind == "hull":
-            ax.add_patch(
-                Rectangle(
-                    (0, y - 0.36 * line),
-                    key_w,
-                    0.72 * line,
-                    facecolor="none",
-                    edgecolor=color,
-                    linewidth=1.4 * scale,
-                    linestyle=HULL_STYLE,
+                    facecolor="none" if hull else color,
+                    edgecolor=color if hull else "#999999",
+                    linewidth=(1.4 if hull else 0.4) * scale,
+                    linestyle=HULL_STYLE if hull else "solid",
                 )
             )
         elif kind == "park":
@@ -316,7 +298,7 @@ def _short(text: str, n: int) -> str:
 
 def _lisa_line(clusters: ClusterAnalysis, lang: str) -> str:
     quads = clusters.hexes.cells["lisa_quadrant"].value_counts()
-    return export_texts(lang)["lisa_counts"].format(
+    return texts(lang, "sheet")["lisa_counts"].format(
         **{q.lower(): int(quads.get(q, 0)) for q in ("HH", "LL", "HL", "LH")}
     )
 
@@ -356,7 +338,7 @@ def hotspot_page(
     from parkmap.cluster.summary import moran_sentence
 
     lang = setup.lang
-    t = export_texts(lang)
+    t = texts(lang, "map", "sheet")
     scale = sheet.scale
     width_in, height_in = sheet.inches
     if sheet.orientation == "landscape":
@@ -375,15 +357,9 @@ def hotspot_page(
     )
     draw_hotspot_map(ax, data, layers, setup, extent=extent, scale=scale)
     draw_hotspot_legend(fig.add_axes(legend_box), legend_rows(clusters, lang), scale=scale)
+    subtitle = moran_sentence(clusters, lang=lang)
     header_footer(
-        fig,
-        setup,
-        title=t["hot_title"],
-        subtitle=moran_sentence(clusters, lang=lang),
-        caption=caption,
-        notes=data.notes,
-        crs=data.crs,
-        scale=scale,
+        fig, setup, data, title=t["hot_title"], subtitle=subtitle, caption=caption, scale=scale
     )
     info = fig.add_axes(table_box)
     info.set_axis_off()

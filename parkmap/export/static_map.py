@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 import geopandas as gpd
 import matplotlib.patheffects as pe
@@ -35,8 +36,8 @@ from parkmap.export.cartography import (
     true_north_angle,
 )
 from parkmap.export.paper import paper_inches, paper_mm, pixel_size, raster_inches
-from parkmap.export.text import export_texts, fmt_number, scheme_label, with_unit
 from parkmap.fonts import FontSetup
+from parkmap.i18n import fmt_number, park_name, scheme_label, texts, with_unit
 from parkmap.settings import STATUSES, WGS84
 from parkmap.style import NO_DATA_COLOR, STATUS_COLORS
 from parkmap.write import atomic_write
@@ -45,6 +46,9 @@ DENSITY_COLUMN = "density_100m_cny_per_km2"
 FORMATS = ("png", "svg", "pdf")
 CONTEXT_GREY = "#8c8c8c"
 PARK_EDGE = "#5a3d2b"
+
+#: (minx, miny, maxx, maxy) of a map panel, in map units.
+Extent: TypeAlias = tuple[float, float, float, float]
 
 
 @dataclass
@@ -130,7 +134,7 @@ def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def data_notes(parks: pd.DataFrame, projects: pd.DataFrame, lang: str) -> list[str]:
     """The web map's data notes: schematic boundaries, synthetic projects."""
-    t = export_texts(lang)
+    t = texts(lang)
     notes = []
     if "accuracy" in parks.columns and (parks["accuracy"].astype(str) == "schematic").any():
         notes.append(t["note_schematic"])
@@ -146,28 +150,22 @@ def data_notes(parks: pd.DataFrame, projects: pd.DataFrame, lang: str) -> list[s
 # Labels
 
 
-def park_name(row: pd.Series, setup: FontSetup) -> str:
-    """Park label in the export's language; never a string the font cannot draw."""
-    zh = str(row.get("name_zh") or row.get("name") or "")
-    en = str(row.get("name_en") or "")
-    fallback = en or str(row["park_id"])
-    if setup.lang == "en":
-        return setup.safe(fallback, row["park_id"])
-    return setup.safe(zh or fallback, fallback)
+def park_label(row: pd.Series, setup: FontSetup) -> str:
+    """The park's name in the sheet's language (:func:`parkmap.i18n.park_name`), or its id where
+    the font cannot draw the name."""
+    return setup.safe(park_name(row, setup.lang), row["park_id"])
 
 
 def status_label(status: str, lang: str) -> str:
     """Display label of a status."""
-    return export_texts(lang).get(f"status_{status}", status)
+    return texts(lang).get(f"status_{status}", status)
 
 
 # ---------------------------------------------------------------------------------------------
 # Drawing
 
 
-def fit_extent(
-    bounds: Sequence[float], box_w: float, box_h: float, pad: float = 0.06
-) -> tuple[float, float, float, float]:
+def fit_extent(bounds: Sequence[float], box_w: float, box_h: float, pad: float = 0.06) -> Extent:
     """Grow ``bounds`` (minx, miny, maxx, maxy) by ``pad`` and to the aspect of a ``box_w`` ×
     ``box_h`` box, so one map unit is as long across as up."""
     minx, miny, maxx, maxy = (float(v) for v in bounds)
@@ -209,7 +207,57 @@ def halo_text(make, *args: object, width: float, zorder: float, **kwargs: object
     return make(*args, **kwargs, zorder=zorder)
 
 
-def frame_axes(ax: Axes, extent: tuple[float, float, float, float], scale: float) -> None:
+@dataclass(frozen=True)
+class LabelStyle:
+    """How a name centred on a map point looks; sizes are for A4 and grow with the sheet.
+
+    Attributes
+    ----------
+    size, halo
+        Font size and width of the white halo, in points.
+    weight
+        Font weight.
+    va
+        Vertical alignment to the point.
+    clip
+        Whether the label is cut at the map frame.
+    """
+
+    size: float
+    color: str
+    zorder: float
+    halo: float = 2.0
+    weight: str = "normal"
+    va: str = "center"
+    clip: bool = False
+
+
+#: Park names on the map sheets: the park in focus (or every park on the overview), the others.
+PARK_LABEL = LabelStyle(8.5, "#222222", 6, halo=2.5, weight="bold", clip=True)
+PARK_LABEL_FAINT = LabelStyle(7, "#555555", 6, halo=2.5, clip=True)
+#: District names, large and light, under everything else.
+DISTRICT_LABEL = LabelStyle(11, "#a0a0a0", 1)
+
+
+def halo_label(ax: Axes, x: float, y: float, text: str, style: LabelStyle, scale: float) -> None:
+    """Draw ``text`` centred at (x, y) in map units, with a white halo (:func:`halo_text`)."""
+    halo_text(
+        ax.text,
+        x,
+        y,
+        text,
+        fontsize=style.size * scale,
+        fontweight=style.weight,
+        color=style.color,
+        ha="center",
+        va=style.va,
+        zorder=style.zorder,
+        width=style.halo * scale,
+        clip_on=style.clip,
+    )
+
+
+def frame_axes(ax: Axes, extent: Extent, scale: float) -> None:
     """Set a map panel's extent (equal aspect), hide ticks, draw a thin frame."""
     minx, miny, maxx, maxy = extent
     ax.set_xlim(minx, maxx)
@@ -228,7 +276,7 @@ def draw_map(
     data: MapData,
     setup: FontSetup,
     *,
-    extent: tuple[float, float, float, float],
+    extent: Extent,
     scale: float = 1.0,
     focus: str | None = None,
     label_parks: bool = True,
@@ -271,21 +319,9 @@ def draw_map(
             if not (minx <= p.x <= maxx and miny <= p.y <= maxy):
                 continue
             emphasis = focus is None or row["park_id"] == focus
-            halo_text(
-                ax.text,
-                p.x,
-                p.y,
-                park_name(row, setup),
-                fontsize=(8.5 if emphasis else 7) * scale,
-                fontweight="bold" if emphasis else "normal",
-                color="#222222" if emphasis else "#555555",
-                ha="center",
-                va="center",
-                zorder=6,
-                width=2.5 * scale,
-                clip_on=True,
-            )
-    draw_scale_bar(ax, data.crs, extent, setup, scale)
+            style = PARK_LABEL if emphasis else PARK_LABEL_FAINT
+            halo_label(ax, p.x, p.y, park_label(row, setup), style, scale)
+    draw_scale_bar(ax, data.crs, extent, scale)
     draw_north_arrow(ax, data.crs, extent, setup, scale)
 
 
@@ -306,8 +342,7 @@ def draw_context(
         geom = row.geometry
         if geom is None or geom.is_empty:
             continue
-        zh, en = str(row.get("name_zh") or ""), str(row.get("name_en") or "")
-        label = setup.safe(en if setup.lang == "en" else (zh or en), en)
+        label = setup.safe(park_name(row, setup.lang))
         if geom.geom_type == "Point":
             if not (minx <= geom.x <= maxx and miny <= geom.y <= maxy):
                 continue
@@ -332,18 +367,7 @@ def draw_context(
             if inside.is_empty:
                 continue
             p = inside.representative_point()
-            halo_text(
-                ax.text,
-                p.x,
-                p.y,
-                label,
-                fontsize=11 * scale,
-                color="#a0a0a0",
-                ha="center",
-                va="center",
-                zorder=1,
-                width=2 * scale,
-            )
+            halo_label(ax, p.x, p.y, label, DISTRICT_LABEL, scale)
 
 
 def _draw_projects(ax: Axes, data: MapData, scale: float) -> None:
@@ -382,13 +406,7 @@ def _draw_projects(ax: Axes, data: MapData, scale: float) -> None:
         )
 
 
-def draw_scale_bar(
-    ax: Axes,
-    crs: CRS,
-    extent: tuple[float, float, float, float],
-    setup: FontSetup,
-    scale: float = 1.0,
-) -> None:
+def draw_scale_bar(ax: Axes, crs: CRS, extent: Extent, scale: float = 1.0) -> None:
     """A two-part bar in km at the lower left; its length is geodesic (true on the ground)."""
     minx, miny, maxx, maxy = extent
     w, h = maxx - minx, maxy - miny
@@ -434,11 +452,7 @@ def draw_scale_bar(
 
 
 def draw_north_arrow(
-    ax: Axes,
-    crs: CRS,
-    extent: tuple[float, float, float, float],
-    setup: FontSetup,
-    scale: float = 1.0,
+    ax: Axes, crs: CRS, extent: Extent, setup: FontSetup, scale: float = 1.0
 ) -> float:
     """An arrow at the upper right pointing to true north (meridian convergence applied).
 
@@ -449,7 +463,7 @@ def draw_north_arrow(
     """
     minx, miny, maxx, maxy = extent
     angle = true_north_angle(crs, (minx + maxx) / 2, (miny + maxy) / 2)
-    t = export_texts(setup.lang)
+    t = texts(setup.lang, "sheet")
     length = 22 * scale
     a = math.radians(angle)
     tip = (0.955, 0.90)
@@ -497,7 +511,7 @@ def draw_legend(
 ) -> None:
     """Legend in real units: density classes (亿元/km²), statuses, marker sizes (亿元)."""
     lang = setup.lang
-    t = export_texts(lang)
+    t = texts(lang, "map", "sheet")
     ax.set_axis_off()
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -511,7 +525,9 @@ def draw_legend(
         y = 1.0 - 0.5 * line
         chosen = blocks[col : col + 1] if col < columns - 1 else blocks[col:]
         for title, rows in chosen:
-            if columns > 1 and lang == "en":
+            if columns > 1:
+                # A narrow column breaks a title before its unit where the language puts a
+                # space there ("Investment (100M CNY)"; "投资额（亿元）" stays one line).
                 title = title.replace(" (", "\n(")
             n_lines = title.count("\n") + 1
             y -= 0.6 * line * (n_lines - 1)
@@ -666,28 +682,26 @@ class Sheet:
 def header_footer(
     fig: Figure,
     setup: FontSetup,
+    data: MapData,
     *,
     title: str,
     subtitle: str,
     caption: str | None,
-    notes: Sequence[str],
-    crs: CRS | None,
     scale: float,
-    north_note: bool = True,
+    on_map: bool = True,
 ) -> None:
-    """Title and subtitle at the top; caption, data notes, CRS and date at the bottom."""
-    t = export_texts(setup.lang)
+    """Title and subtitle at the top; caption and data notes at the bottom left; the date at the
+    bottom right, after the CRS and the north arrow's note on a page with a map (``on_map``)."""
+    t = texts(setup.lang, "sheet")
     fig.text(0.03, 0.965, title, fontsize=17 * scale, fontweight="bold", va="top")
     fig.text(0.03, 0.915, subtitle, fontsize=9.5 * scale, color="#444444", va="top")
     left = [setup.safe(caption)] if caption else []
-    left += list(notes)
+    left += list(data.notes)
     if left:
         fig.text(0.03, 0.045, " · ".join(left), fontsize=7.5 * scale, color="#333333", va="bottom")
     right = []
-    if crs is not None:
-        right.append(t["crs"].format(crs=crs.name))
-    if north_note:
-        right.append(t["north_note"])
+    if on_map:
+        right += [t["crs"].format(crs=data.crs.name), t["north_note"]]
     right.append(t["date"].format(date=_dt.date.today().isoformat()))
     fig.text(0.97, 0.02, " · ".join(right), fontsize=6.5 * scale, color="#666666", ha="right")
 
@@ -695,7 +709,7 @@ def header_footer(
 def summary_line(parks: pd.DataFrame, projects: pd.DataFrame, lang: str) -> str:
     """``"5 个园区 · 160 个项目 · 合计 812 亿元"``."""
     total = float(np.nansum(pd.to_numeric(projects.get("investment_100m_cny"), errors="coerce")))
-    return export_texts(lang)["summary"].format(
+    return texts(lang)["summary"].format(
         parks=len(parks), projects=len(projects), investment=fmt_number(total)
     )
 
@@ -725,16 +739,7 @@ def map_figure(
     extent = fit_extent(data_bounds(data), map_box[2] * width_in, map_box[3] * height_in, pad=0.05)
     draw_map(ax, data, setup, extent=extent, scale=scale)
     draw_legend(fig.add_axes(legend_box), data, setup, scale=scale, columns=columns)
-    header_footer(
-        fig,
-        setup,
-        title=title,
-        subtitle=subtitle,
-        caption=caption,
-        notes=data.notes,
-        crs=data.crs,
-        scale=scale,
-    )
+    header_footer(fig, setup, data, title=title, subtitle=subtitle, caption=caption, scale=scale)
     return fig
 
 
@@ -762,7 +767,7 @@ def figure_bytes(
     return buffer.getvalue()
 
 
-def save_map(
+def save_map_sheets(
     fig: Figure,
     out: Path,
     formats: Sequence[str],
@@ -771,7 +776,8 @@ def save_map(
     sheet: Sheet,
     stem: str = "map",
 ) -> dict[str, Path]:
-    """Write ``map.<fmt>`` for each format atomically; return the paths by format."""
+    """Write the map sheet as ``<stem>.<fmt>`` (``map.png``, ``map.svg``, ``map.pdf``) for each
+    format, atomically; return the paths by format."""
     written = {}
     pixels = pixel_size(sheet.paper, sheet.orientation, dpi)
     for fmt in formats:

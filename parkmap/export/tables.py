@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from parkmap.export.text import export_texts, with_unit
+from parkmap.i18n import texts, with_unit
 from parkmap.metrics import parks_table
 from parkmap.settings import STATUSES, WGS84
 from parkmap.write import atomic_write, save_table_csv
@@ -25,12 +25,12 @@ SUMMED_PREFIXES = ("area_km2", "projects", "investment")
 
 def column_header(column: str, lang: str) -> str:
     """Header with its unit, e.g. ``面积（km²）`` / ``Area (km²)``, ``投资额（亿元）``."""
-    t = export_texts(lang)
+    t = texts(lang, "map", "sheet")
     status = {s: t[f"status_{s}"] for s in STATUSES}
     fixed = {
-        "park_id": "园区编号" if lang == "zh" else "Park ID",
-        "name": "园区名称" if lang == "zh" else "Park",
-        "name_en": "英文名称" if lang == "zh" else "Name (English)",
+        "park_id": t["col_park_id"],
+        "name": t["col_park"],
+        "name_en": t["col_name_en"],
         "area_km2": with_unit(lang, t["area"], t["unit_area"]),
         "projects": t["projects"],
         "investment_100m_cny": with_unit(lang, t["investment"], t["unit_100m"]),
@@ -85,7 +85,7 @@ def parks_workbook_bytes(parks: gpd.GeoDataFrame, lang: str) -> bytes:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    t = export_texts(lang)
+    t = texts(lang, "sheet")
     table = parks_table(parks)
     wb = Workbook()
     ws = wb.active

@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from parkmap.errors import UsageError
+from parkmap.i18n import texts
 
 BASEMAPS = ("none", "osm", "amap", "amap-satellite", "tianditu")
 
@@ -32,6 +33,8 @@ _OSM_ATTR = (
 )
 _AMAP_ATTR = "&copy; 高德地图 AutoNavi"
 _TIANDITU_ATTR = "&copy; 天地图 国家地理信息公共服务平台 (Tianditu)"
+#: Tianditu's label layer by language: Chinese (cva) or English (eva) annotations.
+_TIANDITU_LABELS = {"zh": "cva", "en": "eva"}
 
 
 @dataclass(frozen=True)
@@ -71,25 +74,26 @@ def tianditu_key(given: str | None = None) -> str:
 
 def tile_layers(basemap: str, *, lang: str = "zh", key: str | None = None) -> list[Tiles]:
     """Tile layers for a basemap (empty for ``none``)."""
-    check_basemap(basemap)
-    zh = lang == "zh"
+    if check_basemap(basemap) == "none":
+        return []
     if basemap == "osm":
         return [
             Tiles("OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", _OSM_ATTR, "")
         ]
+    t = texts(lang, "basemap")
     if basemap == "amap":
         url = _AMAP.format(kind="webrd", query="lang=zh_cn&size=1&scale=1&style=8")
-        return [Tiles("高德地图" if zh else "Amap", url, _AMAP_ATTR, "1234")]
+        return [Tiles(t["tiles_amap"], url, _AMAP_ATTR, "1234")]
     if basemap == "amap-satellite":
         return [
             Tiles(
-                "高德影像" if zh else "Amap satellite",
+                t["tiles_amap_satellite"],
                 _AMAP.format(kind="webst", query="style=6"),
                 _AMAP_ATTR,
                 "1234",
             ),
             Tiles(
-                "高德注记" if zh else "Amap labels",
+                t["tiles_amap_labels"],
                 _AMAP.format(kind="webst", query="style=8"),
                 _AMAP_ATTR,
                 "1234",
@@ -98,16 +102,16 @@ def tile_layers(basemap: str, *, lang: str = "zh", key: str | None = None) -> li
         ]
     if basemap == "tianditu":
         token = tianditu_key(key)
-        labels = "cva" if zh else "eva"
+        labels = _TIANDITU_LABELS[lang]
         return [
             Tiles(
-                "天地图" if zh else "Tianditu",
+                t["tiles_tianditu"],
                 _TIANDITU.format(layer="vec", key=token),
                 _TIANDITU_ATTR,
                 "01234567",
             ),
             Tiles(
-                "天地图注记" if zh else "Tianditu labels",
+                t["tiles_tianditu_labels"],
                 _TIANDITU.format(layer=labels, key=token),
                 _TIANDITU_ATTR,
                 "01234567",

@@ -16,7 +16,7 @@ from folium.map import LayerControl
 
 from parkmap.classes import Classes, classify
 from parkmap.errors import InputError, UsageError
-from parkmap.i18n import SCHEME_NAMES, texts
+from parkmap.i18n import fmt_number, scheme_label, texts, with_unit
 from parkmap.settings import COLOR_BY, LANGUAGES, STATUSES
 from parkmap.webmap import basemaps, payloads
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
@@ -177,10 +177,6 @@ def _bounds(parks: pd.DataFrame, columns: dict[str, Any]) -> tuple[float, ...]:
     return box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}"
-
-
 def _summary(
     t: dict[str, str],
     parks: pd.DataFrame,
@@ -191,7 +187,9 @@ def _summary(
         investment = pd.to_numeric(projects.get("investment_100m_cny"), errors="coerce")
         totals = (len(projects), float(np.nansum(investment)))
     count, total = totals
-    return t["summary"].format(parks=len(parks), projects=f"{count:,}", investment=_fmt(total))
+    return t["summary"].format(
+        parks=len(parks), projects=f"{count:,}", investment=fmt_number(total)
+    )
 
 
 def _legend(
@@ -216,7 +214,7 @@ def _legend(
                 "count": int((classes.yb < 0).sum()),
             }
         )
-    scheme = t["scheme"].format(scheme=SCHEME_NAMES[lang][classes.scheme_name], k=classes.k)
+    scheme = scheme_label(lang, classes.scheme_name, classes.k)
     cols = projects["columns"]
     if projects["colorBy"] == "status":
         counts = np.bincount(np.asarray(cols["st"], dtype=np.intp), minlength=len(STATUSES))
@@ -231,19 +229,19 @@ def _legend(
         marker_title = t["legend_industry"]
     return {
         "parks": {
-            "title": _titled(lang, t["legend_parks"], t["unit_density"]),
+            "title": with_unit(lang, t["legend_parks"], t["unit_density"]),
             "scheme": scheme,
             "entries": entries,
         },
         "markers": {"title": marker_title, "entries": markers},
         "sizes": {
-            "title": _titled(lang, t["legend_size"], t["unit_100m"]),
+            "title": with_unit(lang, t["legend_size"], t["unit_100m"]),
             **_size_entries(projects["invMax"], _has_unknown(cols["inv"])),
         },
         "density": None
         if density is None
         else {
-            "title": _titled(lang, t["legend_density"], density["unit"]),
+            "title": with_unit(lang, t["legend_density"], density["unit"]),
             "stops": density["stops"],
         },
     }
@@ -263,7 +261,7 @@ def _hex_legend(t: dict[str, str], lang: str, hex_data: dict[str, Any]) -> dict[
     labels.append(f"> {breaks[-1]:g}")
     title = t["legend_hexes"].format(km=_fmt_km(hex_data["cellKm"]))
     return {
-        "title": _titled(lang, title, t["unit_100m_cell"]),
+        "title": with_unit(lang, title, t["unit_100m_cell"]),
         "entries": [
             {"label": label, "color": color, "count": n}
             for label, color, n in zip(labels, hex_data["colors"], hex_data["counts"], strict=True)
@@ -287,10 +285,6 @@ def _filters(projects: dict[str, Any]) -> dict[str, Any]:
 def _has_unknown(investment: Any) -> bool:
     """Whether some project's investment is unknown (NaN, or ``None`` in a plain list)."""
     return bool(np.isnan(np.asarray(investment, dtype=float)).any())
-
-
-def _titled(lang: str, label: str, unit: str) -> str:
-    return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
 
 
 def _industry_entries(t: dict[str, str], projects: dict[str, Any]) -> list[dict[str, Any]]:

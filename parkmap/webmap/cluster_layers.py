@@ -29,7 +29,7 @@ import pandas as pd
 
 from parkmap.cluster.style import GI_BIN_COLORS, GI_BIN_ORDER, GI_CONFIDENCE
 from parkmap.errors import UsageError
-from parkmap.i18n import texts
+from parkmap.i18n import park_name, texts
 from parkmap.settings import LANGUAGES, MapOptions
 from parkmap.webmap import basemaps
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
@@ -134,12 +134,7 @@ def hotspots_payload(cells: pd.DataFrame) -> dict[str, Any]:
 
 
 def _park_names(result: ClusterAnalysis, lang: str) -> dict[str, str]:
-    names = {}
-    for park in result.parks:
-        pid = text_or_empty(park.get("park_id"))
-        name = text_or_empty(park.get("name_en")) if lang == "en" else ""
-        names[pid] = name.strip() or text_or_empty(park.get("name")) or pid
-    return names
+    return {text_or_empty(park.get("park_id")): park_name(park, lang) for park in result.parks}
 
 
 def clusters_payload(clusters: pd.DataFrame, park_names: dict[str, str]) -> dict[str, Any]:
@@ -181,10 +176,6 @@ def clusters_payload(clusters: pd.DataFrame, park_names: dict[str, str]) -> dict
         "clusters": records,
         "color": CLUSTER_COLOR,
     }
-
-
-def _titled(lang: str, label: str, unit: str) -> str:
-    return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
 
 
 def _legend(

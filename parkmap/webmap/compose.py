@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from parkmap.i18n import texts
 from parkmap.settings import MapOptions
 
 if TYPE_CHECKING:
@@ -52,13 +53,7 @@ def make_map(analysis: Analysis, options: MapOptions | None = None) -> Any:
         order = largest_first(investment, np.arange(len(all_projects)))
         drawn = all_projects.iloc[order[:MAX_MAP_POINTS]]
         totals = (len(all_projects), float(np.nansum(investment)))
-        note = (
-            f"图上标出投资额最大的 {MAX_MAP_POINTS:,} 个项目（共 {len(all_projects):,} 个）；"
-            "核密度与投资网格包含全部项目"
-            if lang == "zh"
-            else f"Points show the {MAX_MAP_POINTS:,} largest of {len(all_projects):,} projects; "
-            "the density surface and the grid count all of them"
-        )
+        note = texts(lang)["note_largest"].format(shown=MAX_MAP_POINTS, total=len(all_projects))
     drawn = to_display(drawn, system)
     return build_map(
         parks,

@@ -52,13 +52,13 @@ class Field:
     ----------
     column
         Name of the column in ``projects_payload()["columns"]`` and in the page's decoded columns.
-    key
-        Key in the packed JSON object.
     kind
         ``ints`` / ``texts``: one value per project; ``sparse_ints`` / ``sparse_texts``: an
         object ``{"<row>": value}`` holding only the rows that have one.
     scale
         Integer units per unit of the value (``None`` for codes, indexes and texts).
+    key
+        Key in the packed JSON object; the column's name when not given.
     origin
         Payload key of the integer added before scaling (``x0`` / ``y0``), if any.
     optional
@@ -68,12 +68,16 @@ class Field:
     """
 
     column: str
-    key: str
     kind: Kind
     scale: int | None = None
+    key: str = ""
     origin: str | None = None
     optional: bool = False
     meaning: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.column)
 
     def for_page(self) -> dict[str, Any]:
         """The part the page's decoder needs: key, and scale / origin when there is one."""
@@ -87,31 +91,28 @@ class Field:
 
 LON = Field(
     "lon",
-    "x",
     "ints",
     COORD_SCALE,
+    key="x",
     origin="x0",
     meaning="longitude (WGS-84) as an offset from the payload's x0",
 )
 LAT = Field(
     "lat",
-    "y",
     "ints",
     COORD_SCALE,
+    key="y",
     origin="y0",
     meaning="latitude (WGS-84) as an offset from the payload's y0",
 )
-INV = Field("inv", "inv", "ints", INV_SCALE, meaning="investment in 亿元; MISSING when unknown")
-ST = Field("st", "st", "ints", meaning="index into the payload's statuses")
-IND = Field("ind", "ind", "ints", meaning="index into the payload's industries")
-PARK = Field(
-    "park", "park", "ints", meaning="index into parkNames of the park it lies in, or MISSING"
-)
-NEAR = Field("near", "near", "ints", meaning="index into parkNames of the nearest park, or MISSING")
-NAME = Field("name", "name", "texts", meaning="project name")
-ID = Field("id", "id", "texts", optional=True, meaning="project id (left out when all empty)")
+INV = Field("inv", "ints", INV_SCALE, meaning="investment in 亿元; MISSING when unknown")
+ST = Field("st", "ints", meaning="index into the payload's statuses")
+IND = Field("ind", "ints", meaning="index into the payload's industries")
+PARK = Field("park", "ints", meaning="index into parkNames of the park it lies in, or MISSING")
+NEAR = Field("near", "ints", meaning="index into parkNames of the nearest park, or MISSING")
+NAME = Field("name", "texts", meaning="project name")
+ID = Field("id", "texts", optional=True, meaning="project id (left out when all empty)")
 DAY = Field(
-    "day",
     "day",
     "ints",
     optional=True,
@@ -119,34 +120,33 @@ DAY = Field(
 )
 KM = Field(
     "km",
-    "km",
     "sparse_ints",
     KM_SCALE,
     optional=True,
     meaning="distance to the nearest park in km, for projects outside every park",
 )
-WARN = Field("warn", "warn", "sparse_texts", optional=True, meaning="the row's warnings")
+WARN = Field("warn", "sparse_texts", optional=True, meaning="the row's warnings")
 ORIG_SYS = Field(
     "origSys",
-    "osys",
     "ints",
+    key="osys",
     optional=True,
     meaning="index into origSystems of the coordinate system the file gave, MISSING for WGS-84 "
     "rows (only in files with converted rows, as are ox and oy)",
 )
 ORIG_LON = Field(
     "origLon",
-    "ox",
     "ints",
     COORD_SCALE,
+    key="ox",
     optional=True,
     meaning="longitude as the file gave it, as an offset from the drawn one (0 for WGS-84 rows)",
 )
 ORIG_LAT = Field(
     "origLat",
-    "oy",
     "ints",
     COORD_SCALE,
+    key="oy",
     optional=True,
     meaning="latitude as the file gave it, as an offset from the drawn one (0 for WGS-84 rows)",
 )

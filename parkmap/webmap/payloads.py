@@ -22,6 +22,7 @@ from shapely.geometry import mapping
 
 from parkmap.classes import Classes
 from parkmap.errors import InputError
+from parkmap.i18n import park_name
 from parkmap.settings import STATUSES, WGS84
 from parkmap.style import INDUSTRY_COLORS, NO_DATA_COLOR, OTHER_COLOR, STATUS_COLORS
 from parkmap.webmap import assets, packing
@@ -93,17 +94,6 @@ def geometry_json(geom: Any) -> dict[str, Any] | None:
     return mapping(rounded)
 
 
-def park_label(row: pd.Series, lang: str) -> str:
-    """The name to show for a park: ``name_en`` in English when present, else ``name``."""
-    if lang == "en" and text_or_empty(row.get("name_en", "")).strip():
-        return text_or_empty(row["name_en"])
-    return (
-        text_or_empty(row.get("name", ""))
-        or text_or_empty(row.get("name_zh", ""))
-        or text_or_empty(row["park_id"])
-    )
-
-
 def parks_payload(
     parks: pd.DataFrame,
     classes: Classes,
@@ -123,7 +113,7 @@ def parks_payload(
         records.append(
             {
                 "id": text_or_empty(row["park_id"]),
-                "name": park_label(row, lang),
+                "name": park_name(row, lang),
                 "projects": number_or_none(row.get("projects"), 0),
                 "investment": number_or_none(row.get("investment_100m_cny")),
                 "area": number_or_none(row.get("area_km2")),
@@ -311,7 +301,7 @@ def projects_payload(
     rows = largest_first(investment, np.flatnonzero(ok))
     inv = investment[rows]
 
-    park_names = {text_or_empty(r["park_id"]): park_label(r, lang) for _, r in parks.iterrows()}
+    park_names = {text_or_empty(r["park_id"]): park_name(r, lang) for _, r in parks.iterrows()}
     codes, table = _text_codes(projects, "industry")
     ind, industries = _industries(codes[rows], table, inv)
     status_pos = {s: i for i, s in enumerate(STATUSES)}
@@ -605,8 +595,7 @@ def context_payload(context: pd.DataFrame, lang: str) -> dict[str, Any]:
         geom = row.geometry
         if geom is None or geom.is_empty:
             continue
-        label = text_or_empty(row.get("name_en")) if lang == "en" else ""
-        label = label or text_or_empty(row.get("name_zh")) or text_or_empty(row.get("name"))
+        label = park_name(row, lang)
         kind = text_or_empty(row["kind"])
         if geom.geom_type in ("Polygon", "MultiPolygon"):
             anchor = geom.representative_point()

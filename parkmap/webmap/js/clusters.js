@@ -34,17 +34,13 @@ function hotspotTitle(s, d, p) {
  */
 function hotspotsLayer(map, d) {
   var s = mapState(map);
-  var layer = L.geoJSON(d.geojson, {
-    renderer: s.renderer,
-    style: function (f) {
-      var b = f.properties.b;
-      if (!b) {
-        return { color: "#9e9e9e", weight: 0.5, opacity: 0.6, fill: true,
-          fillColor: d.colors[3], fillOpacity: 0.15 };
-      }
-      return { color: "#ffffff", weight: 0.8, opacity: 0.9, fill: true,
-        fillColor: d.colors[b + 3], fillOpacity: 0.78 };
-    },
+  var layer = canvasGeoJSON(s, d.geojson, function (p) {
+    if (!p.b) {
+      return { color: "#9e9e9e", weight: 0.5, opacity: 0.6, fill: true,
+        fillColor: d.colors[3], fillOpacity: 0.15 };
+    }
+    return { color: "#ffffff", weight: 0.8, opacity: 0.9, fill: true,
+      fillColor: d.colors[p.b + 3], fillOpacity: 0.78 };
   });
   layer.bindTooltip(
     function (target) {

@@ -71,16 +71,23 @@ function parkPopup(s, parks, i) {
   return html + "</div>";
 }
 
+/** A GeoJSON layer on the shared canvas, each feature styled from its properties. */
+function canvasGeoJSON(s, geojson, styleOf) {
+  return L.geoJSON(geojson, {
+    renderer: s.renderer,
+    style: function (feature) {
+      return styleOf(feature.properties);
+    },
+  });
+}
+
 /** Park outlines filled by density class; tooltip and popup with the park's totals. */
 function parksLayer(map, d) {
   var s = mapState(map);
   s.data.statuses = d.statuses;
-  var layer = L.geoJSON(d.geojson, {
-    renderer: s.renderer,
-    style: function (feature) {
-      var p = d.parks[feature.properties.i];
-      return { color: "#662506", weight: 1.5, opacity: 0.9, fillColor: p.color, fillOpacity: 0.6 };
-    },
+  var layer = canvasGeoJSON(s, d.geojson, function (props) {
+    var p = d.parks[props.i];
+    return { color: "#662506", weight: 1.5, opacity: 0.9, fillColor: p.color, fillOpacity: 0.6 };
   });
   layer.bindTooltip(
     function (target) {
@@ -109,19 +116,15 @@ function parksLayer(map, d) {
 /** Investment per hexagon cell (cells from parkmap.density.hex_grid), fixed class breaks. */
 function hexLayer(map, d) {
   var s = mapState(map);
-  var layer = L.geoJSON(d.geojson, {
-    renderer: s.renderer,
-    style: function (f) {
-      var c = f.properties.c;
-      return {
-        color: "#2f5d3a",
-        weight: 0.7,
-        opacity: 0.7,
-        fill: true,
-        fillColor: c >= 0 ? d.colors[c] : "#ffffff",
-        fillOpacity: c >= 0 ? 0.7 : 0.05,
-      };
-    },
+  var layer = canvasGeoJSON(s, d.geojson, function (p) {
+    return {
+      color: "#2f5d3a",
+      weight: 0.7,
+      opacity: 0.7,
+      fill: true,
+      fillColor: p.c >= 0 ? d.colors[p.c] : "#ffffff",
+      fillOpacity: p.c >= 0 ? 0.7 : 0.05,
+    };
   });
   layer.bindTooltip(
     function (target) {

@@ -60,7 +60,7 @@ function projectPopup(s, d, i) {
     html += row(t.park, esc(d.parkNames[c.park[i]]));
   } else if (c.km[i] != null) {
     var near = c.near[i] >= 0 ? d.parkNames[c.near[i]] : "";
-    var nearHtml = near ? (s.lang === "zh" ? "（" + esc(near) + "）" : " (" + esc(near) + ")") : "";
+    var nearHtml = near ? fill(t.near_park, { park: esc(near) }) : "";
     html += row(t.park, fill(t.outside, { km: esc(num(c.km[i], 1)), park: nearHtml }));
   }
   html += row(t.investment, withUnit(num(invOf(c, i), 2), t.unit_100m, t));
