@@ -27,6 +27,7 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check parkmap tests benchmarks
 	$(BIN)/ruff format --check parkmap tests benchmarks
+	$(BIN)/mypy
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format parkmap tests benchmarks

@@ -27,14 +27,31 @@ from typing import Final
 import pandas as pd
 
 from parkmap.errors import UsageError
-from parkmap.settings import LANGUAGES, STATUS_LABELS
+from parkmap.settings import LANGUAGES
+
+#: Display labels for the statuses, by language.
+STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
+    "zh": {
+        "planned": "在谈/前期",
+        "signed": "签约",
+        "under_construction": "在建",
+        "in_production": "投产",
+        "unknown": "未知",
+    },
+    "en": {
+        "planned": "In talks / planned",
+        "signed": "Signed",
+        "under_construction": "Under construction",
+        "in_production": "In production",
+        "unknown": "Unknown",
+    },
+}
 
 #: ``TEXT[group][lang][key]``. Groups: ``map`` the interactive map (its page gets the whole
 #: group; the sheets reuse its words), ``basemap`` the tile layers' names, ``sheet`` the static
 #: maps, atlas, hot-spot page and workbook, ``report`` ``summary.md`` of the cluster analysis,
 #: ``plot`` the Ripley plots, ``scheme`` the names of the classification schemes, ``form`` how
-#: a label is joined to its unit or value. Project statuses are in
-#: :data:`parkmap.settings.STATUS_LABELS`.
+#: a label is joined to its unit or value. Project statuses are in :data:`STATUS_LABELS`.
 TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
     # The interactive map: titles, layers, legend, filters, popups, notes. The page gets this
     # whole group; the sheets reuse its words (legend titles, units, notes).

@@ -23,24 +23,6 @@ UNIT_TO_100M_CNY: Final[dict[str, float]] = {"yuan": 1e-8, "wan": 1e-4, "yi": 1.
 #: project from talks (前期/在谈) to production, then what no stage could be read for.
 STATUSES: Final = ("planned", "signed", "under_construction", "in_production", "unknown")
 
-#: Display labels for the statuses, by language.
-STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
-    "zh": {
-        "planned": "在谈/前期",
-        "signed": "签约",
-        "under_construction": "在建",
-        "in_production": "投产",
-        "unknown": "未知",
-    },
-    "en": {
-        "planned": "In talks / planned",
-        "signed": "Signed",
-        "under_construction": "Under construction",
-        "in_production": "In production",
-        "unknown": "Unknown",
-    },
-}
-
 #: Fixed names of the files ``parkmap build`` writes (other tools and reports rely on them).
 OUTPUT_MAP: Final = "map.html"
 OUTPUT_PARKS: Final = "parks.csv"

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from parkmap.errors import UsageError
-from parkmap.i18n import TEXT, fmt_number, park_name, scheme_label, texts, with_unit
-from parkmap.settings import LANGUAGES, STATUS_LABELS
+from parkmap.i18n import STATUS_LABELS, TEXT, fmt_number, park_name, scheme_label, texts, with_unit
+from parkmap.settings import LANGUAGES
 
 PACKAGE = Path(__file__).resolve().parent.parent / "parkmap"
 #: Where a language check is about fonts, not words.

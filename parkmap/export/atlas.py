@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from parkmap.export.static_map import (
     MapData,
+    Rect,
     Sheet,
     data_bounds,
     draw_map,
@@ -95,7 +96,7 @@ def cover_page(
         fig.text(0.06, y, label, fontsize=10 * scale, va="top")
         fig.text(0.36, y, value, fontsize=10 * scale, va="top", ha="right")
         y -= 0.045
-    ax = fig.add_axes([0.42, 0.16, 0.54, 0.56])
+    ax = fig.add_axes((0.42, 0.16, 0.54, 0.56))
     _park_table(ax, data, setup, scale)
     header_footer(
         fig, setup, data, title="", subtitle="", caption=caption, scale=scale, on_map=False
@@ -155,10 +156,12 @@ def park_page(
     park_id = str(row["park_id"])
     fig = Figure(figsize=sheet.inches)
     width_in, height_in = sheet.inches
+    map_box: Rect
+    info_box: Rect
     if sheet.orientation == "landscape":
-        map_box, info_box, legend_box = [0.03, 0.085, 0.5, 0.8], [0.56, 0.085, 0.41, 0.8], None
+        map_box, info_box, legend_box = (0.03, 0.085, 0.5, 0.8), (0.56, 0.085, 0.41, 0.8), None
     else:
-        map_box, info_box, legend_box = [0.05, 0.43, 0.9, 0.46], [0.05, 0.06, 0.9, 0.33], None
+        map_box, info_box, legend_box = (0.05, 0.43, 0.9, 0.46), (0.05, 0.06, 0.9, 0.33), None
     ax = fig.add_axes(map_box)
     extent = fit_extent(
         data_bounds(data, [park_id]), map_box[2] * width_in, map_box[3] * height_in, pad=0.12
@@ -219,7 +222,7 @@ def park_page(
             0.0, y - 0.06, t["no_projects"], fontsize=9 * scale, va="top", transform=info.transAxes
         )
         return fig
-    table_ax = fig.add_axes([info_box[0], info_box[1], info_box[2], info_box[3] * (y - 0.05)])
+    table_ax = fig.add_axes((info_box[0], info_box[1], info_box[2], info_box[3] * (y - 0.05)))
     table_ax.set_axis_off()
     header = [
         "#",

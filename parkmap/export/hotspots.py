@@ -27,6 +27,7 @@ from parkmap.export.static_map import (
     Extent,
     LabelStyle,
     MapData,
+    Rect,
     Sheet,
     data_bounds,
     draw_context,
@@ -39,6 +40,7 @@ from parkmap.export.static_map import (
     halo_text,
     header_footer,
     park_label,
+    sheet_inches,
 )
 from parkmap.fonts import FontSetup
 from parkmap.i18n import fmt_number, texts
@@ -231,7 +233,7 @@ def draw_hotspot_legend(
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     box = ax.get_position()
-    fig_w, fig_h = ax.figure.get_size_inches()
+    fig_w, fig_h = sheet_inches(ax)
     line = 13 * scale / (box.height * fig_h * 72)
     key_w = 20 * scale / (box.width * fig_w * 72)
     text_x = key_w * 1.5
@@ -341,14 +343,17 @@ def hotspot_page(
     t = texts(lang, "map", "sheet")
     scale = sheet.scale
     width_in, height_in = sheet.inches
+    map_box: Rect
+    legend_box: Rect
+    table_box: Rect
     if sheet.orientation == "landscape":
-        map_box = [0.03, 0.085, 0.58, 0.80]
-        legend_box = [0.64, 0.50, 0.34, 0.385]
-        table_box = [0.64, 0.085, 0.34, 0.40]
+        map_box = (0.03, 0.085, 0.58, 0.80)
+        legend_box = (0.64, 0.50, 0.34, 0.385)
+        table_box = (0.64, 0.085, 0.34, 0.40)
     else:
-        map_box = [0.05, 0.40, 0.90, 0.49]
-        legend_box = [0.05, 0.075, 0.43, 0.30]
-        table_box = [0.52, 0.075, 0.45, 0.30]
+        map_box = (0.05, 0.40, 0.90, 0.49)
+        legend_box = (0.05, 0.075, 0.43, 0.30)
+        table_box = (0.52, 0.075, 0.45, 0.30)
     layers = hotspot_layers(clusters, data)
     fig = Figure(figsize=sheet.inches)
     ax = fig.add_axes(map_box)
@@ -384,7 +389,7 @@ def hotspot_page(
     if not body:
         info.text(0.0, y, t["no_clusters"], fontsize=8 * scale, va="top", transform=info.transAxes)
         return fig
-    table_ax = fig.add_axes([table_box[0], table_box[1], table_box[2], table_box[3] * (y - 0.01)])
+    table_ax = fig.add_axes((table_box[0], table_box[1], table_box[2], table_box[3] * (y - 0.01)))
     table_ax.set_axis_off()
     header = [
         t["col_cluster"],

@@ -49,6 +49,11 @@ PARK_EDGE = "#5a3d2b"
 
 #: (minx, miny, maxx, maxy) of a map panel, in map units.
 Extent: TypeAlias = tuple[float, float, float, float]
+#: (left, bottom, width, height) of an axes, as fractions of the sheet.
+Rect: TypeAlias = tuple[float, float, float, float]
+#: One legend row: kind, colour (for a ``size`` row: its investment, 亿元), label, and a count
+#: (for a ``size`` row: the top of the size scale) or ``None``.
+LegendRow: TypeAlias = tuple[str, str | float | None, str, float | None]
 
 
 @dataclass
@@ -269,6 +274,21 @@ def frame_axes(ax: Axes, extent: Extent, scale: float) -> None:
         spine.set_linewidth(0.6 * scale)
         spine.set_color("#444444")
     ax.set_facecolor("#fbfbf8")
+
+
+def sheet_inches(ax: Axes) -> tuple[float, float]:
+    """Width and height (inches) of the sheet (the root figure) that ``ax`` is drawn on.
+
+    Raises
+    ------
+    ValueError
+        When ``ax`` is not on a figure.
+    """
+    fig = ax.get_figure(root=True)
+    if fig is None:
+        raise ValueError("the axes are not on a figure")
+    width, height = fig.get_size_inches()
+    return float(width), float(height)
 
 
 def draw_map(
@@ -516,7 +536,7 @@ def draw_legend(
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     bbox = ax.get_position()
-    fig_h = ax.figure.get_size_inches()[1]
+    fig_h = sheet_inches(ax)[1]
     line = 14 * scale / (bbox.height * fig_h * 72)
     blocks = _legend_blocks(data, lang, t)
     # One block per column; the blocks left over share the last column.
@@ -538,9 +558,11 @@ def draw_legend(
             y -= 0.6 * line
 
 
-def _legend_blocks(data: MapData, lang: str, t: dict[str, str]) -> list[tuple[str, list]]:
+def _legend_blocks(
+    data: MapData, lang: str, t: dict[str, str]
+) -> list[tuple[str, list[LegendRow]]]:
     classes = data.classes
-    parks_rows: list[tuple] = [
+    parks_rows: list[LegendRow] = [
         ("patch", color, label, count)
         for color, label, count in zip(
             classes.colors, classes.labels(lambda v: fmt_number(v)), classes.counts, strict=True
@@ -552,16 +574,18 @@ def _legend_blocks(data: MapData, lang: str, t: dict[str, str]) -> list[tuple[st
     if classes.k:
         parks_rows.append(("note", None, scheme_label(lang, classes.scheme_name, classes.k), None))
     status = data.projects["status"].astype(str) if len(data.projects) else pd.Series([], dtype=str)
-    status_rows = [
+    status_rows: list[LegendRow] = [
         ("dot", STATUS_COLORS[s], t[f"status_{s}"], int((status == s).sum()))
         for s in STATUSES
         if (status == s).any()
     ]
-    sizes = [("size", v, f"{v:g}", data.inv_max) for v in legend_sizes(data.inv_max)]
+    sizes: list[LegendRow] = [
+        ("size", v, f"{v:g}", data.inv_max) for v in legend_sizes(data.inv_max)
+    ]
     inv = pd.to_numeric(data.projects.get("investment_100m_cny"), errors="coerce")
     if len(data.projects) and inv.isna().any():
         sizes.append(("hollow", None, t["unknown_size"], int(inv.isna().sum())))
-    blocks = [
+    blocks: list[tuple[str, list[LegendRow]]] = [
         (with_unit(lang, t["legend_parks"], t["unit_density"]), parks_rows),
         (t["legend_status"], status_rows),
         (with_unit(lang, t["legend_size"], t["unit_100m"]), sizes),
@@ -579,12 +603,13 @@ def _legend_row(
     kind: str,
     color: str | float | None,
     label: str,
-    extra: object,
+    extra: float | None,
     scale: float,
 ) -> float:
     """Draw one legend row at height ``y`` (axes fraction); return the next row's height."""
     box = ax.get_position()
-    fig_w, fig_h = ax.figure.get_size_inches()
+    fig_w, fig_h = sheet_inches(ax)
+    paint = color if isinstance(color, str) else None  # a size row holds a number there
     # Wide enough for the largest marker: (3 + 13) px × 0.75 pt/px radius = 24 pt across.
     key = 26 * scale / (fig_w * box.width * 72)
     text_x = x0 + key * 1.4
@@ -592,8 +617,9 @@ def _legend_row(
         ax.text(x0, y, label, fontsize=7 * scale, color="#555555", va="center")
         return y - line
     if kind in ("size", "hollow"):
-        value = float(color) if kind == "size" else float("nan")
-        top = float(extra) if kind == "size" else None
+        value, top = float("nan"), None
+        if kind == "size" and isinstance(color, (int, float)) and extra is not None:
+            value, top = float(color), float(extra)
         r = float(marker_radius_pt(np.array([value]), top, scale)[0])
         step = max(line, (2 * r + 3 * scale) / (fig_h * box.height * 72))
         y -= (step - line) / 2
@@ -615,23 +641,23 @@ def _legend_row(
                 (x0, y - 0.35 * line),
                 key,
                 0.7 * line,
-                facecolor=color,
+                facecolor=paint,
                 edgecolor=PARK_EDGE,
                 linewidth=0.6 * scale,
                 alpha=0.85,
             )
         )
-    elif kind == "dot":
+    elif kind == "dot" and paint is not None:
         ax.scatter(
             [x0 + key / 2],
             [y],
             s=(2 * 4.5 * scale) ** 2,
-            c=[color],
+            c=[paint],
             edgecolors="white",
             clip_on=False,
         )
     elif kind == "line":
-        ax.plot([x0, x0 + key], [y, y], color=color, lw=0.8 * scale, ls=(0, (4, 2)))
+        ax.plot([x0, x0 + key], [y, y], color=paint, lw=0.8 * scale, ls=(0, (4, 2)))
     suffix = f"  ({extra})" if isinstance(extra, int) else ""
     ax.text(text_x, y, f"{label}{suffix}", fontsize=7.5 * scale, va="center")
     return y - line
@@ -708,7 +734,8 @@ def header_footer(
 
 def summary_line(parks: pd.DataFrame, projects: pd.DataFrame, lang: str) -> str:
     """``"5 个园区 · 160 个项目 · 合计 812 亿元"``."""
-    total = float(np.nansum(pd.to_numeric(projects.get("investment_100m_cny"), errors="coerce")))
+    column = projects.get("investment_100m_cny")
+    total = 0.0 if column is None else float(np.nansum(pd.to_numeric(column, errors="coerce")))
     return texts(lang)["summary"].format(
         parks=len(parks), projects=len(projects), investment=fmt_number(total)
     )
@@ -727,13 +754,15 @@ def map_figure(
     fig = Figure(figsize=sheet.inches)
     scale = sheet.scale
     width_in, height_in = sheet.inches
+    map_box: Rect
+    legend_box: Rect
     if sheet.orientation == "landscape":
-        map_box = [0.03, 0.085, 0.70, 0.80]
-        legend_box = [0.755, 0.085, 0.225, 0.80]
+        map_box = (0.03, 0.085, 0.70, 0.80)
+        legend_box = (0.755, 0.085, 0.225, 0.80)
         columns = 1
     else:
-        map_box = [0.04, 0.30, 0.92, 0.585]
-        legend_box = [0.04, 0.075, 0.92, 0.20]
+        map_box = (0.04, 0.30, 0.92, 0.585)
+        legend_box = (0.04, 0.075, 0.92, 0.20)
         columns = 3
     ax = fig.add_axes(map_box)
     extent = fit_extent(data_bounds(data), map_box[2] * width_in, map_box[3] * height_in, pad=0.05)
@@ -755,12 +784,12 @@ def figure_bytes(
         raise UsageError(f"unknown format {fmt!r}; choose from: {', '.join(FORMATS)}")
     buffer = _io.BytesIO()
     if fmt == "png" and pixels is not None:
-        original = fig.get_size_inches().copy()
+        width, height = (float(v) for v in fig.get_size_inches())
         fig.set_size_inches(raster_inches(pixels[0], dpi), raster_inches(pixels[1], dpi))
         try:
             fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
         finally:
-            fig.set_size_inches(original)
+            fig.set_size_inches(width, height)
     else:
         meta = {"Creator": "parkmap"} if fmt == "pdf" else None
         fig.savefig(buffer, format=fmt, dpi=dpi, facecolor="white", metadata=meta)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import overload
 
 import folium
 import geopandas as gpd
@@ -135,6 +136,12 @@ def add_tiles(m: folium.Map, layers: list[Tiles]) -> None:
         ).add_to(m)
 
 
+@overload
+def to_display(frame: pd.DataFrame, system: str) -> pd.DataFrame: ...
+@overload
+def to_display(frame: None, system: str) -> None: ...
+@overload
+def to_display(frame: pd.DataFrame | None, system: str) -> pd.DataFrame | None: ...
 def to_display(frame: pd.DataFrame | None, system: str) -> pd.DataFrame | None:
     """A copy of a WGS-84 layer shifted into the display system (unchanged for ``wgs84``).
 

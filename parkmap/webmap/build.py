@@ -19,7 +19,7 @@ from parkmap.errors import InputError, UsageError
 from parkmap.i18n import fmt_number, scheme_label, texts, with_unit
 from parkmap.settings import COLOR_BY, LANGUAGES, STATUSES
 from parkmap.webmap import basemaps, payloads
-from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
+from parkmap.webmap.elements import RuntimeCall, RuntimeLayer, root_figure
 from parkmap.webmap.offline import OfflineMap
 
 DENSITY_COLUMN = "density_100m_cny_per_km2"
@@ -118,7 +118,7 @@ def build_map(
     south, west, north, east = _bounds(parks, project_data["columns"])
 
     m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=10)
-    m.get_root().title = html.escape(title or t["title"])
+    root_figure(m).title = html.escape(title or t["title"])
     m.add_child(RuntimeCall("setup", {"lang": lang, "t": t}))
     # Listed in the layer control in this order. Stacking does not depend on it: panes put
     # density below and context above the shared canvas, where parks keep to the back.
@@ -184,8 +184,9 @@ def _summary(
     totals: tuple[int, float] | None = None,
 ) -> str:
     if totals is None:
-        investment = pd.to_numeric(projects.get("investment_100m_cny"), errors="coerce")
-        totals = (len(projects), float(np.nansum(investment)))
+        column = projects.get("investment_100m_cny")
+        investment = 0.0 if column is None else np.nansum(pd.to_numeric(column, errors="coerce"))
+        totals = (len(projects), float(investment))
     count, total = totals
     return t["summary"].format(
         parks=len(parks), projects=f"{count:,}", investment=fmt_number(total)

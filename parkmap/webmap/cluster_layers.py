@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from parkmap.analysis import Analysis
     from parkmap.cluster import ClusterAnalysis
+    from parkmap.webmap.offline import OfflineMap
 
 #: Fill colour of each Gi* bin, ArcGIS's hot-spot ramp: hot 99/95/90 %, not significant,
 #: cold 90/95/99 %.
@@ -251,7 +252,7 @@ def add_cluster_layers(
 
 def cluster_map(
     analysis: Analysis, result: ClusterAnalysis, options: MapOptions | None = None
-) -> folium.Map:
+) -> OfflineMap:
     """The interactive map of an analysis with the hot-spot and cluster layers added.
 
     Parameters
@@ -266,8 +267,8 @@ def cluster_map(
 
     Returns
     -------
-    folium.Map
-        The :class:`~parkmap.webmap.OfflineMap`; save it with :func:`parkmap.webmap.save_map`.
+    OfflineMap
+        The map (a ``folium.Map``); save it with :func:`parkmap.webmap.save_map`.
     """
     from parkmap.webmap.compose import make_map
 

@@ -6,7 +6,7 @@ A notebook that calls :func:`make_map` gets the same map as ``parkmap build``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,13 +15,14 @@ from parkmap.settings import MapOptions
 
 if TYPE_CHECKING:
     from parkmap.analysis import Analysis
+    from parkmap.webmap.offline import OfflineMap
 
 #: Most projects drawn as points on one page (about 3.5 MB of HTML per 100,000).
 MAX_MAP_POINTS = 120_000
 
 
-def make_map(analysis: Analysis, options: MapOptions | None = None) -> Any:
-    """The interactive map (a ``folium.Map``) of an analysis.
+def make_map(analysis: Analysis, options: MapOptions | None = None) -> OfflineMap:
+    """The interactive map (an :class:`~parkmap.webmap.OfflineMap`) of an analysis.
 
     The investment density surface is added when at least one project has a known, positive
     investment. The hexagon grid (``cell_km`` between cell centres) covers the parks. On an

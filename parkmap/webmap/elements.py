@@ -38,10 +38,22 @@ def add_runtime(figure: Figure) -> None:
     figure.header.add_child(RawHtml(f"<script>{assets.runtime_js()}</script>"), name="parkmap_js")
 
 
-def _emit(element: MacroElement, kwargs: dict[str, Any]) -> None:
+def root_figure(element: Element) -> Figure:
+    """The folium ``Figure`` (the page) at the root of ``element``'s tree.
+
+    Raises
+    ------
+    TypeError
+        When the root is not a ``Figure``.
+    """
     figure = element.get_root()
     if not isinstance(figure, Figure):
         raise TypeError("a parkmap element must be added to a map inside a folium Figure")
+    return figure
+
+
+def _emit(element: MacroElement, kwargs: dict[str, Any]) -> None:
+    figure = root_figure(element)
     add_runtime(figure)
     script = element._template.module.__dict__["script"]
     figure.script.add_child(RawHtml(str(script(element, kwargs))), name=element.get_name())
@@ -97,7 +109,8 @@ class RuntimeLayer(Layer):
         payload = self.encode(self.payload) if self.encode else self.payload
         return assets.dumps_js(payload)
 
-    def render(self, **kwargs: Any) -> None:
+    # branca annotates Element.render as returning str, but MacroElement.render returns None.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         _emit(self, kwargs)
 
 
@@ -122,5 +135,6 @@ class RuntimeCall(MacroElement):
         """The payload as script-safe JSON."""
         return assets.dumps_js(self.payload)
 
-    def render(self, **kwargs: Any) -> None:
+    # branca annotates Element.render as returning str, but MacroElement.render returns None.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         _emit(self, kwargs)

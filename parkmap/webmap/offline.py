@@ -20,7 +20,7 @@ from folium.map import LayerControl
 from folium.template import Template
 
 from parkmap.webmap import assets
-from parkmap.webmap.elements import RawHtml, add_runtime
+from parkmap.webmap.elements import RawHtml, add_runtime, root_figure
 
 
 class OfflineMap(folium.Map):
@@ -105,9 +105,10 @@ class OfflineMap(folium.Map):
         self.default_js: list[tuple[str, str]] = []
         self.default_css: list[tuple[str, str]] = []
 
-    def render(self, **kwargs: Any) -> None:
+    # branca annotates Element.render as returning str, but MacroElement.render returns None.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Inline Leaflet and the runtime, then render; the layer control always goes last."""
-        figure = self.get_root()
+        figure = root_figure(self)
         header = figure.header
         header.add_child(RawHtml(f"<style>{assets.leaflet_css()}</style>"), name="leaflet_css")
         header.add_child(RawHtml(f"<script>{assets.leaflet_js()}</script>"), name="leaflet_js")

@@ -52,7 +52,7 @@ def _join(strings: pa.Array, separator: str) -> pa.Buffer | bytes:
     return joined.as_buffer() or b""
 
 
-def _ints_text(values: np.ndarray) -> pa.Array:
+def _ints_text(values: Sequence[int] | np.ndarray) -> pa.Array:
     return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.large_string())
 
 

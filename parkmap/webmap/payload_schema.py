@@ -36,6 +36,9 @@ KM_SCALE = 10
 #: Stored for an unknown number (investment, date) and for "no index" (park, system).
 MISSING = -1
 
+#: Keys of the payload (not of the packed object) holding the integer origins of the coordinates.
+LON_ORIGIN = "x0"
+LAT_ORIGIN = "y0"
 #: Key of the payload (not of the packed object) holding the number of projects.
 COUNT_KEY = "n"
 #: Key of the payload holding base64 of the gzip of the packed JSON object.
@@ -94,7 +97,7 @@ LON = Field(
     "ints",
     COORD_SCALE,
     key="x",
-    origin="x0",
+    origin=LON_ORIGIN,
     meaning="longitude (WGS-84) as an offset from the payload's x0",
 )
 LAT = Field(
@@ -102,7 +105,7 @@ LAT = Field(
     "ints",
     COORD_SCALE,
     key="y",
-    origin="y0",
+    origin=LAT_ORIGIN,
     meaning="latitude (WGS-84) as an offset from the payload's y0",
 )
 INV = Field("inv", "ints", INV_SCALE, meaning="investment in 亿元; MISSING when unknown")

@@ -11,7 +11,7 @@ import gzip
 import json
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,8 @@ def to_wgs84(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a GeoDataFrame in WGS-84 (unchanged when it has no CRS or is WGS-84 already)."""
     crs = getattr(frame, "crs", None)
     if crs is not None and not crs.equals(WGS84):
-        return frame.to_crs(WGS84)
+        geo: Any = frame  # a GeoDataFrame (it has a CRS); geopandas ships no types
+        return cast(pd.DataFrame, geo.to_crs(WGS84))
     return frame
 
 
@@ -153,7 +154,11 @@ def _top_categories(breakdown: pd.DataFrame | None, top_n: int) -> dict[str, lis
     out: dict[str, list[list[Any]]] = {}
     for park_id, group in frame.groupby("park_id", sort=False):
         out[str(park_id)] = [
-            [text_or_empty(r.category), int(r.sort_n), number_or_none(r.investment_100m_cny)]
+            [
+                text_or_empty(r.category),
+                int(cast(float, r.sort_n)),  # numeric: filled with 0 above
+                number_or_none(r.investment_100m_cny),
+            ]
             for r in group.head(top_n).itertuples()
         ]
     return out
@@ -189,8 +194,8 @@ def _text_codes(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     table = list(uniques)
     if not all(isinstance(t, str) for t in table):
         # factorize takes 1, 1.0 and True for one value: turn everything into text first
-        codes, uniques = pd.factorize(np.asarray(_texts(frame[name]), dtype=object))
-        table = list(uniques)
+        codes, text_uniques = pd.factorize(np.asarray(_texts(frame[name]), dtype=object))
+        table = list(text_uniques)
     return np.where(codes < 0, len(table), codes), [*table, ""]
 
 
@@ -500,8 +505,8 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
     return {
         **meta,
         schema.COUNT_KEY: len(c["lon"]),
-        schema.LON.origin: x0,
-        schema.LAT.origin: y0,
+        schema.LON_ORIGIN: x0,
+        schema.LAT_ORIGIN: y0,
         schema.PACKED_KEY: base64.b64encode(blob).decode("ascii"),
         "aggregate": {
             "above": AGGREGATE_ABOVE,
@@ -521,7 +526,7 @@ def unpack_projects(payload: dict[str, Any]) -> dict[str, Any]:
     """
     packed = base64.b64decode(payload[schema.PACKED_KEY])
     cols = json.loads(gzip.decompress(packed).decode("utf-8"))
-    x0, y0 = payload[schema.LON.origin], payload[schema.LAT.origin]
+    x0, y0 = payload[schema.LON_ORIGIN], payload[schema.LAT_ORIGIN]
     x, y = cols[schema.LON.key], cols[schema.LAT.key]
     cols["lon"] = [(x0 + v) / schema.LON.scale for v in x]
     cols["lat"] = [(y0 + v) / schema.LAT.scale for v in y]
@@ -642,7 +647,7 @@ def density_rgba(values: np.ndarray) -> tuple[np.ndarray, float]:
         return rgba, vmax
     t = np.where(finite, np.clip(grid / vmax, 0.0, 1.0), 0.0)
     stops = np.array([s[0] for s in DENSITY_RAMP])
-    channels = [[_hex_rgb(s[1])[c] for s in DENSITY_RAMP] for c in range(3)]
+    channels: list[list[float]] = [[_hex_rgb(s[1])[c] for s in DENSITY_RAMP] for c in range(3)]
     channels.append([s[2] * 255 for s in DENSITY_RAMP])
     for c, series in enumerate(channels):
         rgba[..., c] = np.round(np.interp(t, stops, series)).astype(np.uint8)
