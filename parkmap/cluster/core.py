@@ -101,15 +101,13 @@ def cluster_analysis(
     if "area_km2" not in parks.columns:
         parks = parks.assign(area_km2=geodesic_area_km2(parks.geometry).to_numpy())
     crs = metric_crs(projects, parks)
-    clusters = find_clusters(
-        projects,
-        crs=crs,
-        parks=parks,
-        method=method,
-        eps_m=eps_m,
-        min_samples=min_samples,
-        weighted=weighted,
-    )
+    grouping: dict[str, Any] = {
+        "method": method,
+        "eps_m": eps_m,
+        "min_samples": min_samples,
+        "weighted": weighted,
+    }
+    clusters = find_clusters(projects, crs=crs, parks=parks, **grouping)
     lon, lat = lonlat(projects)
     ok = np.isfinite(lon) & np.isfinite(lat)
     x, y = to_metric(crs, lon, lat)
