@@ -367,3 +367,42 @@ def test_browser_cluster_label_tooltip_and_popup_show_names_as_text(open_map, de
     assert popup.locator("img, script").count() == 0
     assert s.page.evaluate("typeof window.__xss") == "undefined"
     s.assert_clean()
+
+
+def test_cluster_map_draws_the_statistics_grid_without_building_it_again(demo, monkeypatch):
+    from parkmap import density
+
+    analysis, result = demo
+    plain = _call_payload(compose.make_map(analysis).get_root().render(), "hexLayer")
+    calls: list[int] = []
+    real = density.hex_grid
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(density, "hex_grid", counting)
+    html = cluster_map(analysis, result).get_root().render()
+    assert calls == []  # the cells of the statistics are drawn
+    assert _call_payload(html, "hexLayer") == plain  # and they are the map's own cells
+    # A map with another cell size builds its own grid.
+    cluster_map(analysis, result, MapOptions(cell_km=2.0))
+    assert calls == [1]
+
+
+def test_the_cluster_command_builds_the_grid_once(tmp_path, monkeypatch):
+    from parkmap import density
+    from parkmap.settings import ClusterOptions, ClusterParameters
+
+    calls: list[int] = []
+    real = density.hex_grid
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(density, "hex_grid", counting)
+    params = ClusterParameters(permutations=9, simulations=9)
+    outcome = pipeline.cluster(ClusterOptions(out=tmp_path, params=params, plots=False))
+    assert outcome.files["map"].exists()
+    assert calls == [1]

@@ -66,10 +66,14 @@ class HexStatistics:
         gi_p_sim, gi_bin, lisa_i, lisa_p_sim, lisa_quadrant, neighbours``.
     stats
         ``weights``, ``moran`` (citywide), ``moran_by_park``, ``gi``, ``lisa`` for stats.json.
+    grid
+        The grid as :func:`parkmap.density.hex_grid` made it (counts, sums, density per km²),
+        so the interactive map can draw the same cells without building them again.
     """
 
     cells: gpd.GeoDataFrame
     stats: dict[str, Any]
+    grid: gpd.GeoDataFrame | None = None
 
 
 def snap_shared_vertices(cells: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
@@ -220,8 +224,8 @@ def hex_statistics(
 
     from parkmap.density import hex_grid
 
-    grid = hex_grid(projects, cell_km=cell_km, cover=parks, metric_crs=crs)
-    grid = snap_shared_vertices(grid, crs).reset_index(drop=True)
+    raw_grid = hex_grid(projects, cell_km=cell_km, cover=parks, metric_crs=crs)
+    grid = snap_shared_vertices(raw_grid, crs).reset_index(drop=True)
     y = grid["investment_100m_cny"].to_numpy(dtype=float)
     cells = gpd.GeoDataFrame(
         {
@@ -260,7 +264,7 @@ def hex_statistics(
         stats["moran"] = _moran(y, None, permutations, seed)
         stats["gi"] = {"result": "too_few_cells"}
         stats["lisa"] = {"result": "too_few_cells"}
-        return HexStatistics(cells=cells, stats=stats)
+        return HexStatistics(cells=cells, stats=stats, grid=raw_grid)
     w = queen_weights(cells)
     weights_info["islands"] = len(w.islands)
     weights_info["mean_neighbours"] = float(w.mean_neighbors)
@@ -326,7 +330,7 @@ def hex_statistics(
         else:
             result = _moran(sub["investment_100m_cny"].to_numpy(float), None, permutations, seed)
         stats["moran_by_park"][pid] = result
-    return HexStatistics(cells=cells, stats=stats)
+    return HexStatistics(cells=cells, stats=stats, grid=raw_grid)
 
 
 def cells_table(cells: gpd.GeoDataFrame) -> pd.DataFrame:

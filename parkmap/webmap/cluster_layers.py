@@ -273,6 +273,9 @@ def cluster_map(
     from parkmap.webmap.compose import make_map
 
     options = options or MapOptions()
-    m = make_map(analysis, options)
+    # The statistics' grid, when it has the map's cell size: the cells are built once.
+    grid = result.hexes.grid
+    same_cells = grid is not None and grid.attrs.get("cell_km") == options.cell_km
+    m = make_map(analysis, options, grid=grid if same_cells else None)
     add_cluster_layers(m, result, lang=options.lang, basemap=options.basemap)
     return m

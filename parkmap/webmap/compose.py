@@ -14,6 +14,8 @@ from parkmap.i18n import texts
 from parkmap.settings import MapOptions
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from parkmap.analysis import Analysis
     from parkmap.webmap.offline import OfflineMap
 
@@ -21,12 +23,19 @@ if TYPE_CHECKING:
 MAX_MAP_POINTS = 120_000
 
 
-def make_map(analysis: Analysis, options: MapOptions | None = None) -> OfflineMap:
+def make_map(
+    analysis: Analysis,
+    options: MapOptions | None = None,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+) -> OfflineMap:
     """The interactive map (an :class:`~parkmap.webmap.OfflineMap`) of an analysis.
 
     The investment density surface is added when at least one project has a known, positive
     investment. The hexagon grid (``cell_km`` between cell centres) covers the parks. On an
     Amap basemap every layer is shifted into GCJ-02 first, so it lines up with Amap's roads.
+    ``grid`` is a grid :func:`parkmap.density.hex_grid` already made of the same projects with
+    ``options.cell_km`` (the cluster statistics' grid), drawn instead of a new one.
     """
     options = options or MapOptions()
     lang = options.lang
@@ -46,7 +55,10 @@ def make_map(analysis: Analysis, options: MapOptions | None = None) -> OfflineMa
     surface = None
     if len(with_money):
         surface = kde_surface(with_money, bandwidth_km=options.bandwidth_km)
-    hexes = hex_grid(located, cell_km=options.cell_km, cover=parks) if len(located) else None
+    if grid is not None:
+        hexes = to_display(grid, system)
+    else:
+        hexes = hex_grid(located, cell_km=options.cell_km, cover=parks) if len(located) else None
     # Past MAX_MAP_POINTS the page would outgrow its size and load targets: it draws the
     # largest projects as points, while the density surface and the grid count them all.
     note, totals, drawn = None, None, all_projects
