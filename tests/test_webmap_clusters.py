@@ -369,11 +369,11 @@ def test_browser_cluster_label_tooltip_and_popup_show_names_as_text(open_map, de
     s.assert_clean()
 
 
-def test_cluster_map_draws_the_statistics_grid_without_building_it_again(demo, monkeypatch):
+@pytest.fixture
+def hex_grid_calls(monkeypatch):
+    """A list that gets one item per call of :func:`parkmap.density.hex_grid`."""
     from parkmap import density
 
-    analysis, result = demo
-    plain = _call_payload(compose.make_map(analysis).get_root().render(), "hexLayer")
     calls: list[int] = []
     real = density.hex_grid
 
@@ -382,27 +382,25 @@ def test_cluster_map_draws_the_statistics_grid_without_building_it_again(demo, m
         return real(*args, **kwargs)
 
     monkeypatch.setattr(density, "hex_grid", counting)
+    return calls
+
+
+def test_cluster_map_draws_the_statistics_grid_without_building_it_again(demo, hex_grid_calls):
+    analysis, result = demo
+    plain = _call_payload(compose.make_map(analysis).get_root().render(), "hexLayer")
+    hex_grid_calls.clear()
     html = cluster_map(analysis, result).get_root().render()
-    assert calls == []  # the cells of the statistics are drawn
+    assert hex_grid_calls == []  # the cells of the statistics are drawn
     assert _call_payload(html, "hexLayer") == plain  # and they are the map's own cells
     # A map with another cell size builds its own grid.
     cluster_map(analysis, result, MapOptions(cell_km=2.0))
-    assert calls == [1]
+    assert hex_grid_calls == [1]
 
 
-def test_the_cluster_command_builds_the_grid_once(tmp_path, monkeypatch):
-    from parkmap import density
+def test_the_cluster_command_builds_the_grid_once(tmp_path, hex_grid_calls):
     from parkmap.settings import ClusterOptions, ClusterParameters
 
-    calls: list[int] = []
-    real = density.hex_grid
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(density, "hex_grid", counting)
     params = ClusterParameters(permutations=9, simulations=9)
     outcome = pipeline.cluster(ClusterOptions(out=tmp_path, params=params, plots=False))
     assert outcome.files["map"].exists()
-    assert calls == [1]
+    assert hex_grid_calls == [1]
