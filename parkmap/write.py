@@ -7,6 +7,7 @@ a planner opening it in Excel) never sees half an output.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import BinaryIO, Final, TextIO
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
 from parkmap.geojson_out import write_point_features
 from parkmap.settings import WGS84
@@ -73,12 +75,42 @@ def _umask() -> int:
     return mask
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's CSV-injection
+#: list): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+#: A cell that is a plain number: safe to leave as it is even when it starts with ``-`` or ``+``.
+_PLAIN_NUMBER: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: Byte-order mark: Excel on Chinese Windows reads a CSV as UTF-8 only when it starts with one.
+CSV_BOM: Final = "\ufeff"
+
+
+def neutralise_text(value: str) -> str:
+    """``value`` as text a spreadsheet will not evaluate: a cell that starts like a formula gets
+    a leading ``'`` (which Excel, LibreOffice and WPS show as text); plain numbers stay."""
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell neutralised (:func:`neutralise_text`); number, date and
+    boolean columns are left as they are, so they stay numbers in the spreadsheet."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if is_numeric_dtype(series) or is_datetime64_any_dtype(series) or is_bool_dtype(series):
+            continue
+        out[column] = series.map(lambda v: neutralise_text(v) if isinstance(v, str) else v)
+    return out
+
+
 def _csv_text(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n")
+    return CSV_BOM + spreadsheet_safe(frame).to_csv(index=False, lineterminator="\n")
 
 
 def save_table_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a table as UTF-8 CSV (no BOM, so every CSV reader gets clean headers)."""
+    """Write a table as CSV for spreadsheets: UTF-8 with a byte-order mark (so Excel on Chinese
+    Windows reads it as UTF-8), text cells that would start a formula neutralised."""
     return atomic_write(path, _csv_text(frame))
 
 

@@ -310,7 +310,8 @@ def test_projects_geojson_is_rfc7946(tmp_path, gbk_csv):
 def test_rejected_csv_header_only_when_none(tmp_path):
     empty = pd.DataFrame(columns=["row", "reason"])
     path = write.save_rejected(empty, tmp_path / "rejected.csv")
-    assert path.read_text(encoding="utf-8") == "row,column,reason,project_id,name\n"
+    # UTF-8 with a byte-order mark, for Excel on Chinese Windows
+    assert path.read_text(encoding="utf-8") == "\ufeffrow,column,reason,project_id,name\n"
 
 
 def test_projects_geojson_in_chunks_is_one_valid_document(tmp_path, monkeypatch, gbk_csv):

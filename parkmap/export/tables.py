@@ -14,7 +14,7 @@ import pandas as pd
 from parkmap.i18n import texts, with_unit
 from parkmap.metrics import parks_table
 from parkmap.settings import STATUSES, WGS84
-from parkmap.write import atomic_write, save_table_csv
+from parkmap.write import atomic_write, neutralise_text, save_table_csv
 
 #: Number formats of the workbook, by column kind.
 NUMBER_FORMATS = {"area": "#,##0.00", "money": "#,##0.00", "count": "#,##0", "rank": "0"}
@@ -91,7 +91,7 @@ def parks_workbook_bytes(parks: gpd.GeoDataFrame, lang: str) -> bytes:
     ws = wb.active
     ws.title = t["sheet_parks"]
     headers = [column_header(c, lang) for c in table.columns]
-    ws.append(headers)
+    ws.append([_cell(h) for h in headers])
     for record in table.itertuples(index=False):
         ws.append([_cell(v) for v in record])
     totals = totals_row(table)
@@ -132,12 +132,18 @@ def parks_workbook_bytes(parks: gpd.GeoDataFrame, lang: str) -> bytes:
 
 
 def _cell(value: object) -> object:
+    """A workbook cell: numbers stay numbers; text is text (never a formula), without the
+    control characters the XLSX format cannot hold."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if value is None:
         return None
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
         return None if np.isnan(value) else float(value)
+    if isinstance(value, str):
+        return neutralise_text(ILLEGAL_CHARACTERS_RE.sub("", value))
     return value
 
 
