@@ -309,11 +309,22 @@ def validate(
 
 @main.command()
 @click.argument("directory", default="maps", type=click.Path(file_okay=False))
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port."
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; requests must name it (or localhost).",
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 @_friendly_errors
-def serve(directory: str, port: int, no_browser: bool) -> None:
-    """Serve the maps in DIRECTORY on 127.0.0.1 and open map.html in a browser.
+def serve(directory: str, port: int, host: str, no_browser: bool) -> None:
+    """Serve the maps in DIRECTORY on this machine and open map.html in a browser.
+
+    Only files inside DIRECTORY are served, without folder listings, and only to requests
+    addressed to this machine (or to --host).
 
     Example:
 
@@ -321,7 +332,7 @@ def serve(directory: str, port: int, no_browser: bool) -> None:
     """
     from parkmap.serve import serve as run_server
 
-    run_server(directory, port=port, open_browser=not no_browser)
+    run_server(directory, host=host, port=port, open_browser=not no_browser)
 
 
 @main.command()
