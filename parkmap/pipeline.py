@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import shapely
@@ -38,6 +38,9 @@ from parkmap.settings import (
     MapOptions,
     PathLike,
 )
+
+if TYPE_CHECKING:
+    from parkmap.fonts import FontSetup
 
 
 def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
@@ -214,6 +217,16 @@ class Outcome:
     clusters: Any = None
 
 
+def _fonts(lang: str, font: PathLike | None) -> FontSetup:
+    """The fonts of a command, chosen once; a missing-font warning stays in the setup, and
+    the command's outcome reports it."""
+    from parkmap.fonts import MissingFontWarning, font_setup
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingFontWarning)
+        return font_setup(lang, font)
+
+
 def export(options: ExportOptions | None = None) -> Outcome:
     """Write the print-ready maps, the atlas and the tables of ``parkmap export``.
 
@@ -221,28 +234,23 @@ def export(options: ExportOptions | None = None) -> Outcome:
     ``options.clusters`` the cluster statistics are computed and the atlas gets their page.
     """
     from parkmap.cluster import cluster_analysis
-    from parkmap.export import MissingFontWarning, export_all
-    from parkmap.fonts import font_setup
+    from parkmap.export import export_all
 
     options = options or ExportOptions()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingFontWarning)  # export_all reports it
-        font_setup(options.lang, options.font)
+    setup = _fonts(options.lang, options.font)  # a bad font fails before the data is read
     analysis = analyse(options.inputs)
     clusters = None
     if options.clusters is not None:
         clusters = cluster_analysis(
             analysis.projects, analysis.parks, **dataclasses.asdict(options.clusters)
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingFontWarning)
-        # every field but the inputs, the folder and the cluster parameters is export_all's
-        sheet = {
-            f.name: getattr(options, f.name)
-            for f in dataclasses.fields(options)
-            if f.name not in ("inputs", "out", "clusters")
-        }
-        result = export_all(analysis, options.out, clusters=clusters, **sheet)
+    # every field but the inputs, the folder, the font and the cluster parameters is export_all's
+    sheet = {
+        f.name: getattr(options, f.name)
+        for f in dataclasses.fields(options)
+        if f.name not in ("inputs", "out", "font", "clusters")
+    }
+    result = export_all(analysis, options.out, clusters=clusters, font=setup, **sheet)
     return Outcome(analysis, dict(result.files), list(result.warnings), clusters)
 
 
@@ -255,17 +263,14 @@ def cluster(options: ClusterOptions | None = None) -> Outcome:
     """
     from parkmap.cluster import cluster_analysis
     from parkmap.cluster.report import write_cluster_report
-    from parkmap.export import MissingFontWarning, export_all
-    from parkmap.fonts import font_setup
+    from parkmap.export import export_all
     from parkmap.webmap import save_map
     from parkmap.webmap.cluster_layers import cluster_map
 
     options = options or ClusterOptions()
     setup = None
     if options.plots or options.atlas:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MissingFontWarning)
-            setup = font_setup(options.lang, options.font)  # a bad font fails first
+        setup = _fonts(options.lang, options.font)  # a bad font fails before the data is read
     analysis = analyse(options.inputs)
     params = options.params
     result = cluster_analysis(analysis.projects, analysis.parks, **dataclasses.asdict(params))
@@ -277,17 +282,15 @@ def cluster(options: ClusterOptions | None = None) -> Outcome:
     files["map"] = save_map(page, Path(options.out) / OUTPUT_MAP)
     messages: list[str] = []
     if options.atlas:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MissingFontWarning)
-            exported = export_all(
-                analysis,
-                options.out,
-                formats=None,
-                lang=options.lang,
-                tables=False,
-                clusters=result,
-                font=options.font,
-            )
+        exported = export_all(
+            analysis,
+            options.out,
+            formats=None,
+            lang=options.lang,
+            tables=False,
+            clusters=result,
+            font=setup,
+        )
         files.update(exported.files)
         messages = list(exported.warnings)
     return Outcome(analysis, files, messages, result)

@@ -20,6 +20,7 @@ from parkmap.export.paper import pixel_size
 from parkmap.export.static_map import FORMATS, Sheet
 from parkmap.fonts import (
     CjkFont,
+    FontSetup,
     MissingFontError,
     MissingFontWarning,
     find_cjk_font,
@@ -98,7 +99,7 @@ def export_all(
     atlas: bool = True,
     tables: bool = True,
     clusters: ClusterAnalysis | None = None,
-    font: PathLike | None = None,
+    font: PathLike | FontSetup | None = None,
 ) -> ExportResult:
     """Write the report set for an analysis into ``out``.
 
@@ -133,7 +134,8 @@ def export_all(
     font
         A TrueType/OpenType font file (``.ttf``, ``.otf``, ``.ttc``) to draw the text with,
         before any other. Without it: an installed Chinese font, else the Noto Sans CJK of the
-        ``noto-cjk-sans-otc`` dependency (:func:`parkmap.fonts.font_setup`).
+        ``noto-cjk-sans-otc`` dependency (:func:`parkmap.fonts.font_setup`). Or the
+        :class:`~parkmap.fonts.FontSetup` a caller already chose for ``lang``.
 
     Returns
     -------
@@ -162,13 +164,17 @@ def export_all(
     wanted = [] if no_map else parse_formats(formats)  # type: ignore[arg-type]
     sheet = Sheet(str(paper).lower(), orientation)
     pixels = pixel_size(sheet.paper, sheet.orientation, dpi)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", MissingFontWarning)
-        setup = font_setup(lang, font)
+    if isinstance(font, FontSetup):
+        setup = font  # chosen by the caller, who has had its warning
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingFontWarning)
+            setup = font_setup(lang, font)
+        if setup.warning:
+            warnings.warn(setup.warning, MissingFontWarning, stacklevel=2)
     result = ExportResult(font=setup.font, lang=setup.lang)
-    for item in caught:
-        result.warnings.append(str(item.message))
-        warnings.warn(item.message, stacklevel=2)
+    if setup.warning:
+        result.warnings.append(setup.warning)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     default_title = texts(setup.lang)["title"]
