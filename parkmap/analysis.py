@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from parkmap.metrics import ALL_FIGURES
 from parkmap.validate import Summary
 
 
@@ -38,6 +39,10 @@ class Analysis:
         Warnings about the whole file, such as coordinates that look like another system.
     context
         Context features for the map (district outlines, airport), or ``None``.
+    known_figures
+        The figures the file tells anything about, of ``"investment"`` and ``"status"``
+        (:func:`parkmap.metrics.known_figures`); the park figures of the others are unknown
+        (NaN), not 0.
     """
 
     parks: gpd.GeoDataFrame
@@ -49,3 +54,4 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     context: gpd.GeoDataFrame | None = None
+    known_figures: frozenset[str] = ALL_FIGURES

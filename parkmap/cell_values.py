@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -106,6 +106,27 @@ STATUS_ALIASES: Final[dict[str, str]] = {
     ),
 }
 
+#: Status keywords tried in order when a cell is not an exact alias, so phrases such as
+#: ``开工建设`` or ``前期手续办理中`` are read. The first group with a keyword in the cell wins, so
+#: the order matters: stop words come first (``停建`` contains ``建``), then production, works,
+#: signing and preparation. ``stopped`` is not a canonical status: such projects are counted as
+#: ``unknown`` with a warning that says why. A keyword written after 未/尚未/暂未/没有/待 (``已签约
+#: 未开工``) does not count.
+STATUS_KEYWORDS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("stopped", ("停建", "停工", "暂停", "终止", "中止", "缓建")),
+    ("in_production", ("投产", "竣工", "试生产", "达产", "运营", "建成")),
+    ("under_construction", ("开工", "在建", "施工", "建设中", "续建", "新建")),
+    ("signed", ("签约", "签订", "落地")),
+    ("planned", ("前期", "储备", "洽谈", "在谈", "谋划", "拟建", "意向", "手续", "论证")),
+)
+
+#: What :data:`STATUS_KEYWORDS` calls a stopped, suspended or cancelled project.
+STOPPED: Final = "stopped"
+
+_NEGATED_KEYWORD: Final = "(?:尚未|暂未|没有|未|待)(?:{})".format(
+    "|".join(word for _, words in STATUS_KEYWORDS for word in words)
+)
+
 #: Dtype of parsed text: pandas' Arrow-backed strings.
 TEXT: Final = pd.StringDtype("pyarrow", na_value=np.nan)
 
@@ -113,6 +134,10 @@ TEXT: Final = pd.StringDtype("pyarrow", na_value=np.nan)
 _EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
 #: Serial numbers accepted as dates: 1954-10-05 .. 2119-06-24, so years typed as numbers are not.
 _EXCEL_SERIAL_RANGE: Final = (20000, 80000)
+#: Dates kept: anything earlier or later is a typing slip (``9999-12-31``, ``2300.1.1``).
+DATE_RANGE: Final = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31 23:59:59.999999"))
+#: How much of a date a cell gave: the day, only a month (``2020年6月``) or only a year.
+DATE_PRECISIONS: Final = ("", "year", "month", "day")
 
 
 def canonical_unit(name: str) -> str:
@@ -171,31 +196,31 @@ def cell_text(value: object) -> str:
     return unicodedata.normalize("NFKC", _cell_to_text(value)).strip()
 
 
+#: Characters that would break a one-line message: controls, line and paragraph separators.
+_CONTROL_RUN: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def quoted(value: object, *, limit: int = 60) -> str:
+    """One cell's text for a message: in typographic quotes, on one line, without escapes.
+
+    ``120°0'48"X`` reads ``“120°0'48"X”`` rather than Python's ``'120°0\\'48"X'``; line breaks
+    and other control characters become spaces, and text longer than ``limit`` is cut with ``…``.
+    """
+    text = _CONTROL_RUN.sub(" ", cell_text(value)).strip()
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"“{text}”"
+
+
 def _cell_to_text(value: object) -> str:
     # Integral floats from Excel (12500.0) print without a trailing .0 so ids stay as typed.
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()  # an Excel date cell, as the sheet shows it
     return str(value)
-
-
-def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse plain numbers such as coordinates.
-
-    Returns
-    -------
-    numbers
-        Float values, NaN where empty or unreadable.
-    bad
-        True where a cell has text that is not a number.
-    """
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype(float), pd.Series(False, index=values.index)  # Parquet, Excel
-    text = as_text(values).str.replace("°", "", regex=False)
-    numbers = _to_float(text)
-    bad = (text != "") & numbers.isna()
-    return numbers, bad
 
 
 #: Plain decimal numbers, which Arrow casts exactly as Python's float() would.
@@ -218,6 +243,102 @@ def _to_float(text: pd.Series) -> pd.Series:
     if rest.any():
         out[rest] = pd.to_numeric(text[rest], errors="coerce").astype(float)
     return out
+
+
+#: Degree, minute and second marks as ledgers type them: ``° ' "``, primes ``′ ″``, curly
+#: quotes, ``''`` for seconds, and ``度 分 秒``.
+_DEGREE_MARK = "(?:°|度|º|˚)"
+_MINUTE_MARK = "(?:'|′|’|‘|分)"
+_SECOND_MARK = "(?:\"|″|”|“|''|′′|’’|秒)"
+
+#: Degrees with optional minutes and seconds (RE2, run by Arrow): ``120°9'57.87"E``,
+#: ``120°9.9645'E``, ``36.7°``, ``N36°32'45.43"``, ``120度9分57.87秒``. Minutes need a degree
+#: mark before them, so ``1209'`` is not read as 120°9'; the marks are matched as typed rather
+#: than rewritten first, so the cells are scanned once.
+_DEGREES = (
+    r"^(?P<h1>[NSEWnsew]?)\s*(?P<sign>[+-]?)(?P<deg>\d+(?:\.\d+)?)\s*(?:"
+    + _DEGREE_MARK
+    + r"\s*(?:(?P<min>\d+(?:\.\d+)?)\s*"
+    + _MINUTE_MARK
+    + r"\s*(?:(?P<sec>\d+(?:\.\d+)?)\s*(?:"
+    + _SECOND_MARK
+    + r")?\s*)?)?)?(?P<h2>[NSEWnsew]?)$"
+)
+
+
+def parse_coordinate(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse longitudes or latitudes: decimals, or degrees–minutes(–seconds).
+
+    Decimal degrees (``120.166075``, ``36.7°``) take Arrow's fast path; only the other cells go
+    through a pattern: ``120°9'57.87"E``, ``120°9′57.87″E``, ``120度9分57.87秒``,
+    ``36°32'45.43"N``, ``120°9.9645'E``. The value is ``d + m/60 + s/3600``; ``W`` and ``S``
+    (or a leading ``-``) make it negative. Minutes and seconds of 60 or more, a decimal part
+    before a further unit (``9.5'30"``), two hemispheres or a sign with a hemisphere make the
+    cell unreadable.
+
+    Parameters
+    ----------
+    values
+        Raw cells of one coordinate column.
+
+    Returns
+    -------
+    numbers
+        Float degrees, NaN where empty or unreadable.
+    bad
+        True where a cell has text that is not a coordinate.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float), pd.Series(False, index=values.index)  # Parquet, Excel
+    text = as_text(values)
+    numbers = _to_float(text)
+    rest = (text != "") & numbers.isna()
+    if rest.any():
+        numbers[rest] = _degrees(text[rest])
+    bad = (text != "") & numbers.isna()
+    return numbers, bad
+
+
+def _degrees(text: pd.Series) -> np.ndarray:
+    """Degrees from ``d°m's"`` text, vectorised with Arrow; NaN where the text is not one."""
+    cells = pa.array(text, type=pa.string(), from_pandas=True)
+    parts = pc.extract_regex(cells, _DEGREES)
+    fields = {name: pc.fill_null(pc.struct_field(parts, name), "") for name in parts.type.names}
+    null = pa.scalar(None, pa.string())
+
+    def given(name: str) -> np.ndarray:
+        return np.asarray(pc.not_equal(fields[name], ""), dtype=bool)
+
+    def number(name: str) -> np.ndarray:
+        # The groups hold only digits and a point: Arrow casts them exactly, "" → null → NaN.
+        part = pc.if_else(pc.equal(fields[name], ""), null, fields[name])
+        return np.asarray(pc.cast(part, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+
+    def has_point(name: str) -> np.ndarray:
+        return np.asarray(pc.match_substring(fields[name], "."), dtype=bool)
+
+    def one_of(name: str, letters: str) -> np.ndarray:
+        return np.asarray(pc.is_in(fields[name], pa.array(list(letters))), dtype=bool)
+
+    d, m, s = number("deg"), number("min"), number("sec")
+    has_min, has_sec = given("min"), given("sec")
+    h1, h2 = given("h1"), given("h2")
+    ok = (
+        ~np.isnan(d)
+        & ~(has_min & has_point("deg"))  # 120.5°30' is no angle
+        & ~(has_sec & has_point("min"))
+        & ~(has_min & ~(m < 60))
+        & ~(has_sec & ~(s < 60))
+        & ~(h1 & h2)
+        & ~(given("sign") & (h1 | h2))
+    )
+    # Whole degrees plus the (small) fraction: one rounding in the sum, so the value is the
+    # float nearest d + m/60 + s/3600 for all but a few cells in a thousand.
+    value = d + (np.where(has_min, m, 0.0) * 60 + np.where(has_sec, s, 0.0)) / 3600
+    minus = np.asarray(pc.equal(fields["sign"], "-"), dtype=bool)
+    negative = minus | one_of("h1", "WSws") | one_of("h2", "WSws")
+    value = np.where(negative, -value, value)
+    return np.where(ok, value, np.nan)
 
 
 def parse_investment(values: pd.Series, *, header_unit: str) -> tuple[pd.Series, pd.Series]:
@@ -263,33 +384,72 @@ def parse_investment(values: pd.Series, *, header_unit: str) -> tuple[pd.Series,
 
 
 def parse_status(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Normalise project statuses to ``signed``, ``under_construction``, ``in_production``.
+    """Normalise project statuses to the canonical ones of :data:`parkmap.settings.STATUSES`.
+
+    A cell is first looked up in :data:`STATUS_ALIASES` (case, spaces, ``_`` and ``-`` ignored),
+    then searched for the keywords of :data:`STATUS_KEYWORDS`, so phrases such as ``开工建设``
+    or ``前期手续办理中`` are read. Stopped projects (``停建``, ``暂停``) are ``unknown`` and bad;
+    :func:`stopped_statuses` tells them from unrecognised text.
 
     Returns
     -------
     statuses
-        Canonical statuses; ``"unknown"`` where empty or unrecognised.
+        Canonical statuses; ``"unknown"`` where empty, stopped or unrecognised.
     bad
-        True where a cell has a status that is not recognised.
+        True where a cell has a status that is not recognised or names a stopped project.
     """
-    text = as_text(values)
-    # A column holds a handful of distinct statuses: normalise those, then spread them out.
+    codes, readings = _status_readings(as_text(values))
+    # Decide per distinct text, then spread out with the codes (no per-row object compares).
+    filled = np.asarray(readings.index != "", dtype=bool)
+    bad_u = filled & (readings.isna() | (readings == STOPPED)).to_numpy(dtype=bool)
+    status_u = readings.where(~bad_u & readings.notna(), "unknown").to_numpy(dtype=object)
+    statuses = pd.Series(status_u[codes], index=values.index, dtype=object)
+    return statuses, pd.Series(bad_u[codes], index=values.index)
+
+
+def stopped_statuses(values: pd.Series) -> pd.Series:
+    """True where a status cell names a stopped, suspended or cancelled project (``停建``)."""
+    codes, readings = _status_readings(as_text(values))
+    stopped = (readings == STOPPED).to_numpy(dtype=bool)
+    return pd.Series(stopped[codes], index=values.index)
+
+
+def _status_readings(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each distinct text read once: canonical status, :data:`STOPPED` or NaN.
+
+    Returns
+    -------
+    codes
+        Position of each cell's text in ``readings``.
+    readings
+        One reading per distinct text, indexed by that text.
+    """
+    # A column holds a handful of distinct statuses: read those, then spread them out.
     codes, uniques = pd.factorize(text)
-    keys = [re.sub(r"[\s_\-]", "", u.lower()) for u in uniques]
-    canonical = np.array([STATUS_ALIASES.get(k) for k in keys] + [None], dtype=object)
-    statuses = pd.Series(canonical[codes], index=values.index, dtype=object)
-    bad = (text != "") & statuses.isna()
-    return statuses.fillna("unknown").astype(object), bad
+    distinct = pd.Series(uniques, dtype=TEXT)
+    keys = distinct.str.lower().str.replace(r"[\s_\-]", "", regex=True)
+    readings = keys.map(STATUS_ALIASES).astype(object)
+    unread = readings.isna() & (keys != "")
+    if unread.any():
+        # Arrow's RE2 over the distinct texts: one pass per keyword group, in order.
+        phrases = keys[unread].str.replace(_NEGATED_KEYWORD, "", regex=True)
+        found = np.full(len(phrases), None, dtype=object)
+        for status, words in STATUS_KEYWORDS:
+            hit = phrases.str.contains("|".join(words), regex=True).to_numpy(dtype=bool)
+            found[hit & pd.isna(found)] = status
+        readings[unread] = found
+    readings.index = pd.Index(distinct.to_numpy(dtype=object), dtype=object)
+    return codes, readings
 
 
 def _iso_dates(text: pd.Series) -> pd.Series:
-    """Dates written exactly ``YYYY-MM-DD`` (years 1900–2199), parsed in C++; NaT elsewhere.
+    """Dates written exactly ``YYYY-MM-DD`` (years 1900–2100), parsed in C++; NaT elsewhere.
 
     Arrow's strptime rolls impossible dates over (``2020-02-30`` → March 1st), so a date is kept
     only when its day of the month is the one typed.
     """
     cells = pa.array(text, type=pa.string(), from_pandas=True)
-    shaped = pc.match_substring_regex(cells, r"^(19|20|21)\d\d-\d\d-\d\d$")
+    shaped = pc.match_substring_regex(cells, r"^(19\d\d|20\d\d|2100)-\d\d-\d\d$")
     if not pc.any(shaped).as_py():
         return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     parsed = pc.strptime(cells, format="%Y-%m-%d", unit="s", error_is_null=True)
@@ -300,72 +460,149 @@ def _iso_dates(text: pd.Series) -> pd.Series:
     return pd.Series(kept.to_numpy(zero_copy_only=False), index=text.index).astype("datetime64[ns]")
 
 
+#: ``Y``, ``Y-M`` or ``Y-M-D`` with an optional ``H:MM[:SS]`` (after 年月日 . / became ``-``).
 _DATE_PARTS = (
-    r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
-    r"(?: (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$"
+    r"^(?P<year>\d{4})(?:-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2})"
+    r"(?: (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?)?)?$"
 )
 
 
-def _dates_from_parts(cleaned: pd.Series) -> pd.Series:
-    """``Y-M-D`` with an optional ``H:MM[:SS]`` → datetimes; NaT for other text or no such day."""
-    cells = pa.array(cleaned, type=pa.string(), from_pandas=True)
-    parts = pc.extract_regex(cells, _DATE_PARTS)
-    fields = {}
-    for name in ("year", "month", "day", "hour", "minute", "second"):
-        text = pc.struct_field(parts, name)
-        default = "0" if name in ("hour", "minute", "second") else None
-        if default is not None:  # optional groups that did not take part come back empty
-            text = pc.if_else(pc.equal(text, ""), default, text)
-        fields[name] = pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
-    frame = pd.DataFrame(fields, index=cleaned.index)
-    matched = frame["year"].notna()
-    out = pd.Series(pd.NaT, index=cleaned.index, dtype="datetime64[ns]")
-    if matched.any():
-        # to_datetime checks each day exists (2023-02-29 → NaT) for the whole column at once.
-        out[matched] = pd.to_datetime(frame[matched].astype("int64"), errors="coerce")
-    return out
-
-
-def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse dates as spreadsheets hold them.
-
-    Accepts ``2020-06-30``, ``2020/6/30``, ``2020.6.30``, ``2020年6月30日``, Excel serial numbers
-    (``44012``) and datetimes that Excel readers already produced.
+def _dates_from_parts(cleaned: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Dates from ``Y[-M[-D[ H:MM[:SS]]]]`` text, checked in bulk.
 
     Returns
     -------
     dates
-        ``datetime64[ns]`` values, NaT where empty or unreadable.
+        ``datetime64[ns]``: the first day of the month or year when only those were given; NaT
+        for other text, days that do not exist and years outside 1900–2100.
+    precision
+        Index into :data:`DATE_PRECISIONS` (0 where no date was read).
+    out_of_range
+        True where the text is a date shape but its year is outside 1900–2100.
+    """
+    cells = pa.array(cleaned, type=pa.string(), from_pandas=True)
+    parts = pc.extract_regex(cells, _DATE_PARTS)
+    given = {}
+    fields = {}
+    for name in ("year", "month", "day", "hour", "minute", "second"):
+        text = pc.fill_null(pc.struct_field(parts, name), "")
+        given[name] = pc.not_equal(text, "").to_numpy(zero_copy_only=False)
+        default = "0" if name in ("hour", "minute", "second") else "1"
+        text = pc.if_else(pc.equal(text, ""), default, text)  # groups that took no part
+        fields[name] = pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
+    matched = given["year"]
+    year = fields["year"]
+    lo, hi = DATE_RANGE
+    in_range = matched & (year >= lo.year) & (year <= hi.year)
+    out = pd.Series(pd.NaT, index=cleaned.index, dtype="datetime64[ns]")
+    if in_range.any():
+        frame = pd.DataFrame(fields, index=cleaned.index)[in_range]
+        # to_datetime checks each day exists (2023-02-29 → NaT) for the whole column at once.
+        out[in_range] = pd.to_datetime(frame, errors="coerce")
+    precision = np.where(given["day"], 3, np.where(given["month"], 2, 1)).astype(np.int8)
+    precision[out.isna().to_numpy()] = 0
+    return out, precision, matched & ~in_range
+
+
+class DateCells(NamedTuple):
+    """Dates read from a column of cells (:func:`parse_date_cells`).
+
+    Attributes
+    ----------
+    dates
+        ``datetime64[ns]``; NaT where empty, unreadable or out of range. A month-only or
+        year-only date is the first day of that month or year.
+    precision
+        ``"day"``, ``"month"``, ``"year"``, or ``""`` where no date was read.
     bad
         True where a cell has text that is not a date.
+    out_of_range
+        True where a cell holds a date outside 1900–2100 (left empty).
     """
+
+    dates: pd.Series
+    precision: pd.Series
+    bad: pd.Series
+    out_of_range: pd.Series
+
+
+def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse dates as spreadsheets hold them (see :func:`parse_date_cells`).
+
+    Returns
+    -------
+    dates
+        ``datetime64[ns]`` values, NaT where empty, unreadable or outside 1900–2100.
+    bad
+        True where a cell has text that is not a date, or a date outside 1900–2100.
+    """
+    cells = parse_date_cells(values)
+    return cells.dates, cells.bad | cells.out_of_range
+
+
+def parse_date_cells(values: pd.Series) -> DateCells:
+    """Parse dates as spreadsheets hold them, saying how precise each one is.
+
+    Accepts ``2020-06-30``, ``2020/6/30``, ``2020.6.30``, ``2020年6月30日``, Excel serial numbers
+    (``44012``) and datetimes that Excel readers already produced (precision ``"day"``);
+    months typed as ``2020年6月``, ``2020.6``, ``2020-06``, ``2020/6`` (``"month"``); and years
+    typed as ``2020年`` or ``2020`` (``"year"``). Dates outside 1900–2100 (``9999-12-31``) are
+    left empty and flagged ``out_of_range``. Everything runs on whole columns.
+    """
+    index = values.index
+    precision = np.zeros(len(values), dtype=np.int8)
+    lo, hi = DATE_RANGE
     if pd.api.types.is_datetime64_any_dtype(values):
-        dates = values.dt.tz_localize(None) if values.dt.tz is not None else values
-        return dates.astype("datetime64[ns]"), pd.Series(False, index=values.index)
-    raw = values.astype(object)
+        stamps = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        outside = stamps.notna() & ~stamps.between(lo, hi)
+        dates = stamps.where(~outside).astype("datetime64[ns]")
+        precision[dates.notna().to_numpy()] = 3
+        no = pd.Series(False, index=index)
+        return DateCells(dates, _precision_names(precision, index), no, outside)
+
     text = as_text(values)
-    dates = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    filled = (text != "").to_numpy(dtype=bool)
+    # Plain arrays inside: masked assignment into a Series aligns indexes, a cost per step.
+    dates = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out_of_range = np.zeros(len(values), dtype=bool)
 
     if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
-        is_stamp = pd.Series(False, index=values.index)  # text cells (CSV): no datetimes
+        is_stamp = np.zeros(len(values), dtype=bool)  # text cells (CSV): no datetimes
     else:
-        is_stamp = raw.map(lambda v: isinstance(v, pd.Timestamp | np.datetime64 | dt.date))
-    if is_stamp.any():
-        dates[is_stamp] = pd.to_datetime(raw[is_stamp], errors="coerce")
+        raw = values.astype(object)
+        # The type of each cell (a C call per cell, no Python frame), then a few distinct types.
+        types = raw.map(type)
+        kinds = [
+            k for k in pd.unique(types) if issubclass(k, pd.Timestamp | np.datetime64 | dt.date)
+        ]
+        is_stamp = types.isin(kinds).to_numpy(dtype=bool)
+        if is_stamp.any():
+            stamps = pd.to_datetime(raw[is_stamp], errors="coerce")
+            if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+                stamps = stamps.dt.tz_localize(None)
+            # pandas gives datetimes beyond the nanosecond range (year 9999) microseconds.
+            outside = (stamps.isna() & filled[is_stamp]) | (
+                stamps.notna() & ~stamps.between(lo, hi)
+            )
+            out_of_range[is_stamp] = outside.to_numpy()
+            dates[is_stamp] = stamps.where(~outside).to_numpy(dtype="datetime64[ns]")
 
-    iso = _iso_dates(text.where(~is_stamp, ""))
-    is_iso = iso.notna()
-    if is_iso.any():
-        dates[is_iso] = iso[is_iso]
+    iso = _iso_dates(text.where(~is_stamp, "") if is_stamp.any() else text).to_numpy()
+    is_iso = ~np.isnat(iso)
+    dates[is_iso] = iso[is_iso]
 
-    todo = ~is_stamp & ~is_iso & (text != "")
-    serial = _to_float(text.where(todo, "")) if todo.any() else pd.Series(np.nan, index=text.index)
-    lo, hi = _EXCEL_SERIAL_RANGE
-    is_serial = serial.between(lo, hi) & todo
-    if is_serial.any():
-        dates[is_serial] = _EXCEL_EPOCH + pd.to_timedelta(serial[is_serial].round(), unit="D")
-
-    rest = todo & ~is_serial
+    todo = ~is_stamp & ~is_iso & filled
+    rest = todo
+    if todo.any():
+        serial = _to_float(text.where(todo, "")).to_numpy()
+        serial_lo, serial_hi = _EXCEL_SERIAL_RANGE
+        is_serial = todo & (serial >= serial_lo) & (serial <= serial_hi)
+        if is_serial.any():
+            days = _EXCEL_EPOCH + pd.to_timedelta(np.round(serial[is_serial]), unit="D")
+            late = np.asarray(days > hi)  # serials run to 2119
+            out_of_range[is_serial] = late
+            dates[is_serial] = days.where(~late).to_numpy(dtype="datetime64[ns]")
+        rest = todo & ~is_serial
     if rest.any():
         cleaned = (
             text[rest]
@@ -373,6 +610,22 @@ def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             .str.replace("日", "", regex=False)
             .str.strip("-")
         )
-        dates[rest] = _dates_from_parts(cleaned)
-    bad = (text != "") & dates.isna()
-    return dates, bad
+        parsed, part_precision, part_outside = _dates_from_parts(cleaned)
+        dates[rest] = parsed.to_numpy(dtype="datetime64[ns]")
+        precision[rest] = part_precision
+        out_of_range[rest] = part_outside
+    read = ~np.isnat(dates)
+    precision[read & ~rest] = 3
+    bad = filled & ~read & ~out_of_range
+    return DateCells(
+        pd.Series(dates, index=index),
+        _precision_names(precision, index),
+        pd.Series(bad, index=index),
+        pd.Series(out_of_range, index=index),
+    )
+
+
+def _precision_names(codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Precision codes (indices into :data:`DATE_PRECISIONS`) as their names."""
+    names = np.array(DATE_PRECISIONS, dtype=object)
+    return pd.Series(names[codes], index=index, dtype=object)

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from parkmap import __version__
-from parkmap.errors import ParkmapError
+from parkmap.errors import NothingMappedError, ParkmapError
 from parkmap.settings import (
     BUILD_DEFAULTS,
     CLUSTER_COMMAND_DEFAULTS,
@@ -46,6 +46,13 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except NothingMappedError as exc:
+            # the reasons first (the planner needs them most now), then the one error line
+            if exc.analysis is not None:
+                _print_outcomes(exc.analysis, files=exc.files)
+            for path in exc.files.values():
+                click.echo(f"wrote {path}")
+            raise _InputFailure(str(exc)) from None
         except ParkmapError as exc:
             raise _InputFailure(str(exc)) from None
 
@@ -97,6 +104,17 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Coordinate system of lon/lat park layers: wgs84, cgcs2000, gcj02 or bd09.",
         ),
+        click.option(
+            "--header-row",
+            type=click.IntRange(min=1),
+            help="Spreadsheet row holding the column headers (as Excel numbers rows). "
+            "Default: found below any title and 单位 lines.",
+        ),
+        click.option(
+            "--parks-encoding",
+            help="Text encoding of park-layer attributes, e.g. gbk for a shapefile without "
+            ".cpg. Default: detected (UTF-8, then GB18030).",
+        ),
     ]
 
     @functools.wraps(func)
@@ -125,6 +143,8 @@ INPUT_NAMES = (
     "sheet",
     "coords",
     "parks_coords",
+    "header_row",
+    "parks_encoding",
 )
 
 
@@ -134,7 +154,19 @@ def _analyse(inputs: InputOptions) -> Any:
     return analyse(inputs)
 
 
-def _print_outcomes(analysis: Any, *, limit: int = SHOW_PROBLEMS) -> None:
+def _print_outcomes(
+    analysis: Any,
+    *,
+    limit: int = SHOW_PROBLEMS,
+    files: dict[str, Any] | None = None,
+    hint: str | None = None,
+) -> None:
+    """Print the summary line, alerts, notes and the first ``limit`` problems.
+
+    Past ``limit`` one line says how many more there are and where they are listed: ``hint``,
+    else the ``rejected.csv``/``projects.geojson`` among ``files`` (the paths written), else
+    the command that lists them. It never points to a file that was not written.
+    """
     click.echo(analysis.summary.line())
     for alert in analysis.alerts:
         click.echo(f"warning: {alert}", err=True)
@@ -144,12 +176,20 @@ def _print_outcomes(analysis: Any, *, limit: int = SHOW_PROBLEMS) -> None:
         click.echo(line, err=True)
     more = len(analysis.problems) - limit
     if more > 0:
-        click.echo(f"… and {more} more (see rejected.csv and projects.geojson)", err=True)
+        click.echo(f"… and {more} more ({hint or _where_listed(files or {})})", err=True)
+
+
+def _where_listed(files: dict[str, Any]) -> str:
+    """Where the problems are listed: the ``rejected.csv``/``projects.geojson`` written."""
+    listed = [str(files[name]) for name in ("rejected", "projects") if name in files]
+    if listed:
+        return "see " + " and ".join(listed)
+    return "parkmap validate --all lists them"
 
 
 def _report(outcome: Any) -> None:
     """Print a command's row outcomes, warnings and the files it wrote."""
-    _print_outcomes(outcome.analysis)
+    _print_outcomes(outcome.analysis, files=outcome.files)
     for message in outcome.warnings:
         click.echo(f"warning: {message}", err=True)
     for path in outcome.files.values():
@@ -283,7 +323,7 @@ def build(
     )
     with progress_bar("partitions" if engine == "dask" else "parkmap build") as update:
         analysis, written = run_build(options, progress=update)
-    _print_outcomes(analysis)
+    _print_outcomes(analysis, files=written)
     for path in written.values():
         click.echo(f"wrote {path}")
 
@@ -291,20 +331,35 @@ def build(
 @main.command()
 @_input_options
 @click.option("--all", "show_all", is_flag=True, help="List every problem, not only the first.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder to write rejected.csv into (every rejected row with its reason). "
+    "Default: write nothing.",
+)
 @_friendly_errors
-def validate(
-    inputs: InputOptions,
-    show_all: bool,
-) -> None:
-    """Check project records and report every row's outcome; writes nothing.
+def validate(inputs: InputOptions, show_all: bool, out: str | None) -> None:
+    """Check project records and report every row's outcome; with --out, write rejected.csv.
+
+    Exit status 2 when no row can be mapped.
 
     Example:
 
-        parkmap validate --projects 项目台账.xlsx
+        parkmap validate --projects 项目台账.xlsx --out 检查
     """
+    from parkmap.pipeline import nothing_mapped_message, write_rejected
 
     analysis = _analyse(inputs)
-    _print_outcomes(analysis, limit=sys.maxsize if show_all else SHOW_PROBLEMS)
+    files = write_rejected(analysis, out) if out is not None else {}
+    if files:
+        hint = f"use --all to list them; rejected rows are in {files['rejected']}"
+    else:
+        hint = "use --all to list them, or --out DIR to write rejected.csv"
+    _print_outcomes(analysis, limit=sys.maxsize if show_all else SHOW_PROBLEMS, hint=hint)
+    for path in files.values():
+        click.echo(f"wrote {path}")
+    if not len(analysis.projects):
+        raise _InputFailure(nothing_mapped_message(analysis, inputs, files))
 
 
 @main.command()

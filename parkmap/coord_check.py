@@ -122,3 +122,54 @@ def check_coordinate_system(
         x, y = convert_to_wgs84(lon, lat, system)
         inside[system] = int(shapely.intersects(targets, shapely.points(x, y)).sum())
     return SystemCheck(declared=declared, inside=inside, n_declaring=int(rows.sum()))
+
+
+#: Fields of Amap/DataV district layers; with ``adcode`` they mark a layer as DataV's.
+DATAV_FIELDS = ("center", "centroid", "acroutes", "level")
+
+#: Words in a file name that say Amap/DataV (GCJ-02).
+GCJ02_NAME_WORDS = ("gcj", "amap", "gaode", "datav")
+
+
+def park_layer_hint(parks: gpd.GeoDataFrame, parks_coords: str = "wgs84") -> list[str]:
+    """A hint when a lon/lat park layer read as WGS-84 looks like Amap/DataV (GCJ-02).
+
+    A layer looks like DataV's when it has ``adcode`` together with one of
+    :data:`DATAV_FIELDS` (compared without case), or its file name contains one of
+    :data:`GCJ02_NAME_WORDS`. Projected layers and layers read with another ``parks_coords``
+    than ``wgs84`` get no hint: their coordinate system was said.
+
+    Parameters
+    ----------
+    parks
+        Park layer from :func:`parkmap.read.parks_from_files`; its ``.attrs["sources"]`` lists
+        each file (``file``, original ``fields``, ``lonlat``). Without it there is no hint.
+    parks_coords
+        The ``--parks-coords`` the layer was read with.
+
+    Returns
+    -------
+    list of str
+        One alert line naming the layers, or nothing.
+    """
+    if parks_coords != "wgs84":
+        return []
+    suspects = []
+    for source in parks.attrs.get("sources", []):
+        if not source.get("lonlat", False):
+            continue
+        fields = {str(f).lower() for f in source.get("fields", [])}
+        name = str(source.get("file", "")).lower()
+        datav = "adcode" in fields and any(f in fields for f in DATAV_FIELDS)
+        if datav or any(word in name for word in GCJ02_NAME_WORDS):
+            suspects.append(str(source["file"]))
+    if not suspects:
+        return []
+    which = (
+        "park layer " + suspects[0] if len(suspects) == 1 else "park layers " + ", ".join(suspects)
+    )
+    verb = "looks" if len(suspects) == 1 else "look"
+    return [
+        f"{which} {verb} like Amap/DataV (GCJ-02) coordinates; if so, pass --parks-coords "
+        "gcj02 (they sit ~500 m off WGS-84 otherwise)"
+    ]

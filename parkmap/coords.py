@@ -611,7 +611,13 @@ def _zones_phrase(first: int, last: int) -> str:
     return f"zones {first} to {last}"
 
 
-def choose_metric_crs(lon: ArrayLike, *, subject: str = "projects") -> tuple[CRS, str]:
+def choose_metric_crs(
+    lon: ArrayLike,
+    *,
+    subject: str = "projects",
+    fallback: ArrayLike | None = None,
+    fallback_subject: str = "parks",
+) -> tuple[CRS, str]:
     """Choose a metric CRS for points with these longitudes, and say why.
 
     The CGCS2000 3-degree Gauss–Krüger zone is used when every longitude lies within 1.5° of its
@@ -624,6 +630,11 @@ def choose_metric_crs(lon: ArrayLike, *, subject: str = "projects") -> tuple[CRS
         Longitudes in degrees; NaN values are ignored.
     subject
         What the points are, for the note (``"projects"``, ``"parks"``, …).
+    fallback
+        Longitudes to choose from when ``lon`` has no finite value, such as the west and east
+        edges of the park layer when no project could be mapped.
+    fallback_subject
+        What the ``fallback`` longitudes are, for the note.
 
     Returns
     -------
@@ -637,10 +648,12 @@ def choose_metric_crs(lon: ArrayLike, *, subject: str = "projects") -> tuple[CRS
     Raises
     ------
     UsageError
-        If there is no finite longitude.
+        If there is no finite longitude (in ``lon``, nor in ``fallback``).
     """
     values = np.asarray(lon, dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
+    if values.size == 0 and fallback is not None:
+        return choose_metric_crs(fallback, subject=fallback_subject)
     if values.size == 0:
         raise UsageError("cannot choose a metric CRS: no finite longitudes")
     west, east = float(values.min()), float(values.max())

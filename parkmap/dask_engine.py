@@ -27,6 +27,7 @@ from parkmap import cell_values, metrics, read, validate, write
 from parkmap.coords import records_to_wgs84
 from parkmap.errors import InputError, MissingDependencyError, UsageError
 from parkmap.join import join_projects_to_parks
+from parkmap.plausibility import check_plausibility
 from parkmap.read.tables import RawTable, parquet_project_columns
 from parkmap.schema import match_headers
 from parkmap.settings import WGS84, InputOptions
@@ -147,9 +148,14 @@ def _process_partition(
     )
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
     joined = join_projects_to_parks(loaded.projects, parks)
+    # Plausibility per partition: the median amount and the middle of the points are the
+    # partition's (a partition holds many thousand rows), not the whole file's.
+    joined = check_plausibility(joined)
     counts = summarise(joined, loaded.rejected)
     return {
         "tallies": metrics.status_tallies(joined),
+        "known": metrics.known_figures(joined) if len(joined) else frozenset(),
+        "mapped": len(joined),
         "rejected": loaded.rejected,
         "counts": counts,
         "problems": problems(joined, loaded.rejected, path=path, row_label="record")[
@@ -198,6 +204,7 @@ def analyse_partitions(
         id_field=inputs.park_id_field,
         name_field=inputs.park_name_field,
         coords=inputs.parks_coords,
+        encoding=inputs.parks_encoding,
     )
     frame = _read_partitions(path)
     options = {
@@ -252,9 +259,14 @@ def analyse_partitions(
         warnings=sum(c.warnings for c in counts),
         rejected=sum(c.rejected for c in counts),
     )
+    # A figure is known when any partition has it, or when no row was mapped at all.
+    known = frozenset().union(*(r["known"] for r in results))
+    if not sum(r["mapped"] for r in results):
+        known = metrics.ALL_FIGURES
     notes = list(dict.fromkeys(n for r in results for n in r["notes"]))
+    notes.extend(metrics.unknown_notes(known))
     return DaskAnalysis(
-        parks=metrics.summary_from_tallies(park_layer, tallies),
+        parks=metrics.summary_from_tallies(park_layer, tallies, known=known),
         rejected=rejected.astype({"row": "int64"}),
         summary=summary,
         problems=[line for r in results for line in r["problems"]],

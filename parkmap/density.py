@@ -8,7 +8,9 @@ chosen by :func:`parkmap.coords.metric_crs_for`, unless a CRS is given), so a va
 in Web Mercator, ready for Leaflet's ``L.imageOverlay`` (which stretches an image linearly in Web
 Mercator), so every pixel is drawn exactly where its value was computed.
 
-:func:`hex_grid` counts projects and sums investment in regular hexagons built in the metric CRS.
+:func:`hex_grid` counts projects and sums investment in regular hexagons built in the metric CRS:
+the cells that hold projects and two rings of neighbours around them (within the parks when a cover
+is given), never a blanket over the polygons, so county-sized parks cost no more than small ones.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from parkmap.coords import fast_transformer
 from parkmap.errors import InputError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     import geopandas as gpd
 
@@ -45,10 +47,19 @@ UNIT_COUNT: Final = "projects/km²"
 #: Methods :func:`kde_surface` accepts.
 KDE_METHODS: Final = ("auto", "exact", "binned")
 
-#: Limits of the default bandwidth (km), and the bandwidth used when the points have no spread.
-MIN_DEFAULT_BANDWIDTH_KM: Final = 0.25
-MAX_DEFAULT_BANDWIDTH_KM: Final = 20.0
+#: The default bandwidth is this many times the median nearest-neighbour distance …
+SPACING_FACTOR: Final = 4.0
+#: … bounded to the scale of a park (km), …
+MIN_DEFAULT_BANDWIDTH_KM: Final = 0.3
+MAX_DEFAULT_BANDWIDTH_KM: Final = 2.0
+#: … and at least the projects' extent over this, so the 512-pixel image can draw the kernel.
+EXTENT_PER_BANDWIDTH: Final = 400.0
+#: Bandwidth (km) when fewer than two distinct places are left.
 FALLBACK_BANDWIDTH_KM: Final = 1.0
+#: Places closer than this (metres) count as one place when spacing is measured.
+_SAME_PLACE_M: Final = 1.0
+#: Significant figures of the legend ticks of a surface.
+TICK_SIGNIFICANT: Final = 3
 
 #: ``method="auto"`` sums exactly when points × pixels is at most this.
 EXACT_PAIR_LIMIT: Final = 5e7
@@ -59,11 +70,14 @@ _MAX_FFT_CELLS: Final = 1 << 22
 #: The Gaussian is cut at this many bandwidths in the binned method (exp(-18) < 2e-8 of the peak).
 _KERNEL_CUTOFF_H: Final = 6.0
 #: Preferred and largest binning cell, as fractions of the bandwidth.
-_BIN_FINE: Final = 1.0 / 8.0
+_BIN_FINE: Final = 1.0 / 6.0
 _BIN_COARSEST: Final = 1.0 / 4.0
 
 #: Most hexagons :func:`hex_grid` builds.
 MAX_HEX_CELLS: Final = 1_000_000
+#: Rings of neighbours :func:`hex_grid` keeps around the cells that hold projects: with two,
+#: every cell next to a project's cell has its whole neighbourhood in the grid (Gi* sees no edge).
+GRID_RING: Final = 2
 
 _SQRT3: Final = math.sqrt(3.0)
 _WEB_MERCATOR: Final = "EPSG:3857"
@@ -149,32 +163,44 @@ def _to_metric(crs: CRS, lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, 
 # =================================================================================================
 
 
-def _rule_of_thumb_km(x_m: FloatArray, y_m: FloatArray) -> float:
-    """The ArcGIS-style Silverman rule on metric coordinates (metres), clamped, in km."""
-    n = x_m.size
-    if n == 0:
+def _spacing_bandwidth_km(x_m: FloatArray, y_m: FloatArray) -> float:
+    """Default bandwidth (km) from metric coordinates (metres): see :func:`default_bandwidth_km`."""
+    from scipy.spatial import cKDTree
+
+    if x_m.size == 0:
         raise UsageError("no projects with coordinates to choose a bandwidth from")
-    dx = x_m - x_m.mean()
-    dy = y_m - y_m.mean()
-    sd = math.sqrt(float(np.mean(dx * dx) + np.mean(dy * dy)))
-    if n == 1 or sd == 0.0:
+    xy = np.column_stack((x_m, y_m))
+    _, first = np.unique(np.rint(xy / _SAME_PLACE_M), axis=0, return_index=True)
+    places = xy[np.sort(first)]
+    if len(places) < 2:
         return FALLBACK_BANDWIDTH_KM
-    dm = float(np.median(np.hypot(dx, dy)))
-    h_m: float = 0.9 * min(sd, math.sqrt(1.0 / math.log(2.0)) * dm) * n**-0.2
-    return min(max(h_m / 1000.0, MIN_DEFAULT_BANDWIDTH_KM), MAX_DEFAULT_BANDWIDTH_KM)
+    gaps, _ = cKDTree(places).query(places, k=2)
+    spacing_km = float(np.median(gaps[:, 1])) / 1000.0
+    h = min(max(SPACING_FACTOR * spacing_km, MIN_DEFAULT_BANDWIDTH_KM), MAX_DEFAULT_BANDWIDTH_KM)
+    extent_km = float(np.max(np.ptp(places, axis=0))) / 1000.0
+    return max(h, extent_km / EXTENT_PER_BANDWIDTH)
 
 
 def default_bandwidth_km(projects: gpd.GeoDataFrame, *, metric_crs: object = None) -> float:
-    """Return the default kernel bandwidth for these projects, in km.
+    """Return the default kernel bandwidth for these projects, in km: from their own spacing.
 
-    The rule is the Silverman-type rule of thumb that ArcGIS Pro's Kernel Density documents::
+    The rule::
 
-        h = 0.9 · min(SD, sqrt(1 / ln 2) · Dm) · n^(−0.2)
+        h = clamp(4 · median nearest-neighbour distance, 0.3 km, 2 km)
+        h = max(h, extent / 400)
 
-    where ``n`` is the number of projects with coordinates, ``SD`` their standard distance
-    (sqrt of the mean squared distance to the mean centre) and ``Dm`` the median distance to the
-    mean centre, both unweighted and measured in metres in the metric CRS. The result is clamped
-    to [0.25 km, 20 km]. A single project, or projects that all coincide, get 1 km.
+    The nearest-neighbour distance of each distinct place (projects within 1 m of each other
+    are one place: a ledger often lists several projects at one address) is measured in metres
+    in the metric CRS, unweighted. Where projects are scattered evenly (a Poisson pattern of
+    intensity λ, whose median nearest-neighbour distance m has λπm² = ln 2), a disc of radius
+    4m holds 16 · ln 2 ≈ 11 projects: the kernel blends about ten neighbouring projects and no
+    more, so the surface follows the spacing inside the parks and keeps its peaks on the
+    projects instead of in the land between parks (a rule from the whole extent, like the
+    Silverman-type rule used before, gave ~7 km on the demo). The bounds are the scale
+    of a park: under 0.3 km the surface breaks into dots around single plots, over 2 km it
+    smears neighbouring parks together. ``extent`` is the longer side of the places' bounding
+    box; the last line only matters for data over ~120 km wide (a province), where the 512-pixel
+    image could not draw a narrower kernel. Fewer than two distinct places get 1 km.
 
     Parameters
     ----------
@@ -199,7 +225,50 @@ def default_bandwidth_km(projects: gpd.GeoDataFrame, *, metric_crs: object = Non
         raise UsageError("no projects with coordinates to choose a bandwidth from")
     crs = _resolve_metric_crs(lon[ok], metric_crs)
     x, y = _to_metric(crs, lon[ok], lat[ok])
-    return _rule_of_thumb_km(x, y)
+    return _spacing_bandwidth_km(x, y)
+
+
+def tick_labels(values: Sequence[float], significant: int = TICK_SIGNIFICANT) -> list[str]:
+    """Legend ticks with ``significant`` significant figures, more where two would read alike.
+
+    ``0`` is written ``0``; other values are rounded to ``significant`` significant figures
+    and written without an exponent (``0.00308``, ``0.74``, ``15.4``; whole numbers keep all
+    their digits, ``1,234``), trailing zeros dropped. Whenever two different values would get
+    the same text, every tick gets one more figure (up to 15), so a legend never reads
+    ``0.01 0.01``.
+
+    Parameters
+    ----------
+    values
+        Tick values, e.g. the stops of a colour ramp.
+    significant
+        Significant figures (at least 1).
+
+    Returns
+    -------
+    list of str
+        One label per value.
+    """
+    numbers = [float(v) for v in values]
+    labels = [_significant(v, max(1, significant)) for v in numbers]
+    for digits in range(max(1, significant) + 1, 16):
+        seen: dict[str, float] = {}
+        if all(seen.setdefault(label, v) == v for label, v in zip(labels, numbers, strict=True)):
+            break
+        labels = [_significant(v, digits) for v in numbers]
+    return labels
+
+
+def _significant(value: float, digits: int) -> str:
+    if not math.isfinite(value):
+        return ""
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 # =================================================================================================
@@ -357,7 +426,7 @@ def _gaussian_taps(length: int, radius: int, delta: float, h: float) -> FloatArr
 
 
 def _binned_cell(h: float, span_x: float, span_y: float) -> float:
-    """Binning cell (km): h/8 when the grid fits in memory, coarser up to h/4, else an error."""
+    """Binning cell (km): h/6 when the grid fits in memory, coarser up to h/4, else an error."""
     delta = h * _BIN_FINE
     while True:
         radius = math.ceil(_KERNEL_CUTOFF_H * h / delta)
@@ -479,10 +548,9 @@ def kde_surface(
         Column of non-negative weights, 亿元 by default; ``None`` counts projects.
     bandwidth_km
         Gaussian standard deviation in km. ``None`` uses :func:`default_bandwidth_km` on every
-        project with coordinates (whether or not its weight is known): the rule
-        ``h = 0.9 · min(SD, sqrt(1/ln 2) · Dm) · n^(−0.2)`` documented for ArcGIS Pro's Kernel
-        Density (SD = standard distance, Dm = median distance to the mean centre, unweighted),
-        clamped to [0.25 km, 20 km], or 1 km for a single point or coincident points.
+        project with coordinates (whether or not its weight is known): four times the median
+        nearest-neighbour distance between distinct places, bounded to [0.3 km, 2 km] (and at
+        least the extent / 400), or 1 km for fewer than two distinct places.
     max_pixels
         Pixels along the longer side of the image (2–8192).
     pad_bandwidths
@@ -492,7 +560,7 @@ def kde_surface(
         :func:`parkmap.coords.metric_crs_for`.
     method
         ``"exact"`` sums every project's kernel at every pixel (in chunks of bounded memory).
-        ``"binned"`` spreads the weights over a regular metric grid with cells of h/8 (up to h/4
+        ``"binned"`` spreads the weights over a regular metric grid with cells of h/6 (up to h/4
         for very large areas) by linear (cloud-in-cell) binning, convolves it with the Gaussian
         by FFT (zero-padded, kernel cut at 6h) and reads the pixel centres by bilinear
         interpolation; it differs from the exact sum by less than 1% of a lone project's peak
@@ -523,7 +591,7 @@ def kde_surface(
 
     crs = _resolve_metric_crs(lon[ok], metric_crs)
     x, y = _to_metric(crs, lon[ok], lat[ok])
-    h = _rule_of_thumb_km(x, y) if bandwidth_km is None else float(bandwidth_km)
+    h = _spacing_bandwidth_km(x, y) if bandwidth_km is None else float(bandwidth_km)
     keep = used[ok]
     lon, lat, w = lon[used], lat[used], weights[used]
     x, y = x[keep], y[keep]
@@ -665,35 +733,42 @@ def _too_many_cells(count: int) -> UsageError:
     )
 
 
-def _cover_cells(cover_parts: ObjectArray, size: float) -> tuple[IntArray, IntArray]:
-    """Axial (q, r) of every hexagon whose interior meets a cover polygon (metric CRS)."""
-    row_step, col_step = 1.5 * size, _SQRT3 * size
-    boxes = shapely.bounds(cover_parts)
-    blocks = []
-    for minx, miny, maxx, maxy in boxes:
-        rows = np.arange(math.floor(miny / row_step) - 1, math.ceil(maxy / row_step) + 2)
-        first = np.floor(minx / col_step - rows / 2.0).astype(np.int64) - 1
-        last = np.ceil(maxx / col_step - rows / 2.0).astype(np.int64) + 1
-        blocks.append((rows, first, last))
-    estimate = sum(int(np.sum(last - first + 1)) for _, first, last in blocks)
-    if estimate > MAX_HEX_CELLS:
-        raise _too_many_cells(estimate)
-    qs, rs = [], []
-    for rows, first, last in blocks:
-        lengths = last - first + 1
-        starts = np.repeat(first - np.cumsum(lengths) + lengths, lengths)
-        qs.append(starts + np.arange(int(lengths.sum())))
-        rs.append(np.repeat(rows, lengths))
-    q = np.concatenate(qs).astype(np.int64)
-    r = np.concatenate(rs).astype(np.int64)
-    q, r = _unique_pairs(q, r)
+def _disk_offsets(ring: int) -> tuple[IntArray, IntArray]:
+    """Axial offsets (dq, dr) of the cells within ``ring`` steps of a cell, itself included."""
+    steps = np.arange(-ring, ring + 1)
+    dq, dr = (a.ravel() for a in np.meshgrid(steps, steps))
+    near = np.abs(dq + dr) <= ring
+    return dq[near].astype(np.int64), dr[near].astype(np.int64)
+
+
+def _with_rings(q: IntArray, r: IntArray, ring: int) -> tuple[IntArray, IntArray]:
+    """Distinct cells (q, r) and every cell within ``ring`` steps of one of them."""
+    if ring == 0 or q.size == 0:
+        return q, r
+    dq, dr = _disk_offsets(ring)
+    if q.size * dq.size > 4 * MAX_HEX_CELLS:
+        raise _too_many_cells(q.size * dq.size)
+    return _unique_pairs((q[:, None] + dq[None, :]).ravel(), (r[:, None] + dr[None, :]).ravel())
+
+
+def _cells_meeting(cover_parts: ObjectArray, q: IntArray, r: IntArray, size: float) -> BoolArray:
+    """Whether the interior of each hexagon (q, r) meets a cover polygon (metric CRS)."""
+    keep = np.zeros(q.size, dtype=bool)
+    if q.size == 0 or cover_parts.size == 0:
+        return keep
     hexes = shapely.polygons(_hex_polygons(q, r, size))
-    tree = shapely.STRtree(hexes)
-    part_index, hex_index = tree.query(cover_parts, predicate="intersects")
-    # Drop cells that only touch a polygon along an edge or at a vertex.
-    meets_inside = ~shapely.touches(cover_parts[part_index], hexes[hex_index])
-    keep = np.unique(hex_index[meets_inside])
-    return q[keep], r[keep]
+    shapely.prepare(cover_parts)
+    part_index, hex_index = shapely.STRtree(hexes).query(cover_parts, predicate="intersects")
+    # A hexagon whose centre lies in a polygon (boundary included) meets its interior: the centre
+    # is an interior point of the hexagon, and a valid polygon is the closure of its interior.
+    cx, cy = _hex_centres(q[hex_index], r[hex_index], size)
+    sure = shapely.intersects_xy(cover_parts[part_index], cx, cy)
+    keep[hex_index[sure]] = True
+    # The others: drop cells that only touch a polygon along an edge or at a vertex.
+    rest_part, rest_hex = part_index[~sure], hex_index[~sure]
+    meets = ~shapely.touches(cover_parts[rest_part], hexes[rest_hex])
+    keep[rest_hex[meets]] = True
+    return keep
 
 
 def _density_column(weight: str) -> str:
@@ -707,10 +782,11 @@ def hex_grid(
     *,
     cell_km: float,
     cover: gpd.GeoDataFrame | None = None,
+    ring: int = GRID_RING,
     weight: str = DEFAULT_WEIGHT,
     metric_crs: object = None,
 ) -> gpd.GeoDataFrame:
-    """Count projects and sum investment in a regular grid of hexagons.
+    """Count projects and sum investment in the hexagons that hold projects, and their neighbours.
 
     The hexagons are **pointy-topped** (a vertex points north) and built in the metric CRS.
     ``cell_km`` is the distance between the centres of adjacent cells, so a hexagon's side (and
@@ -722,6 +798,16 @@ def hex_grid(
     Each project goes to exactly one cell, the one with the nearest centre (vectorised axial
     rounding; a project on a shared edge goes to one of the two).
 
+    **Which cells.** The grid is built around the projects, never over empty land: the cells
+    that hold at least one project, plus ``ring`` rings of neighbours around each (the empty
+    cells near the projects, which the hot-spot statistics need as the "cold" side; with the
+    default two rings every cell beside a project's cell has all six of its own neighbours in
+    the grid, so its Gi* is not cut short at the grid's edge), and, with ``cover``, only those
+    of them whose interior meets a cover polygon. So a park the size
+    of a county costs cells only where its projects are: the number of cells is at most
+    ``(1 + 3·ring·(ring + 1))`` times the number of projects, whatever the polygons' area. A
+    cover polygon without projects nearby gets no cells.
+
     Parameters
     ----------
     projects
@@ -729,9 +815,12 @@ def hex_grid(
     cell_km
         Distance between the centres of adjacent cells, in km.
     cover
-        Polygons (e.g. the parks) to cover: every cell whose interior meets one of them is
-        returned, empty cells included, and projects in other cells are left out. ``None``
-        returns every cell holding at least one project.
+        Polygons (e.g. the parks): only cells whose interior meets one of them are returned,
+        and projects in other cells are left out (``projects_outside_cells``). ``None`` keeps
+        every cell the rule above gives.
+    ring
+        Rings of neighbours kept around every cell that holds a project: 0 keeps the occupied
+        cells only, 1 adds the six cells around each, 2 (the default) the next twelve, and so on.
     weight
         Column summed per cell; NaN values are skipped.
     metric_crs
@@ -752,7 +841,8 @@ def hex_grid(
     Raises
     ------
     UsageError
-        If ``cell_km`` ≤ 0, ``weight`` is not a column, or the grid would exceed 1,000,000 cells.
+        If ``cell_km`` ≤ 0, ``ring`` is not a whole number ≥ 0, ``weight`` is not a column, or
+        the grid would exceed 1,000,000 cells.
     InputError
         If the weight column has negative or infinite values.
     """
@@ -762,6 +852,9 @@ def hex_grid(
         valid = False
     if not valid:
         raise UsageError(f"cell_km must be a positive number of km, got {cell_km!r}")
+    if isinstance(ring, bool) or not isinstance(ring, int | np.integer) or ring < 0:
+        raise UsageError(f"ring must be a whole number ≥ 0, got {ring!r}")
+    ring = int(ring)
     lon, lat, ok = _points_lonlat(projects)
     weights = _weights(projects, weight)
 
@@ -802,21 +895,18 @@ def hex_grid(
     point_q, point_r = _axial_round(x, y, size)
     w = weights[ok]
 
-    if cover is None:
-        cell_q, cell_r = _unique_pairs(point_q, point_r)
-        if cell_q.size > MAX_HEX_CELLS:
-            raise _too_many_cells(cell_q.size)
-    else:
+    cell_q, cell_r = _with_rings(*_unique_pairs(point_q, point_r), ring)
+    if cell_q.size > MAX_HEX_CELLS:
+        raise _too_many_cells(cell_q.size)
+    if cover is not None:
         if cover_geoms.size:
             to_metric = _transformer(_LONLAT, crs)
             parts = shapely.get_parts(shapely.transform(cover_geoms, _xy_transform(to_metric)))
             parts = parts[shapely.get_dimensions(parts) == 2]
         else:
             parts = np.empty(0, dtype=object)
-        if parts.size:
-            cell_q, cell_r = _cover_cells(parts, size)
-        else:
-            cell_q = cell_r = np.empty(0, dtype=np.int64)
+        meets = _cells_meeting(parts, cell_q, cell_r, size)
+        cell_q, cell_r = cell_q[meets], cell_r[meets]
 
     # North row first, then west to east.
     order = np.lexsort((cell_q, -cell_r))

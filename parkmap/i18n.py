@@ -21,13 +21,17 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pandas as pd
 
 from parkmap.errors import UsageError
 from parkmap.settings import LANGUAGES
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 #: Display labels for the statuses, by language.
 STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
@@ -60,7 +64,7 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "title": "青岛重点产业园区投资项目",
             "layer_parks": "园区投资密度",
             "layer_projects": "投资项目",
-            "layer_density": "项目投资密度（核密度）",
+            "layer_density": "投资核密度（平滑）",
             "layer_context": "行政区与地标",
             "layer_hexes": "投资网格 ({km} km)",
             "legend_hexes": "每格投资（{km} km 网格）",
@@ -88,12 +92,16 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "legend_status": "项目状态",
             "legend_industry": "项目行业",
             "legend_size": "投资额",
-            "legend_density": "项目投资密度",
+            "legend_density": "核密度（平滑）：项目投资",
+            "density_bandwidth": "带宽 {km} km；独立色阶，与园区分级不可直接比较",
             "no_data": "无数据",
             "other": "其他",
             "unclassified": "未分类",
             "unknown_investment": "投资额未知",
             "unknown": "未知",
+            "no_investment_data": "投资额未知（文件无投资额）",
+            "no_status_data": "状态未知（文件无项目状态）",
+            "summary_unknown_inv": "{parks} 个园区 · {projects} 个项目 · 投资额未知",
             "projects": "项目数",
             "investment": "投资额",
             "area": "面积",
@@ -151,7 +159,7 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "title": "Qingdao industrial parks: investment projects",
             "layer_parks": "Park investment density",
             "layer_projects": "Projects",
-            "layer_density": "Project investment density (KDE)",
+            "layer_density": "Kernel-smoothed investment (KDE)",
             "layer_context": "Districts and landmarks",
             "layer_hexes": "Investment grid ({km} km)",
             "legend_hexes": "Investment per cell ({km} km grid)",
@@ -179,12 +187,16 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "legend_status": "Project status",
             "legend_industry": "Project industry",
             "legend_size": "Investment",
-            "legend_density": "Project investment density",
+            "legend_density": "Kernel-smoothed investment",
+            "density_bandwidth": "bandwidth {km} km; its own scale, not the park classes'",
             "no_data": "No data",
             "other": "Other",
             "unclassified": "Unclassified",
             "unknown_investment": "Investment unknown",
             "unknown": "unknown",
+            "no_investment_data": "Investment unknown (no amounts in the file)",
+            "no_status_data": "Status unknown (no status in the file)",
+            "summary_unknown_inv": "{parks} parks · {projects} projects · investment unknown",
             "projects": "Projects",
             "investment": "Investment",
             "area": "Area",
@@ -315,6 +327,10 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "col_cluster": "集群",
             "col_hull": "凸包面积（km²）",
             "col_dominant": "主导产业",
+            "hot_bin_untested": "未检验",
+            "crs_gk": "CGCS2000 3 度带高斯-克吕格投影（中央经线 {cm}°E，{code}）",
+            "crs_albers": "Albers 等积圆锥投影（中国）",
+            "lisa_untested": "局部 Moran：未检验",
         },
         "en": {
             "scale": "Scale",
@@ -373,6 +389,10 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "col_cluster": "Cluster",
             "col_hull": "Hull (km²)",
             "col_dominant": "Main industry",
+            "hot_bin_untested": "Not tested",
+            "crs_gk": "CGCS2000 3-degree Gauss–Krüger, CM {cm}°E ({code})",
+            "crs_albers": "Albers equal-area conic (China)",
+            "lisa_untested": "Local Moran: not tested",
         },
     },
     # summary.md of the cluster analysis.
@@ -391,16 +411,19 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "random": "与随机分布无显著差异",
             "nni": "- {name}：项目{word}（最近邻指数 NNI = {nni:.2f}，z = {z:.2f}，p = {p:.3g}，"
             "n = {n}，面积 {area:.2f} km²）。",
-            "few": "- {name}：仅 {n} 个项目，样本太少，无法计算{stat}（至少需要 {need} 个）。",
+            "few": "- {name}：项目太少，无法检验 {stat}（n = {n}，至少需要 {need} 个）。",
+            "stat_none": "- {name}：无项目。",
+            "clusters_few": "项目太少，无法寻找集群（n = {n}，至少需要 {need} 个）。",
+            "clusters_few_weighted": "已知投资额太少，无法寻找集群"
+            "（合计 {n:g} 亿元，至少需要 {need} 亿元）。",
             "noarea": "- {name}：研究区面积为零，未计算{stat}。",
             "many": "- {name}：{n} 个项目，超过 {most} 个，未计算{stat}。",
             "city": "全市",
             "city_grid": "全部园区",
             "city_area": "全市的研究区为全部项目的凸包。",
             "ripley_h": "## Ripley L 函数（在哪些距离上集聚）",
-            "r_clustered": "- {name}：在 {lo:.0f}–{hi:.0f} 米范围内集聚"
-            "（L 高于 {sim} 次随机模拟的包络）。",
-            "r_dispersed": "- {name}：在 {lo:.0f}–{hi:.0f} 米范围内分散。",
+            "r_clustered": "- {name}：在 {span} 米范围内集聚（L 高于 {sim} 次随机模拟的包络）。",
+            "r_dispersed": "- {name}：在 {span} 米范围内分散。",
             "r_mixed": "- {name}：部分距离集聚、部分距离分散。",
             "r_random": "- {name}：各距离上均在随机包络之内。",
             "moran_h": "## {cell:g} 公里六边形网格上的投资（Moran's I）",
@@ -408,7 +431,15 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "（{cells} 个网格）。",
             "moran_ns": "- {name}的投资无显著空间格局：Moran's I = {I:.2f}，p = {p:.3g}"
             "（{cells} 个网格）。",
-            "moran_few": "- {name}：仅 {cells} 个网格，无法计算 Moran's I。",
+            "moran_few": "- {name}：网格太少，无法检验 Moran's I（n = {cells} 个网格，"
+            "至少需要 {need} 个）。",
+            "moran_sparse": "- {name}：项目太少，无法检验 Moran's I（有投资的网格 n = {nonzero}，"
+            "至少需要 {need} 个）。",
+            "hot_few": "网格太少，无法检验热点与冷点（n = {cells} 个网格，至少需要 {need} 个）。",
+            "hot_sparse": "项目太少，无法检验热点与冷点（有投资的网格 n = {nonzero}，"
+            "至少需要 {need} 个）。",
+            "hot_none": "无项目，未检验热点与冷点。",
+            "moran_islands": "- {name}：网格互不相邻，无法检验 Moran's I。",
             "moran_flat": "- {name}：各网格投资相同，Moran's I 无定义。",
             "hot_h": "## 热点与冷点（Getis–Ord Gi*）",
             "hot": "置信度 90% 及以上的热点网格 {h} 个、冷点网格 {c} 个（{fdr}）。"
@@ -424,24 +455,28 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "simulations.",
             "clusters_h": "## Clusters of projects ({method})",
             "clusters_n": "{n} clusters; {noise} projects belong to none.",
-            "report_cluster": "- Cluster {id}: {n} projects, {inv:.2f} 亿元, hull {area:.2f} km², "
-            "mostly {ind}; parks: {parks}.",
+            "report_cluster": "- Cluster {id}: {n} projects, {inv:.2f} (100M CNY), "
+            "hull {area:.2f} km², mostly {ind}; parks: {parks}.",
             "nni_h": "## Average nearest neighbour",
             "clustered": "clustered",
             "dispersed": "dispersed",
             "random": "no different from random",
             "nni": "- {name}: projects are {word} (NNI = {nni:.2f}, z = {z:.2f}, p = {p:.3g}, "
             "n = {n}, area {area:.2f} km²).",
-            "few": "- {name}: {n} projects — too few for {stat} (needs at least {need}).",
+            "few": "- {name}: too few projects to test {stat} (n = {n}; needs ≥ {need}).",
+            "stat_none": "- {name}: no projects.",
+            "clusters_few": "Too few projects to look for clusters (n = {n}; needs ≥ {need}).",
+            "clusters_few_weighted": "Too little known investment to look for clusters ({n:g} in "
+            "all; needs ≥ {need}, 100M CNY).",
             "noarea": "- {name}: no study area, {stat} not computed.",
             "many": "- {name}: {n} projects — too many for {stat} here (at most {most}).",
             "city": "Citywide",
             "city_grid": "all parks taken together",
             "city_area": "The citywide study area is the convex hull of all projects.",
             "ripley_h": "## Ripley's L (distances at which projects cluster)",
-            "r_clustered": "- {name}: clustered at {lo:.0f}–{hi:.0f} m (L above the envelope of "
+            "r_clustered": "- {name}: clustered at {span} m (L above the envelope of "
             "{sim} random patterns).",
-            "r_dispersed": "- {name}: dispersed at {lo:.0f}–{hi:.0f} m.",
+            "r_dispersed": "- {name}: dispersed at {span} m.",
             "r_mixed": "- {name}: clustered at some distances and dispersed at others.",
             "r_random": "- {name}: within the random envelope at every distance.",
             "moran_h": "## Investment on {cell:g} km hexagons (Moran's I)",
@@ -449,7 +484,14 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "p = {p:.3g} ({cells} cells).",
             "moran_ns": "- Investment in {name} shows no significant spatial pattern: Moran's I = "
             "{I:.2f}, p = {p:.3g} ({cells} cells).",
-            "moran_few": "- {name}: {cells} cells — too few for Moran's I.",
+            "moran_few": "- {name}: too few cells to test Moran's I (n = {cells}; needs ≥ {need}).",
+            "moran_sparse": "- {name}: too few projects to test Moran's I (cells with investment "
+            "n = {nonzero}; needs ≥ {need}).",
+            "hot_few": "Too few cells to test hot and cold spots (n = {cells}; needs ≥ {need}).",
+            "hot_sparse": "Too few projects to test hot and cold spots (cells with investment "
+            "n = {nonzero}; needs ≥ {need}).",
+            "hot_none": "No projects; hot and cold spots not tested.",
+            "moran_islands": "- {name}: no cell has a neighbour; Moran's I not tested.",
             "moran_flat": "- {name}: every cell has the same investment; Moran's I is undefined.",
             "hot_h": "## Hot and cold spots (Getis–Ord Gi*)",
             "hot": "{h} hot-spot cells and {c} cold-spot cells at 90 % confidence or more ({fdr}). "
@@ -468,6 +510,8 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "ripley_band": "模拟包络",
             "ripley_observed": "观测",
             "ripley_expected": "随机期望",
+            "ripley_title": "Ripley L 函数：{name}（n = {n}）",
+            "ripley_title_bare": "Ripley L 函数（n = {n}）",
         },
         "en": {
             "ripley_x": "distance d (m)",
@@ -475,6 +519,8 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "ripley_band": "simulation envelope",
             "ripley_observed": "observed",
             "ripley_expected": "random (expected)",
+            "ripley_title": "Ripley's L: {name} (n = {n})",
+            "ripley_title_bare": "Ripley's L (n = {n})",
         },
     },
     # Classification schemes, as the legend's scheme line names them (key: scheme_<name>).
@@ -569,6 +615,32 @@ def fmt_number(x: float, digits: int = 2) -> str:
 def other_language(lang: str) -> str:
     """``"en"`` for ``"zh"`` and ``"zh"`` for ``"en"``."""
     return next(other for other in LANGUAGES if other != lang)
+
+
+#: "CGCS2000 / 3-degree Gauss-Kruger CM 120E" or "… zone 40" (zone × 3 = central meridian).
+_GK_NAME = re.compile(r"3-degree Gauss-Kruger (?:CM (?P<cm>\d+)E|zone (?P<zone>\d+))")
+
+
+def crs_words(crs: CRS, lang: str) -> str:
+    """The projection named in ``lang`` for a sheet's or report's projection line.
+
+    ``"CGCS2000 3 度带高斯-克吕格投影（中央经线 120°E，EPSG:4549）"`` /
+    ``"CGCS2000 3-degree Gauss–Krüger, CM 120°E (EPSG:4549)"``; the equal-area Albers conic
+    for China by name; any other CRS by its EPSG code (else its PROJ name, which has no Chinese
+    form).
+    """
+    t = texts(lang, "sheet")
+    code = crs.to_epsg()
+    found = _GK_NAME.search(crs.name or "")
+    if found:
+        cm = int(found["cm"]) if found["cm"] else 3 * int(found["zone"])
+        return t["crs_gk"].format(cm=cm, code=f"EPSG:{code}" if code else "CGCS2000")
+    operation = crs.coordinate_operation
+    if operation is not None and "Albers" in operation.method_name:
+        return t["crs_albers"]
+    if code:
+        return f"EPSG:{code}"
+    return str(crs.name or crs.to_proj4())
 
 
 def park_name(row: Mapping[str, object] | pd.Series, lang: str) -> str:

@@ -245,13 +245,15 @@ def nearest_parks(
     redo = np.flatnonzero(nearest < 0)
     if len(redo):
         nearest[redo], distance[redo] = _nearest_polygons(shapely.points(x[redo], y[redo]), parks_m)
-    if fallback_note:  # not a conformal zone: measure the found gap on the ellipsoid
+    found = np.flatnonzero(nearest >= 0)
+    if fallback_note and len(found):  # not a conformal zone: measure the gap on the ellipsoid
         to_deg = lonlat_transformer(crs, inverse=True)
-        lines = shapely.shortest_line(shapely.points(x, y), parks_m[nearest])
-        coords = shapely.get_coordinates(lines).reshape(n, 2, 2)
+        lines = shapely.shortest_line(shapely.points(x[found], y[found]), parks_m[nearest[found]])
+        coords = shapely.get_coordinates(lines).reshape(len(found), 2, 2)
         lon1, lat1 = to_deg.transform(coords[:, 0, 0], coords[:, 0, 1])
         lon2, lat2 = to_deg.transform(coords[:, 1, 0], coords[:, 1, 1])
-        distance = np.asarray(_GEOD.inv(lon1, lat1, lon2, lat2)[2], dtype=float)
+        distance = distance.astype(float)
+        distance[found] = np.asarray(_GEOD.inv(lon1, lat1, lon2, lat2)[2], dtype=float)
     return nearest, distance / 1000.0
 
 
@@ -261,6 +263,8 @@ def _nearest_polygons(points_m: np.ndarray, parks_m: np.ndarray) -> tuple[np.nda
     (pt_idx, park_idx), dist_m = shapely.STRtree(parks_m).query_nearest(
         points_m, return_distance=True
     )
+    if len(pt_idx) == 0:  # no park the tree can measure to (none, or none with finite vertices)
+        return np.full(n, -1), np.full(n, np.nan)
     # Ties (equidistant parks) return several pairs: keep the first park in layer order.
     order = np.lexsort((park_idx, pt_idx))
     pt_idx, park_idx, dist_m = pt_idx[order], park_idx[order], dist_m[order]

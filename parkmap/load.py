@@ -20,6 +20,7 @@ def projects_from_file(
     investment_unit: str | None = None,
     sheet: str | int | None = None,
     coords: str = "wgs84",
+    header_row: int | None = None,
 ) -> LoadResult:
     """Read project records and sort every row into mapped, mapped with warnings, or rejected.
 
@@ -37,6 +38,8 @@ def projects_from_file(
         or ``bd09`` (Baidu). A per-row column (坐标系 / ``coord_sys``) wins for its row. Points
         are converted to WGS-84 here, once; ``lon_orig``, ``lat_orig`` and ``coord_sys`` keep
         what the file said.
+    header_row
+        Spreadsheet row of the column headers (1-based); default: found below any title rows.
 
     Returns
     -------
@@ -51,7 +54,7 @@ def projects_from_file(
     """
     if investment_unit is not None:
         cell_values.canonical_unit(investment_unit)  # a bad option fails before any reading
-    raw = project_table(path, sheet=sheet)
+    raw = project_table(path, sheet=sheet, header_row=header_row)
     loaded = validate_records(raw, investment_unit=investment_unit, coords=coords)
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
     return loaded

@@ -72,7 +72,8 @@ def polygon_edges(polygons: np.ndarray) -> Edges | None:
     -------
     Edges or None
         ``None`` when a geometry is neither a Polygon nor a MultiPolygon, or there is no
-        segment at all.
+        segment with finite ends at all. Segments with a non-finite end (a polygon projected
+        from coordinates out of range) are left out: no distance to them can be measured.
     """
     geoms = np.asarray(polygons, dtype=object)
     present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
@@ -81,7 +82,8 @@ def polygon_edges(polygons: np.ndarray) -> Edges | None:
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
-    same_ring = vertex_of[1:] == vertex_of[:-1]
+    finite = np.isfinite(xy).all(axis=1)
+    same_ring = (vertex_of[1:] == vertex_of[:-1]) & finite[1:] & finite[:-1]
     if not same_ring.any():
         return None
     start = xy[:-1][same_ring]
@@ -265,6 +267,8 @@ class _Search:
         (point, seg), gap = self.tree.query_nearest(
             shapely.points(x[todo], y[todo]), return_distance=True
         )
+        if len(point) == 0:  # no segment the tree can measure to: the points stay at -1
+            return
         # Every equally near segment comes back: keep the smallest owner of each point.
         owner = self.edge_owner[seg]
         order = np.lexsort((owner, point))
@@ -301,7 +305,7 @@ class _Search:
         (which, _), gap = self.tree.query_nearest(
             shapely.points(cx, cy), return_distance=True, all_matches=False
         )
-        reach = np.empty(len(occupied))
+        reach = np.full(len(occupied), np.inf)  # a cell the tree cannot answer gets every segment
         reach[which] = gap
         reach = (reach + cell * np.sqrt(0.5)) * (1 + 1e-9) + 1e-6 * cell
         half = cell / 2

@@ -19,18 +19,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from parkmap import cell_values, metrics, read, validate, write
 from parkmap.analysis import Analysis
 from parkmap.coords import records_to_wgs84
-from parkmap.errors import UsageError
+from parkmap.errors import InputError, NothingMappedError, UsageError
 from parkmap.join import join_projects_to_parks
+from parkmap.plausibility import check_plausibility
 from parkmap.settings import (
     OUTPUT_MAP,
     OUTPUT_PARKS,
     OUTPUT_PROJECTS,
     OUTPUT_REJECTED,
+    WGS84,
     BuildOptions,
     ClusterOptions,
     ExportOptions,
@@ -57,7 +60,7 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     """
     if inputs is None or isinstance(inputs, (str, os.PathLike)):
         inputs = InputOptions(projects=inputs)
-    from parkmap.coord_check import check_coordinate_system
+    from parkmap.coord_check import check_coordinate_system, park_layer_hint
     from parkmap.coords import choose_metric_crs
 
     if inputs.investment_unit is not None:
@@ -69,36 +72,50 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
         id_field=inputs.park_id_field,
         name_field=inputs.park_name_field,
         coords=inputs.parks_coords,
+        encoding=inputs.parks_encoding,
     )
     projects = inputs.projects
     raw = read.project_table(
         projects if projects is not None else read.bundled_path("projects.csv"),
         sheet=inputs.sheet,
+        header_row=inputs.header_row,
     )
     # validate: every row kept (perhaps with warnings) or rejected with a reason
     loaded = validate.validate_records(
         raw, investment_unit=inputs.investment_unit, coords=inputs.coords
     )
+    if loaded.read == 0:
+        raise InputError(_no_rows_message(loaded.path, loaded.row_label))
     # to WGS-84
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
     # join, then check the coordinate system against the parks, then the park figures
     joined = join_projects_to_parks(loaded.projects, park_layer)
+    # plausibility: far-off points and amounts in the wrong unit get row warnings
+    joined = check_plausibility(joined)
     alerts = []
     check = check_coordinate_system(loaded.projects, park_layer)
     if check is not None and check.suspicious:
         alerts.append(check.message())
-    _, metric_note = choose_metric_crs(joined["lon"].to_numpy())
+    alerts.extend(park_layer_hint(park_layer, inputs.parks_coords))
+    # with no project mapped, the parks decide (the note then speaks of the parks)
+    west, _, east, _ = park_layer.to_crs(WGS84).total_bounds if len(park_layer) else [np.nan] * 4
+    _, metric_note = choose_metric_crs(
+        joined["lon"].to_numpy(dtype=float, na_value=np.nan), fallback=[west, east]
+    )
     notes = [*park_layer.attrs.get("notes", []), *loaded.notes]
     if metric_note:
         notes.append(metric_note)
-    summary = metrics.park_summary(park_layer, joined)
-    breakdown = metrics.park_breakdown(park_layer, joined, by="industry")
+    known = metrics.known_figures(joined)  # "no investment column" is unknown, not 0
+    notes.extend(metrics.unknown_notes(known))
+    summary = metrics.park_summary(park_layer, joined, known=known)
+    breakdown = metrics.park_breakdown(park_layer, joined, by="industry", known=known)
     return Analysis(
+        known_figures=known,
         parks=summary,
         projects=joined,
         rejected=loaded.rejected,
         breakdown=breakdown,
-        summary=validate.summarise(joined, loaded.rejected),
+        summary=validate.summarise(joined, loaded.rejected, blank=len(loaded.blank_rows)),
         problems=validate.problems(
             joined, loaded.rejected, path=loaded.path, row_label=loaded.row_label
         ),
@@ -108,11 +125,90 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     )
 
 
+def _no_rows_message(path: PathLike, row_label: str) -> str:
+    """ "ledger.csv: no data rows below the header" (or no features / records)."""
+    if row_label == "row":
+        return f"{Path(path).name}: no data rows below the header"
+    return f"{Path(path).name}: no {row_label}s to read"
+
+
 def _context_near(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     """The bundled Qingdao context layer, when the parks lie in or near Qingdao."""
     context = read.context_from_file()
     area = shapely.box(*context.total_bounds).buffer(0.5)
     return context if shapely.intersects(area, shapely.box(*parks.total_bounds)) else None
+
+
+def source_name(inputs: InputOptions | PathLike | None) -> str:
+    """The name of the project file the inputs read (``ledger.csv``), as messages show it.
+
+    Parameters
+    ----------
+    inputs
+        As for :func:`analyse`.
+    """
+    if inputs is None or isinstance(inputs, (str, os.PathLike)):
+        inputs = InputOptions(projects=inputs)
+    projects = inputs.projects
+    return Path(projects if projects is not None else read.bundled_path("projects.csv")).name
+
+
+def nothing_mapped_message(
+    analysis: Analysis, inputs: InputOptions | PathLike | None, files: dict[str, Path]
+) -> str:
+    """The one-line error when no row could be mapped, pointing to ``rejected.csv`` if written.
+
+    Parameters
+    ----------
+    analysis
+        From :func:`analyse`, with no mapped project.
+    inputs
+        As for :func:`analyse`: the file is named after them.
+    files
+        Paths written, by name; ``files["rejected"]`` is named when present.
+
+    Returns
+    -------
+    str
+        E.g. "ledger.csv: no row could be mapped (3 rejected); see out/rejected.csv".
+    """
+    message = f"{source_name(inputs)}: no row could be mapped ({len(analysis.rejected)} rejected)"
+    if "rejected" in files:
+        message += f"; see {files['rejected']}"
+    return message
+
+
+def _nothing_mapped(
+    analysis: Analysis, inputs: InputOptions, files: dict[str, Path]
+) -> NothingMappedError:
+    return NothingMappedError(
+        nothing_mapped_message(analysis, inputs, files), analysis=analysis, files=files
+    )
+
+
+def write_rejected(analysis: Analysis, out: PathLike) -> dict[str, Path]:
+    """Write ``rejected.csv`` (:func:`parkmap.write.save_rejected`) into ``out``, atomically.
+
+    Parameters
+    ----------
+    analysis
+        From :func:`analyse`.
+    out
+        Output folder (created when missing).
+
+    Returns
+    -------
+    dict
+        ``{"rejected": out / "rejected.csv"}``.
+
+    Raises
+    ------
+    OutputError
+        When ``out`` cannot be written to.
+    """
+    with write.staged_outputs(out) as stage:
+        staged = {"rejected": write.save_rejected(analysis.rejected, stage.path / OUTPUT_REJECTED)}
+    return stage.finals(staged)
 
 
 def write_tables(analysis: Analysis, out: PathLike) -> dict[str, Path]:
@@ -157,6 +253,14 @@ def build(
     analysis, written
         The analysis and the paths written, by name (``map``, ``parks``, ``projects``,
         ``rejected``).
+
+    Raises
+    ------
+    NothingMappedError
+        When not one row could be mapped; raised after every output was written (the map of
+        the parks alone, ``parks.csv`` with no projects, ``rejected.csv`` with every row).
+    OutputError
+        When ``options.out`` cannot be written to; then no output there has changed.
     """
     options = options or BuildOptions()
     if options.engine == "dask":
@@ -169,19 +273,26 @@ def build(
     report(0, 3, "loading and joining")
     analysis = analyse(options.inputs)
     report(1, 3, "drawing the map")
-    # The tables are written on a second thread while the map is drawn: the GeoJSON encoder
-    # runs in Arrow's C++ kernels without the GIL, so on two cores the two overlap.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-tables") as pool:
-        tables = pool.submit(write_tables, analysis, out)
+    # Every file goes to a staging folder and moves into `out` once all are written. The
+    # tables are written on a second thread while the map is drawn: the GeoJSON encoder runs
+    # in Arrow's C++ kernels without the GIL, so on two cores the two overlap.
+    with (
+        write.staged_outputs(out) as stage,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-tables") as pool,
+    ):
+        tables = pool.submit(write_tables, analysis, stage.path)
         from parkmap.webmap.compose import make_map
 
         folium_map = make_map(analysis, options.map)
         report(2, 3, "writing")
         from parkmap.webmap import save_map
 
-        written = {"map": save_map(folium_map, Path(out) / OUTPUT_MAP)}
-        written.update(tables.result())
+        staged = {"map": save_map(folium_map, stage.path / OUTPUT_MAP)}
+        staged.update(tables.result())
+    written = stage.finals(staged)
     report(3, 3, "done")
+    if not len(analysis.projects):
+        raise _nothing_mapped(analysis, options.inputs, written)
     return analysis, written
 
 
@@ -192,7 +303,9 @@ def _build_dask(
     from parkmap.dask_engine import analyse_partitions, write_dask_outputs
 
     result = analyse_partitions(options.inputs, scheduler=options.scheduler, progress=progress)
-    return result, write_dask_outputs(result, options.out)
+    with write.staged_outputs(options.out) as stage:
+        staged = write_dask_outputs(result, stage.path)
+    return result, stage.finals(staged)
 
 
 @dataclass
@@ -232,6 +345,15 @@ def export(options: ExportOptions | None = None) -> Outcome:
 
     The font is chosen (and a bad ``font`` refused) before any data is read. With
     ``options.clusters`` the cluster statistics are computed and the atlas gets their page.
+    Every file is written, or none: they go to a staging folder and move into
+    ``options.out`` once all are finished.
+
+    Raises
+    ------
+    NothingMappedError
+        When not one row could be mapped; only ``rejected.csv`` is written then.
+    OutputError
+        When ``options.out`` cannot be written to; then no output there has changed.
     """
     from parkmap.cluster import cluster_analysis
     from parkmap.export import export_all
@@ -239,6 +361,8 @@ def export(options: ExportOptions | None = None) -> Outcome:
     options = options or ExportOptions()
     setup = _fonts(options.lang, options.font)  # a bad font fails before the data is read
     analysis = analyse(options.inputs)
+    if not len(analysis.projects):
+        raise _nothing_mapped(analysis, options.inputs, write_rejected(analysis, options.out))
     clusters = None
     if options.clusters is not None:
         clusters = cluster_analysis(
@@ -250,8 +374,9 @@ def export(options: ExportOptions | None = None) -> Outcome:
         for f in dataclasses.fields(options)
         if f.name not in ("inputs", "out", "font", "clusters")
     }
-    result = export_all(analysis, options.out, clusters=clusters, font=setup, **sheet)
-    return Outcome(analysis, dict(result.files), list(result.warnings), clusters)
+    with write.staged_outputs(options.out) as stage:
+        result = export_all(analysis, stage.path, clusters=clusters, font=setup, **sheet)
+    return Outcome(analysis, stage.finals(result.files), list(result.warnings), clusters)
 
 
 def cluster(options: ClusterOptions | None = None) -> Outcome:
@@ -259,7 +384,14 @@ def cluster(options: ClusterOptions | None = None) -> Outcome:
 
     ``clusters.csv``, ``clusters.geojson``, ``hotspots.geojson``, ``stats.json``,
     ``summary.md``, the Ripley plots, ``map.html`` with the hot-spot and cluster layers, and
-    with ``options.atlas`` an ``atlas.pdf`` with their page.
+    with ``options.atlas`` an ``atlas.pdf`` with their page. Every file is written, or none.
+
+    Raises
+    ------
+    NothingMappedError
+        When not one row could be mapped; only ``rejected.csv`` is written then.
+    OutputError
+        When ``options.out`` cannot be written to; then no output there has changed.
     """
     from parkmap.cluster import cluster_analysis
     from parkmap.cluster.report import write_cluster_report
@@ -272,25 +404,28 @@ def cluster(options: ClusterOptions | None = None) -> Outcome:
     if options.plots or options.atlas:
         setup = _fonts(options.lang, options.font)  # a bad font fails before the data is read
     analysis = analyse(options.inputs)
+    if not len(analysis.projects):
+        raise _nothing_mapped(analysis, options.inputs, write_rejected(analysis, options.out))
     params = options.params
     result = cluster_analysis(analysis.projects, analysis.parks, **dataclasses.asdict(params))
-    files = write_cluster_report(
-        result, options.out, lang=options.lang, plots=options.plots, font=setup
-    )
     # The interactive map with the hot-spot and cluster layers on top of the usual ones.
     page = cluster_map(analysis, result, MapOptions(lang=options.lang, cell_km=params.cell_km))
-    files["map"] = save_map(page, Path(options.out) / OUTPUT_MAP)
     messages: list[str] = []
-    if options.atlas:
-        exported = export_all(
-            analysis,
-            options.out,
-            formats=None,
-            lang=options.lang,
-            tables=False,
-            clusters=result,
-            font=setup,
+    with write.staged_outputs(options.out) as stage:
+        files = write_cluster_report(
+            result, stage.path, lang=options.lang, plots=options.plots, font=setup
         )
-        files.update(exported.files)
-        messages = list(exported.warnings)
-    return Outcome(analysis, files, messages, result)
+        files["map"] = save_map(page, stage.path / OUTPUT_MAP)
+        if options.atlas:
+            exported = export_all(
+                analysis,
+                stage.path,
+                formats=None,
+                lang=options.lang,
+                tables=False,
+                clusters=result,
+                font=setup,
+            )
+            files.update(exported.files)
+            messages = list(exported.warnings)
+    return Outcome(analysis, stage.finals(files), messages, result)

@@ -14,6 +14,8 @@ from typing import Final
 from parkmap import cell_values
 
 #: Header spellings for each canonical project column, compared after :func:`header_key`.
+#: ``序号`` (a serial number that restarts or skips with subtotal rows) is deliberately absent:
+#: it is no project id, so such a file gets row-numbered ids.
 PROJECT_ALIASES: Final[dict[str, list[str]]] = {
     "project_id": [
         "项目编号",
@@ -25,12 +27,56 @@ PROJECT_ALIASES: Final[dict[str, list[str]]] = {
         "projectid",
         "id",
     ],
-    "name": ["项目名称", "名称", "项目", "name", "project_name", "projectname", "project", "title"],
-    "park": ["所属园区", "园区", "园区名称", "park", "park_name", "parkname"],
+    "name": [
+        "项目名称",
+        "项目名",
+        "名称",
+        "项目",
+        "name",
+        "project_name",
+        "projectname",
+        "project",
+        "title",
+    ],
+    "park": [
+        "所属园区",
+        "所在园区",
+        "园区",
+        "园区名称",
+        "园区片区",
+        "所属片区",
+        "所属开发区",
+        "park",
+        "park_name",
+        "parkname",
+    ],
     "district": ["所属区市", "区市", "区县", "所属区县", "district", "county", "city"],
     "industry": ["产业类别", "产业", "行业", "产业类型", "industry", "sector"],
-    "status": ["项目状态", "状态", "进展", "status", "stage"],
-    "investment": ["总投资", "投资额", "计划总投资", "投资总额", "investment", "total_investment"],
+    "status": [
+        "项目状态",
+        "状态",
+        "项目进展",
+        "进展",
+        "进展情况",
+        "建设进度",
+        "建设状态",
+        "项目阶段",
+        "进度",
+        "status",
+        "stage",
+    ],
+    "investment": [
+        "总投资",
+        "投资额",
+        "计划总投资",
+        "投资总额",
+        "总投资额",
+        "计划总投资额",
+        "项目总投资",
+        "投资金额",
+        "investment",
+        "total_investment",
+    ],
     "signed_date": [
         "签约日期",
         "签约时间",
@@ -40,8 +86,8 @@ PROJECT_ALIASES: Final[dict[str, list[str]]] = {
         "date",
         "signed",
     ],
-    "lon": ["经度", "lon", "lng", "long", "longitude", "x"],
-    "lat": ["纬度", "lat", "latitude", "y"],
+    "lon": ["经度", "lon", "lng", "long", "longitude", "东经", "x"],
+    "lat": ["纬度", "lat", "latitude", "北纬", "y"],
     "source": ["来源", "数据来源", "source"],
     "coord_sys": ["坐标系", "坐标系统", "coord_sys", "coordsys", "coordinate_system", "crs"],
 }

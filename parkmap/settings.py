@@ -61,6 +61,12 @@ class InputOptions:
     coords, parks_coords
         Coordinate systems of the records and of lon/lat park layers: ``wgs84``,
         ``cgcs2000``, ``gcj02`` (Amap, Tencent) or ``bd09`` (Baidu).
+    header_row
+        Spreadsheet row (1-based, as Excel shows it) that holds the column headers; default:
+        found among the first rows, below any title and 单位 lines.
+    parks_encoding
+        Text encoding of park-layer attributes (a shapefile without ``.cpg``); default:
+        detected (UTF-8, then GB18030).
     """
 
     projects: PathLike | None = None
@@ -71,6 +77,8 @@ class InputOptions:
     park_name_field: str | None = None
     coords: str = "wgs84"
     parks_coords: str = "wgs84"
+    header_row: int | None = None
+    parks_encoding: str | None = None
 
 
 @dataclass(frozen=True)

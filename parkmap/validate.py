@@ -7,19 +7,23 @@ spreadsheet in one pass instead of one error per run.
 from __future__ import annotations
 
 import functools
+import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from parkmap import cell_values
 from parkmap.coords import normalise_coord_system
 from parkmap.errors import InputError, UsageError
-from parkmap.read.tables import RawTable
+from parkmap.read.tables import EXTRA_CELLS, RawTable
 from parkmap.schema import PROJECT_ALIASES, match_headers
 from parkmap.settings import CHINA_LAT_RANGE, CHINA_LON_RANGE
 
@@ -104,7 +108,10 @@ class LoadResult:
     notes
         File-level remarks, such as the unit assumed for an investment column.
     row_label
-        ``"row"`` for spreadsheets (header = row 1) or ``"feature"`` for GeoJSON/GeoPackage.
+        ``"row"`` for spreadsheets (numbered as Excel shows them) or ``"feature"`` for
+        GeoJSON/GeoPackage.
+    blank_rows
+        Empty rows below the header, skipped (not counted as read).
     """
 
     projects: gpd.GeoDataFrame
@@ -114,26 +121,32 @@ class LoadResult:
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
     row_label: str = "row"
+    blank_rows: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class Summary:
-    """Counts of row outcomes; ``read == mapped + warnings + rejected``."""
+    """Counts of row outcomes; ``read == mapped + warnings + rejected``.
+
+    Blank rows are neither: they are skipped and counted apart.
+    """
 
     read: int
     mapped: int
     warnings: int
     rejected: int
+    blank: int = 0
 
     def line(self) -> str:
         """The one-line summary the CLI prints."""
-        return (
+        line = (
             f"read {self.read} · mapped {self.mapped} · warnings {self.warnings} · "
             f"rejected {self.rejected}"
         )
+        return line + (f" · blank rows skipped {self.blank}" if self.blank else "")
 
 
-def summarise(projects: pd.DataFrame, rejected: pd.DataFrame) -> Summary:
+def summarise(projects: pd.DataFrame, rejected: pd.DataFrame, *, blank: int = 0) -> Summary:
     """Count outcomes once every step that can add warnings (load, join) has run."""
     with_warning = int((projects["warnings"].astype(str) != "").sum()) if len(projects) else 0
     return Summary(
@@ -141,6 +154,7 @@ def summarise(projects: pd.DataFrame, rejected: pd.DataFrame) -> Summary:
         mapped=len(projects) - with_warning,
         warnings=with_warning,
         rejected=len(rejected),
+        blank=blank,
     )
 
 
@@ -200,17 +214,19 @@ def validate_records(
         rows, counts and file-level notes.
     """
     path, encoding = raw_table.path, raw_table.encoding
-    row_label, first_row = raw_table.row_label, raw_table.first_row
+    row_label = raw_table.row_label
     table = raw_table.table.reset_index(drop=True)
     n = len(table)
     geom_types = table.pop("__geom_type") if "__geom_type" in table else None
+    extra_cells = table.pop(EXTRA_CELLS) if EXTRA_CELLS in table else None
     columns = match_headers(table.columns)
-    notes: list[str] = []
+    notes: list[str] = list(raw_table.notes)
+    header_at = f"row {raw_table.first_row - 1}" if row_label == "row" else "header"
     for needed in ("lon", "lat"):
         if needed not in columns:
             aliases = ", ".join(PROJECT_ALIASES[needed][:4])
             raise InputError(
-                f"{path}: row 1: no {'longitude' if needed == 'lon' else 'latitude'} column "
+                f"{path}: {header_at}: no {'longitude' if needed == 'lon' else 'latitude'} column "
                 f"(looked for {aliases}); columns are: {', '.join(map(str, table.columns))}"
             )
 
@@ -223,14 +239,26 @@ def validate_records(
         return columns[canonical][0] if canonical in columns else canonical
 
     issues = RowIssues(n)
-    rows = pd.Series(np.arange(first_row, first_row + n), index=table.index)
+    rows = pd.Series(raw_table.numbers(), index=table.index)
 
     project_ids = cell_values.as_text(raw("project_id"))
     names = cell_values.as_text(raw("name"))
+    totals, total_at = total_rows(table, columns)
+    if extra_cells is not None:
+        extra_of = _ByPosition(cell_values.as_text(extra_cells))
+        width = len(table.columns)
+        issues.reject(
+            extra_cells.fillna("") != "",
+            "",
+            lambda i: (
+                f"more cells than the header's {width} columns (extra: "
+                f"{cell_values.quoted(extra_of[i])}); a comma inside a number or name?"
+            ),
+        )
 
     # Coordinates: missing or unreadable → rejected; outside China → rejected (say if swapped).
-    lon, lon_bad = cell_values.parse_number(raw("lon"))
-    lat, lat_bad = cell_values.parse_number(raw("lat"))
+    lon, lon_bad = cell_values.parse_coordinate(raw("lon"))
+    lat, lat_bad = cell_values.parse_coordinate(raw("lat"))
     if geom_types is not None:
         not_point = ~geom_types.isin(["Point", "missing", "empty"])
         kinds = _ByPosition(geom_types)
@@ -241,7 +269,7 @@ def validate_records(
         for col, number, bad in (("lon", lon, lon_bad), ("lat", lat, lat_bad)):
             h, cells = header(col), _ByPosition(raw(col))
             issues.reject(number.isna() & ~bad, h, f"coordinates missing: {h} is empty")
-            issues.reject(bad, h, _not_a_number(h, cells))
+            issues.reject(bad, h, _not_a_coordinate(h, cells))
     both = lon.notna() & lat.notna()
     lon_lo, lon_hi = CHINA_LON_RANGE
     lat_lo, lat_hi = CHINA_LAT_RANGE
@@ -271,26 +299,43 @@ def validate_records(
             duplicated,
             header("project_id"),
             lambda i: (
-                f"duplicate project_id {project_ids.iloc[i]!r} "
+                f"duplicate project_id {cell_values.quoted(project_ids.iloc[i])} "
                 f"(first at {row_label} {int(first_at.iloc[i])})"
             ),
         )
-    if "project_id" in columns:
-        row_of = _ByPosition(rows)
-        issues.warn(~has_id, lambda i: f"project_id missing; using 'R{row_of[i]}'")
-    else:
-        notes.append(f"no project id column; rows are numbered R2, R3, … ({row_label} numbers)")
     if not has_id.all():
-        project_ids = project_ids.where(has_id, "R" + rows.astype(str))
+        project_ids = project_ids.where(has_id, _row_ids(rows, project_ids, has_id))
+    if "project_id" in columns:
+        id_of = _ByPosition(project_ids)
+        issues.warn(~has_id & ~totals, lambda i: f"project_id missing; using {id_of[i]!r}")
+    else:
+        first = int(rows.iloc[0]) if n else raw_table.first_row
+        notes.append(
+            f"no project id column; projects are named by {row_label}: R{first}, R{first + 1}, …"
+        )
+    if "name" in columns:
+        issues.warn(
+            (names == "") & ~totals,
+            f"project name missing ({header('name')} is empty); shown by its id",
+        )
 
     # Investment: the header's unit, else the option's, else 亿元; a unit in the cell wins.
     header_unit = columns.get("investment", ("", None))[1]
+    option_unit = cell_values.canonical_unit(investment_unit) if investment_unit else None
+    if header_unit is None and raw_table.unit is not None and "investment" in columns:
+        # the 单位 line above the table; an explicit --investment-unit still wins
+        header_unit = option_unit or raw_table.unit
+        if option_unit and option_unit != raw_table.unit:
+            notes.append(
+                f"--investment-unit {investment_unit} used, though the sheet states "
+                f"{_UNIT_NAMES[raw_table.unit]} above the table"
+            )
     if header_unit is None:
-        header_unit = cell_values.canonical_unit(investment_unit) if investment_unit else "yi"
+        header_unit = option_unit or "yi"
         if "investment" in columns:
             notes.append(
                 f"column {header('investment')!r} names no unit; read as "
-                f"{ {'yi': '亿元', 'wan': '万元', 'yuan': '元'}[header_unit] }"
+                f"{_UNIT_NAMES[header_unit]}"
                 + ("" if investment_unit else " (set --investment-unit to change)")
             )
     amounts, amount_bad = cell_values.parse_investment(raw("investment"), header_unit=header_unit)
@@ -300,8 +345,7 @@ def validate_records(
             amounts < 0,
             header("investment"),
             lambda i: (
-                f"negative investment {cell_values.cell_text(inv_cells[i])!r} "
-                f"in {header('investment')}"
+                f"negative investment {cell_values.quoted(inv_cells[i])} in {header('investment')}"
             ),
         )
         issues.warn(
@@ -311,7 +355,7 @@ def validate_records(
         issues.warn(
             amount_bad,
             lambda i: (
-                f"investment {cell_values.cell_text(inv_cells[i])!r} is not a number; "
+                f"investment {cell_values.quoted(inv_cells[i])} is not a number; "
                 "counted, left out of sums"
             ),
         )
@@ -319,19 +363,52 @@ def validate_records(
     statuses, status_bad = cell_values.parse_status(raw("status"))
     status_text = cell_values.as_text(raw("status"))
     status_of = _ByPosition(status_text)
-    # A column repeats a few unknown statuses (前期, 储备): one message per distinct text.
-    status_message = functools.lru_cache(maxsize=256)(lambda t: f"status {t!r} not recognised")
-    issues.warn(status_bad, lambda i: status_message(status_of[i]))
+    stopped = status_bad.copy()
+    if status_bad.any():
+        stopped[status_bad] = cell_values.stopped_statuses(status_text[status_bad])
+    unread = status_bad & ~stopped
+    filled = int((status_text != "").sum())
+    if 2 * int(unread.sum()) > filled:
+        # Most cells are no status at all (geocoding results, dates): one note, not a warning a row.
+        example = status_text[unread].iloc[0]
+        notes.append(
+            f"column '{header('status')}' does not hold project statuses "
+            f"(e.g. {cell_values.quoted(example)}); statuses left unknown"
+        )
+        statuses = pd.Series("unknown", index=table.index, dtype=object)
+    else:
+        # A column repeats a few unknown statuses (前期, 储备): one message per distinct text.
+        status_message = functools.lru_cache(maxsize=256)(
+            lambda t: f"status {cell_values.quoted(t)} not recognised"
+        )
+        stop_message = functools.lru_cache(maxsize=256)(
+            lambda t: (
+                f"status {cell_values.quoted(t)} means the project stopped; counted as unknown"
+            )
+        )
+        issues.warn(unread, lambda i: status_message(status_of[i]))
+        issues.warn(stopped, lambda i: stop_message(status_of[i]))
 
-    dates, date_bad = cell_values.parse_date(raw("signed_date"))
+    signed = cell_values.parse_date_cells(raw("signed_date"))
+    dates = signed.dates
     date_cells = _ByPosition(raw("signed_date"))
     issues.warn(
-        date_bad,
-        lambda i: f"signed date {cell_values.cell_text(date_cells[i])!r} not understood",
+        signed.bad,
+        lambda i: f"signed date {cell_values.quoted(date_cells[i])} not understood",
+    )
+    issues.warn(
+        signed.out_of_range,
+        lambda i: (
+            f"signed date {cell_values.quoted(date_cells[i])} is outside 1900–2100; left empty"
+        ),
     )
 
     systems = _row_coord_systems(raw("coord_sys"), header("coord_sys"), coords, issues)
 
+    # A total row is never a project, whatever else it carries: its one reason is that.
+    for pos, (column, word) in total_at.items():
+        issues.rejections[pos] = [(column, f"total row ({word}); not a project")]
+        issues.warnings.pop(pos, None)
     rejected = issues.rejected_table(rows, project_ids, names)
     keep = ~issues.rejected_mask()
 
@@ -349,6 +426,7 @@ def validate_records(
             "status_raw": status_text,
             "investment_100m_cny": amounts.where(amounts >= 0),
             "signed_date": dates,
+            "signed_date_precision": signed.precision,
             "lon": lon,
             "lat": lat,
             "lon_orig": lon,
@@ -364,12 +442,87 @@ def validate_records(
         if name not in records.columns:
             records[name] = table[extra].astype(object).where(table[extra].notna(), None)
     kept = records[keep].reset_index(drop=True)
-    return LoadResult(kept, rejected, path, n, encoding, notes, row_label)
+    return LoadResult(
+        kept, rejected, path, n, encoding, notes, row_label, blank_rows=raw_table.blank_rows
+    )
 
 
-def _not_a_number(header: str, cells: _ByPosition) -> Callable[[int], str]:
-    """The rejection reason of a coordinate cell that is not a number, by row position."""
-    return lambda i: f"{header} {cell_values.cell_text(cells[i])!r} is not a number"
+#: Words that close a group of rows or the sheet; a row holding one alone is a sum, not a project.
+TOTAL_WORDS: Final = (
+    "合计",
+    "小计",
+    "总计",
+    "共计",
+    "累计",
+    "total",
+    "subtotal",
+    "grand total",
+    "sum",
+)
+_TOTAL_CELL = re.compile(
+    r"^.{0,12}?(合\s*计|小\s*计|总\s*计|共\s*计|累\s*计)\s*[:：]?$"
+    r"|^(?i:grand\s*total|sub\s*total|total|sum)\s*[:：]?$"
+)
+_UNIT_NAMES: Final = {"yi": "亿元", "wan": "万元", "yuan": "元"}
+
+
+def total_rows(
+    table: pd.DataFrame, columns: Mapping[str, tuple[str, str | None]]
+) -> tuple[pd.Series, dict[int, tuple[str, str]]]:
+    """Rows that are sums (合计, 小计, 总计, total…), not projects.
+
+    Offices write the word in the first column (序号, often merged across), the name column
+    or the park column, sometimes after a place (``平度市合计``). Only those columns are
+    searched, so a project named ``…小计划…`` is not taken for a total.
+
+    Returns
+    -------
+    mask, found
+        True for total rows; position → (column, the word as written).
+    """
+    candidates = [str(table.columns[0])] if len(table.columns) else []
+    candidates += [
+        columns[c][0] for c in ("project_id", "name", "park", "district") if c in columns
+    ]
+    mask = pd.Series(False, index=table.index)
+    found: dict[int, tuple[str, str]] = {}
+    for column in dict.fromkeys(candidates):
+        text = cell_values.as_text(table[column])
+        cells = pa.array(text, type=pa.string(), from_pandas=True)
+        # RE2 in C++ (pandas would run Python's re per cell for this pattern)
+        matched = pc.match_substring_regex(cells, f"^(?:{_TOTAL_CELL.pattern})$")
+        hit = (
+            pd.Series(
+                pc.fill_null(matched, False).to_numpy(zero_copy_only=False), index=table.index
+            )
+            & ~mask
+        )
+        if not hit.any():
+            continue
+        for pos in np.flatnonzero(hit.to_numpy()):
+            found[int(pos)] = (column, str(text.iloc[pos]))
+        mask |= hit
+    return mask, found
+
+
+def _row_ids(rows: pd.Series, project_ids: pd.Series, has_id: pd.Series) -> pd.Series:
+    """Ids for rows without one: ``R`` and the row number, made unique against real ids
+    (a ledger may itself use ``R2``): ``R2-2``, ``R2-3``…"""
+    made = "R" + rows.astype(str)
+    taken = set(project_ids[has_id].tolist())
+    clash = ~has_id & made.isin(taken)
+    for pos in np.flatnonzero(clash.to_numpy(dtype=bool)):
+        base, k = made.iloc[int(pos)], 2
+        while f"{base}-{k}" in taken:
+            k += 1
+        made.iloc[int(pos)] = f"{base}-{k}"
+        taken.add(f"{base}-{k}")
+    return made
+
+
+def _not_a_coordinate(header: str, cells: _ByPosition) -> Callable[[int], str]:
+    """The rejection reason of a coordinate cell that is not a coordinate, by row position."""
+    return lambda i: f"{header} {cell_values.quoted(cells[i])} is not a coordinate"
 
 
 class _ByPosition:
@@ -401,6 +554,7 @@ def _row_coord_systems(cells: pd.Series, column: str, default: str, issues: RowI
             issues.reject(
                 text == value,
                 column,
-                f"coordinate system {value!r} not recognised (use wgs84, cgcs2000, gcj02 or bd09)",
+                f"coordinate system {cell_values.quoted(value)} not recognised "
+                "(use wgs84, cgcs2000, gcj02 or bd09)",
             )
     return systems

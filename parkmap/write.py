@@ -1,16 +1,20 @@
-"""The write stage: every output file, written atomically.
+"""The write stage: every output file, written atomically, and a command's files as a set.
 
 A file is written to a temporary name in its folder and renamed when complete, so a reader (or
-a planner opening it in Excel) never sees half an output.
+a planner opening it in Excel) never sees half an output. A command writes its whole set into a
+staging folder beside the outputs and moves the files into place only when every one is
+finished (:func:`staged_outputs`), so a failure midway never leaves new files next to old ones.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
@@ -19,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
+from parkmap.errors import OutputError
 from parkmap.geojson_out import write_point_features
 from parkmap.settings import WGS84
 from parkmap.validate import REJECTED_COLUMNS
@@ -67,6 +72,118 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
         with atomic_binary_writer(path) as binary:
             binary.write(data)
     return Path(path)
+
+
+#: Prefix of the staging folder :func:`staged_outputs` makes inside the output folder.
+STAGING_PREFIX: Final = ".parkmap-tmp-"
+
+
+class Staging:
+    """The staging folder of one command's outputs, and where its files end up.
+
+    Attributes
+    ----------
+    path
+        The staging folder (``out/.parkmap-tmp-XXXX``): write every output here.
+    out
+        The output folder the files move to when all of them are written.
+    """
+
+    def __init__(self, path: Path, out: Path) -> None:
+        self.path = path
+        self.out = out
+
+    def final(self, path: str | os.PathLike[str]) -> Path:
+        """Where a file written under :attr:`path` will be once moved into :attr:`out`."""
+        return self.out / Path(path).relative_to(self.path)
+
+    def finals(self, files: Mapping[str, Path]) -> dict[str, Path]:
+        """:meth:`final` of every path of a ``{name: path}`` mapping."""
+        return {name: self.final(path) for name, path in files.items()}
+
+
+def cannot_write(out: str | os.PathLike[str], exc: OSError) -> OutputError:
+    """The one-line error for an output folder that refuses a write.
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    exc
+        The error the system gave, such as ``PermissionError`` or ``OSError(ENOSPC)``.
+
+    Returns
+    -------
+    OutputError
+        "cannot write to out/: Permission denied" (``strerror``, or the error's text).
+    """
+    reason = exc.strerror or (errno.errorcode.get(exc.errno or 0) if exc.errno else None)
+    return OutputError(f"cannot write to {Path(out)}{os.sep}: {reason or exc}")
+
+
+@contextmanager
+def staged_outputs(out: str | os.PathLike[str]) -> Iterator[Staging]:
+    """Write a set of outputs all at once: into a staging folder, then moved into ``out``.
+
+    ``out`` is created when missing; the staging folder is made inside it (the same file
+    system, so each move is a rename, never a copy). When the block succeeds every file under
+    the staging folder replaces its namesake in ``out`` (subfolders such as ``plots/`` kept);
+    files in ``out`` the block did not write are left alone. When the block fails nothing in
+    ``out`` changes and the staging folder is removed (and ``out`` too, if it was created here
+    and is still empty).
+
+    Parameters
+    ----------
+    out
+        The output folder.
+
+    Yields
+    ------
+    Staging
+        The staging folder to write into; :meth:`Staging.finals` maps the paths written to
+        their places in ``out``.
+
+    Raises
+    ------
+    OutputError
+        When ``out`` cannot be created or written to (permissions, a file in the way, a full
+        disk): one line naming the folder.
+    """
+    out = Path(out)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out, prefix=STAGING_PREFIX))
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
+    try:
+        try:
+            yield Staging(staging, out)
+            _move_into(staging, out)
+        except OutputError:
+            raise  # already one line (a staging folder inside this one)
+        except OSError as exc:
+            raise cannot_write(out, exc) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            _remove_if_empty(out)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    """Rename every file under ``staging`` to the same place under ``out``."""
+    for folder, _, names in os.walk(staging):
+        target = out / Path(folder).relative_to(staging)
+        target.mkdir(exist_ok=True)
+        for name in sorted(names):
+            os.replace(Path(folder) / name, target / name)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with suppress(OSError):
+        folder.rmdir()
 
 
 def _umask() -> int:

@@ -149,8 +149,8 @@ def test_too_few_points_is_said_not_failed(tmp_path):
     assert result.ripley["parks"]["sq"]["pattern"] == "too_few_points"
     write_cluster_report(result, tmp_path, lang="en", plots=True)
     text = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    assert "too few for NNI (needs at least 2)" in text
-    assert "too few for Ripley L" in text
+    assert "too few projects to test NNI (n = 1; needs ≥ 10)" in text
+    assert "too few projects to test Ripley L (n = 1; needs ≥ 10)" in text
 
 
 # --- figures recomputed from the files -------------------------------------------------------
@@ -400,7 +400,9 @@ def test_cli_bad_option_is_one_line(tmp_path):
 
 def test_moran_sentence_is_the_summary_line():
     projects, parks = _hot_case()
-    result = cluster_analysis(projects, parks, permutations=PERMUTATIONS, simulations=1, seed=2)
+    result = cluster_analysis(
+        projects, parks, cell_km=0.5, permutations=PERMUTATIONS, simulations=1, seed=2
+    )
     moran = result.hexes.stats["moran"]
     for lang in ("zh", "en"):
         sentence = moran_sentence(result, lang=lang)

@@ -160,7 +160,7 @@ def test_unknown_row_system_is_rejected(tmp_path):
     path = write_records(tmp_path / "x.csv", [120.5], [36.8], [""], {"坐标系": ["火星2"]})
     loaded = load.projects_from_file(path)
     assert loaded.rejected["row"].tolist() == [2]
-    assert "coordinate system '火星2' not recognised" in loaded.rejected["reason"].iloc[0]
+    assert "coordinate system “火星2” not recognised" in loaded.rejected["reason"].iloc[0]
 
 
 def test_park_layer_in_gcj02_is_converted(tmp_path):

@@ -16,6 +16,7 @@ from parkmap.density import (
     default_bandwidth_km,
     hex_grid,
     kde_surface,
+    tick_labels,
 )
 from parkmap.errors import UsageError
 
@@ -106,10 +107,10 @@ def test_single_point_peak_is_weight_over_two_pi(method):
     if method == "exact":
         assert top == (row, col)
     else:
-        # Bilinear lookup peaks on a binning node, at most h/8·√2/2 (< 90 m) from the point;
+        # Bilinear lookup peaks on a binning node, at most h/6·√2/2 (< 120 m) from the point;
         # here a pixel is about 9 m.
         cx, cy, _ = pixel_layout(surface)
-        assert math.hypot(cx[top], cy[top]) < 0.09
+        assert math.hypot(cx[top], cy[top]) < 0.12
     assert surface.unit == "亿元/km²"
     assert surface.total == pytest.approx(10.0)
     assert surface.bandwidth_km == 1.0
@@ -268,31 +269,148 @@ def test_metric_crs_is_chosen_from_the_longitudes_by_default():
 # -------------------------------------------------------------------------------------------------
 
 
-def test_default_bandwidth_on_a_square():
-    # Corners of a 2 km square: every corner is √2 km from the mean centre, so SD = Dm = √2 km;
-    # sqrt(1/ln 2) > 1, so SD is the smaller term: h = 0.9 · √2 · 4^(−0.2) km.
-    projects = projects_at([-1.0, 1.0, 1.0, -1.0], [-1.0, -1.0, 1.0, 1.0])
-    expected = 0.9 * math.sqrt(2.0) * 4**-0.2
-    assert default_bandwidth_km(projects, metric_crs=GK) == pytest.approx(expected, rel=1e-6)
-    surface = kde_surface(projects, weight=None, metric_crs=GK)
-    assert surface.bandwidth_km == pytest.approx(expected, rel=1e-6)
+def lattice(spacing_km: float, n: int = 5) -> gpd.GeoDataFrame:
+    """An n × n square lattice: every place's nearest neighbour is ``spacing_km`` away."""
+    gx, gy = np.meshgrid(np.arange(n) * spacing_km, np.arange(n) * spacing_km)
+    return projects_at(gx.ravel(), gy.ravel())
 
 
-def test_default_bandwidth_uses_the_median_distance_when_it_is_smaller():
-    # x = 0, 0, 0, 0, 10 km: mean centre at 2 km; distances 2, 2, 2, 2, 8 km.
-    # SD = sqrt((4·4 + 64)/5) = 4 km; Dm = 2 km; sqrt(1/ln 2)·2 = 2.402 km < 4 km.
-    projects = projects_at([0.0, 0.0, 0.0, 0.0, 10.0], [0.0] * 5)
-    expected = 0.9 * math.sqrt(1.0 / math.log(2.0)) * 2.0 * 5**-0.2
-    assert default_bandwidth_km(projects, metric_crs=GK) == pytest.approx(expected, rel=1e-6)
+def test_default_bandwidth_is_four_times_the_median_nearest_neighbour_distance():
+    # Every nearest neighbour is 0.2 km away: h = 4 · 0.2 km.
+    assert default_bandwidth_km(lattice(0.2), metric_crs=GK) == pytest.approx(0.8, rel=1e-6)
+    surface = kde_surface(lattice(0.2), weight=None, metric_crs=GK)
+    assert surface.bandwidth_km == pytest.approx(0.8, rel=1e-6)
+    # Nearest-neighbour distances 0.1, 0.1, 0.25, 0.25, 0.3 km (by hand): median 0.25 km.
+    line = projects_at([0.0, 0.1, 0.35, 0.6, 0.9], [0.0] * 5)
+    assert default_bandwidth_km(line, metric_crs=GK) == pytest.approx(1.0, rel=1e-6)
 
 
-def test_default_bandwidth_special_cases_and_clamps():
+def test_default_bandwidth_counts_projects_at_one_address_once():
+    # Three projects at one place and two at another 0.15 km away: two places, h = 0.6 km.
+    projects = projects_at([0.0, 0.0, 0.0, 0.15, 0.15], [0.0] * 5)
+    assert default_bandwidth_km(projects, metric_crs=GK) == pytest.approx(0.6, rel=1e-6)
+
+
+def test_default_bandwidth_special_cases_and_bounds():
     assert default_bandwidth_km(projects_at([0.0], [0.0]), metric_crs=GK) == 1.0
     assert default_bandwidth_km(projects_at([3.0] * 4, [1.0] * 4), metric_crs=GK) == 1.0
-    # 100 m apart: 0.9 · 0.05 km · 2^(−0.2) ≈ 0.039 km, clamped up to 0.25 km.
-    assert default_bandwidth_km(projects_at([0.0, 0.1], [0.0, 0.0]), metric_crs=GK) == 0.25
-    # 200 km apart: 0.9 · 100 km · 2^(−0.2) ≈ 78 km, clamped down to 20 km.
-    assert default_bandwidth_km(projects_at([-100.0, 100.0], [0.0, 0.0]), metric_crs=GK) == 20.0
+    # 50 m lattice: 4 · 0.05 km = 0.2 km, raised to 0.3 km.
+    assert default_bandwidth_km(lattice(0.05), metric_crs=GK) == 0.3
+    # 1 km lattice: 4 km, lowered to 2 km.
+    assert default_bandwidth_km(lattice(1.0), metric_crs=GK) == 2.0
+    # Spacing 0.1, 0.1 and 599.9 km (median 0.1: h 0.4 km), but 600 km wide: 600 / 400 km.
+    wide = projects_at([0.0, 0.1, 600.0], [0.0, 0.0, 0.0])
+    assert default_bandwidth_km(wide, metric_crs=GK) == pytest.approx(1.5, rel=1e-6)
+
+
+def two_clusters() -> gpd.GeoDataFrame:
+    """40 projects of 1 亿元 around (0, 0) and 40 of 3 亿元 around (9, 4) km, σ = 0.4 km."""
+    rng = np.random.default_rng(21)
+    a = rng.normal(0.0, 0.4, size=(40, 2))
+    b = rng.normal(0.0, 0.4, size=(40, 2)) + np.array([9.0, 4.0])
+    xy = np.vstack((a, b))
+    return projects_at(xy[:, 0], xy[:, 1], [1.0] * 40 + [3.0] * 40)
+
+
+def _peak_km(surface: DensitySurface) -> tuple[float, float]:
+    cx, cy, _ = pixel_layout(surface)
+    row, col = np.unravel_index(np.argmax(surface.values), surface.values.shape)
+    return float(cx[row, col]), float(cy[row, col])
+
+
+def _distance_to_nearest_project_km(projects: gpd.GeoDataFrame, x: float, y: float) -> float:
+    lon, lat = projects.geometry.x.to_numpy(), projects.geometry.y.to_numpy()
+    px, py = TO_GK.transform(lon, lat)
+    return float(np.min(np.hypot((px - X0) / 1000.0 - x, (py - Y0) / 1000.0 - y)))
+
+
+def test_the_surface_peaks_on_the_projects_of_two_clusters():
+    projects = two_clusters()
+    surface = kde_surface(projects, metric_crs=GK)
+    h = surface.bandwidth_km
+    assert 0.3 <= h <= 2.0
+    x, y = _peak_km(surface)
+    assert _distance_to_nearest_project_km(projects, x, y) <= h
+    assert math.hypot(x - 9.0, y - 4.0) < 1.5  # in the heavier cluster, not between the two
+    # The value there, from scikit-learn's KernelDensity (weights normalised to 1) · total.
+    from sklearn.neighbors import KernelDensity
+
+    px, py = TO_GK.transform(projects.geometry.x.to_numpy(), projects.geometry.y.to_numpy())
+    xy_km = np.column_stack(((px - X0) / 1000.0, (py - Y0) / 1000.0))
+    weights = projects["investment_100m_cny"].to_numpy()
+    kde = KernelDensity(bandwidth=h, kernel="gaussian").fit(xy_km, sample_weight=weights)
+    expected = float(np.exp(kde.score_samples([[x, y]]))[0]) * weights.sum()
+    assert surface.values.max() == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_demo_surface_peaks_on_a_project():
+    from parkmap.pipeline import analyse
+
+    demo = analyse()
+    inv = demo.projects["investment_100m_cny"].to_numpy(dtype=float, na_value=np.nan)
+    projects = demo.projects[np.nan_to_num(inv) > 0]
+    surface = kde_surface(projects, metric_crs=GK)
+    h = surface.bandwidth_km
+    assert 0.3 <= h <= 2.0
+    x, y = _peak_km(surface)
+    assert _distance_to_nearest_project_km(projects, x, y) <= h
+    # The peak lies inside a park (shapely), not in the land between them.
+    parks = demo.parks.to_crs(GK)
+    peak = shapely.Point(X0 + x * 1000.0, Y0 + y * 1000.0)
+    assert parks.distance(peak).min() <= h * 1000.0
+
+
+# -------------------------------------------------------------------------------------------------
+# legend ticks
+# -------------------------------------------------------------------------------------------------
+
+
+def test_tick_labels_use_significant_figures():
+    assert tick_labels([0.0, 0.0025, 0.005, 0.0075, 0.01]) == [
+        "0",
+        "0.0025",
+        "0.005",
+        "0.0075",
+        "0.01",
+    ]
+    assert tick_labels([0.0, 0.185, 0.37, 0.555, 0.74]) == ["0", "0.185", "0.37", "0.555", "0.74"]
+    assert tick_labels([0.0, 0.012345]) == ["0", "0.0123"]
+    assert tick_labels([15.4213, 1234.0, 98765.4]) == ["15.4", "1,234", "98,765"]
+
+
+def test_tick_labels_never_repeat_for_different_values():
+    assert tick_labels([1.0001, 1.0002, 1.0003]) == ["1.0001", "1.0002", "1.0003"]
+    assert tick_labels([2.0, 2.0]) == ["2", "2"]  # equal values may read alike
+    for top in (1e-5, 0.00731, 0.0123, 0.74, 15.42, 3.3e4):
+        labels = tick_labels([top * k / 4 for k in range(5)])
+        assert len(set(labels)) == 5
+
+
+def test_small_ledger_legend_reads_in_significant_figures_and_shows_the_bandwidth():
+    import json
+    import re
+
+    from parkmap.webmap import build_map
+
+    projects = projects_at([0.0, 0.3, 5.0], [0.0, 0.2, 1.0], [0.01, 0.02, 0.015])
+    surface = kde_surface(projects, bandwidth_km=0.8, metric_crs=GK)
+    projects["name"] = ["甲", "乙", "丙"]
+    projects["status"] = "signed"
+    parks = as_cover(COVER_GK)
+    parks["name_zh"] = "园区"
+    parks["name"] = "park"
+    parks["area_km2"] = 24.25
+    parks["project_count"] = 3
+    parks["investment_100m_cny"] = 0.045
+    parks["density_100m_cny_per_km2"] = 0.045 / 24.25
+    html = build_map(parks, projects, density=surface).get_root().render()
+    match = re.search(r"parkmap\.addLegend\(\s*map_\w+,\s*(.+?)\);\n", html)
+    legend = json.loads(match.group(1))["density"]
+    vmax = float(surface.values.max())
+    assert [s["label"] for s in legend["stops"]] == tick_labels([vmax * k / 4 for k in range(5)])
+    assert len({s["label"] for s in legend["stops"]}) == 5
+    assert "核密度（平滑）" in legend["title"]
+    assert legend["note"].startswith("带宽 0.8 km")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -333,25 +451,92 @@ def test_hexagons_have_the_promised_spacing_area_and_orientation():
         assert ring[np.argmax(ring[:, 1]), 0] == pytest.approx(cx, abs=1e-3)
 
 
-def test_cover_mode_covers_the_polygon_and_keeps_empty_cells():
-    cells = hex_grid(
-        projects_at([0.0], [0.0], [7.0]), cell_km=1.0, cover=as_cover(COVER_GK), metric_crs=GK
+def centre_km(q: int, r: int, cell_km: float = 1.0) -> tuple[float, float]:
+    """Centre of axial cell (q, r), in km from (X0, Y0), by the formula of the docstring."""
+    gx = cell_km * (q + r / 2.0) * 1000.0
+    gy = cell_km * (math.sqrt(3.0) / 2.0) * r * 1000.0
+    return (gx - X0) / 1000.0, (gy - Y0) / 1000.0
+
+
+def cell_of(q: int, r: int) -> str:
+    return f"{q},{r}"
+
+
+# The six neighbours of a pointy-topped hexagon in axial coordinates.
+NEIGHBOURS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1))
+Q0, R0 = (
+    round(X0 / 1000.0 - Y0 / 1000.0 / math.sqrt(3.0)),
+    round(Y0 / 1000.0 / 1.5 * math.sqrt(3.0)),
+)
+
+
+def test_the_grid_is_the_occupied_cell_and_its_rings_of_neighbours():
+    x, y = centre_km(Q0, R0)
+    one = projects_at([x + 0.1], [y - 0.05], [7.0])
+    around = {cell_of(Q0 + dq, R0 + dr) for dq, dr in NEIGHBOURS}
+    assert set(hex_grid(one, cell_km=1.0, ring=0, metric_crs=GK)["cell_id"]) == {cell_of(Q0, R0)}
+    cells = hex_grid(one, cell_km=1.0, ring=1, metric_crs=GK)
+    assert set(cells["cell_id"]) == {cell_of(Q0, R0)} | around
+    by_id = cells.set_index("cell_id")
+    assert by_id.loc[cell_of(Q0, R0), "count"] == 1
+    assert by_id.loc[cell_of(Q0, R0), "investment_100m_cny"] == 7.0
+    assert by_id.loc[list(around), "count"].sum() == 0
+    # 1 + 6 + 12 cells within two steps, 1 + 6 + 12 + 18 within three (hexagonal numbers).
+    assert len(hex_grid(one, cell_km=1.0, ring=2, metric_crs=GK)) == 19
+    assert len(hex_grid(one, cell_km=1.0, metric_crs=GK)) == 19  # two rings by default
+    assert len(hex_grid(one, cell_km=1.0, ring=3, metric_crs=GK)) == 37
+    # The neighbours' centres lie one cell_km from the occupied cell's centre (shapely).
+    metric = cells.to_crs(GK).set_index(cells["cell_id"]).geometry
+    middle = metric[cell_of(Q0, R0)].centroid
+    for cell in around:
+        assert metric[cell].centroid.distance(middle) == pytest.approx(1000.0, abs=1e-6)
+
+
+def test_two_adjacent_occupied_cells_share_four_cells_of_their_rings():
+    a, b = centre_km(Q0, R0), centre_km(Q0 + 1, R0)
+    cells = hex_grid(projects_at([a[0], b[0]], [a[1], b[1]]), cell_km=1.0, ring=1, metric_crs=GK)
+    # 7 + 7 cells, of which both cells themselves and the two cells beside both are shared.
+    assert len(cells) == 10
+    assert cells["count"].sum() == 2
+
+
+@pytest.mark.parametrize(("reach_km", "east_kept"), [(-0.001, False), (0.001, True)])
+def test_cover_keeps_only_cells_whose_interior_meets_a_polygon(reach_km, east_kept):
+    cx, cy = centre_km(Q0, R0)
+    # A strip through cell (Q0, R0) and its west neighbour whose east end stops 1 m short of
+    # the edge shared with the east neighbour (x = centre + 0.5 km), or reaches 1 m past it.
+    end = cx + 0.5 + reach_km
+    strip = gk_polygon(
+        [(cx - 3.0, cy - 0.2), (end, cy - 0.2), (end, cy + 0.2), (cx - 3.0, cy + 0.2)]
     )
-    union = shapely.union_all(cells.to_crs(GK).geometry.to_numpy())
-    assert COVER_GK.difference(union).area <= 1e-9 * COVER_GK.area
-    assert (cells["count"] == 0).sum() == len(cells) - 1
-    assert cells["count"].sum() == 1
-    assert cells["investment_100m_cny"].sum() == 7.0
-    # Every cell shares some area with the polygon.
-    assert (cells.to_crs(GK).intersection(COVER_GK).area > 0).all()
+    east = centre_km(Q0 + 1, R0)
+    projects = projects_at([cx, east[0]], [cy, east[1]], [2.0, 3.0])
+    cells = hex_grid(projects, cell_km=1.0, ring=1, cover=as_cover(strip), metric_crs=GK)
+    expected = {cell_of(Q0, R0), cell_of(Q0 - 1, R0)} | (
+        {cell_of(Q0 + 1, R0)} if east_kept else set()
+    )
+    assert set(cells["cell_id"]) == expected
+    assert cells["count"].sum() == 1 + east_kept
+    assert cells["investment_100m_cny"].sum() == 2.0 + 3.0 * east_kept
+    assert cells.attrs["projects_outside_cells"] == 1 - east_kept
+    # The same rule with shapely: of the occupied cells and their rings, those sharing area.
+    free = hex_grid(projects, cell_km=1.0, ring=1, metric_crs=GK).to_crs(GK)
+    shared = free.intersection(strip).area > 0
+    assert set(free.loc[shared.to_numpy(), "cell_id"]) == expected
 
 
-def test_cover_mode_without_projects_returns_empty_cells():
+def test_polygons_without_projects_get_no_cells():
+    far = gk_polygon([(60.0, 60.0), (100.0, 60.0), (100.0, 100.0), (60.0, 100.0)])  # 1,600 km²
+    cells = hex_grid(
+        projects_at([0.0], [0.0], [7.0]),
+        cell_km=1.0,
+        cover=as_cover(COVER_GK, far),
+        metric_crs=GK,
+    )
+    assert len(cells) == 19
+    assert not cells.to_crs(GK).intersects(far).any()
     no_projects = projects_at([0.0], [0.0]).iloc[:0]
-    cells = hex_grid(no_projects, cell_km=1.0, cover=as_cover(COVER_GK), metric_crs=GK)
-    assert len(cells) > 0
-    assert (cells["count"] == 0).all()
-    assert (cells["investment_100m_cny"] == 0.0).all()
+    assert len(hex_grid(no_projects, cell_km=1.0, cover=as_cover(COVER_GK), metric_crs=GK)) == 0
     assert len(hex_grid(no_projects, cell_km=1.0, metric_crs=GK)) == 0
 
 
@@ -368,7 +553,7 @@ def test_a_point_at_a_cell_centre_goes_to_that_cell():
             geometry=gpd.points_from_xy([lon], [lat]),
             crs="EPSG:4326",
         )
-        found = hex_grid(one, cell_km=1.0, metric_crs=GK)
+        found = hex_grid(one, cell_km=1.0, ring=0, metric_crs=GK)
         assert found["cell_id"].tolist() == [cells["cell_id"].iloc[index]]
         assert found["count"].tolist() == [1]
 
@@ -391,7 +576,7 @@ def test_every_point_goes_to_the_cell_whose_centre_is_nearest():
 def test_counts_and_sums_match_the_totals():
     projects = random_projects(600, seed=5)
     weights = projects["investment_100m_cny"].to_numpy()
-    cells = hex_grid(projects, cell_km=2.0, metric_crs=GK)
+    cells = hex_grid(projects, cell_km=2.0, ring=0, metric_crs=GK)
     assert (cells["count"] > 0).all()
     assert cells["count"].sum() == len(projects)
     assert cells["count_with_weight"].sum() == int(np.isfinite(weights).sum())
@@ -415,8 +600,8 @@ def test_cover_mode_counts_only_points_in_the_covered_cells():
 
 
 def test_hex_ids_are_stable_across_datasets():
-    a = hex_grid(projects_at([0.0, 5.0], [0.0, 0.0]), cell_km=1.0, metric_crs=GK)
-    b = hex_grid(projects_at([0.0, -30.0], [0.0, 9.0]), cell_km=1.0, metric_crs=GK)
+    a = hex_grid(projects_at([0.0, 5.0], [0.0, 0.0]), cell_km=1.0, ring=0, metric_crs=GK)
+    b = hex_grid(projects_at([0.0, -30.0], [0.0, 9.0]), cell_km=1.0, ring=0, metric_crs=GK)
     shared = set(a["cell_id"]) & set(b["cell_id"])
     assert len(shared) == 1
     (cell_id,) = shared
@@ -457,10 +642,12 @@ def test_hex_grid_rejects_a_cell_size_that_is_not_positive(cell_km):
         hex_grid(projects_at([0.0], [0.0]), cell_km=cell_km, metric_crs=GK)
 
 
-def test_hex_grid_rejects_too_many_cells_and_unknown_weights():
-    big = as_cover(gk_polygon([(-25.0, -25.0), (25.0, -25.0), (25.0, 25.0), (-25.0, 25.0)]))
-    # 2500 km² / (√3/2 · 0.02²) km² ≈ 7.2 million cells.
+def test_hex_grid_rejects_too_many_cells_bad_rings_and_unknown_weights():
+    # 1 + 3·600·601 = 1,081,801 cells within 600 steps of one project.
     with pytest.raises(UsageError, match="1,000,000"):
-        hex_grid(projects_at([0.0], [0.0]), cell_km=0.02, cover=big, metric_crs=GK)
+        hex_grid(projects_at([0.0], [0.0]), cell_km=1.0, ring=600, metric_crs=GK)
+    for ring in (-1, 1.5, True):
+        with pytest.raises(UsageError, match="ring"):
+            hex_grid(projects_at([0.0], [0.0]), cell_km=1.0, ring=ring, metric_crs=GK)
     with pytest.raises(UsageError, match="unknown weight column"):
         hex_grid(projects_at([0.0], [0.0]), cell_km=1.0, weight="budget", metric_crs=GK)

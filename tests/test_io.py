@@ -65,10 +65,10 @@ def test_gbk_file_with_chinese_headers_and_wan(gbk_csv):
 def test_each_rejection_rule(gbk_csv):
     rejected = load.projects_from_file(gbk_csv).rejected.set_index("row")
     assert rejected.index.tolist() == [5, 6, 7, 8, 9, 10, 11]
-    assert "duplicate project_id 'P1' (first at row 2)" in rejected.loc[5, "reason"]
-    assert "duplicate project_id 'P1' (first at row 2)" in rejected.loc[11, "reason"]
+    assert "duplicate project_id “P1” (first at row 2)" in rejected.loc[5, "reason"]
+    assert "duplicate project_id “P1” (first at row 2)" in rejected.loc[11, "reason"]
     assert "经度 is empty" in rejected.loc[6, "reason"] and rejected.loc[6, "column"] == "经度"
-    assert "'东经120' is not a number" in rejected.loc[7, "reason"]
+    assert "经度 “东经120” is not a coordinate" in rejected.loc[7, "reason"]
     assert "lon/lat look swapped" in rejected.loc[8, "reason"]
     assert "outside China" in rejected.loc[9, "reason"]
     assert "swapped" not in rejected.loc[9, "reason"]
@@ -334,18 +334,25 @@ def test_projects_geojson_in_chunks_is_one_valid_document(tmp_path, monkeypatch,
 def test_fast_csv_reader_reads_what_pandas_reads(tmp_path, content, encoding):
     path = tmp_path / "p.csv"
     path.write_bytes(content.encode(encoding))
-    table, _ = tables.read_table(path)
+    cells = tables.read_table(path)
+    table = cells.table
     text = content.lstrip("\ufeff")
     sep = "\t" if "\t" in text else ","
     expected = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    expected = expected[expected.apply(lambda row: any(v.strip() for v in row), axis=1)]
     assert table.columns.tolist() == expected.columns.tolist()
     assert table.astype(object).values.tolist() == expected.astype(object).values.tolist()
+    # records numbered as a spreadsheet shows them: a quoted line break stays in its row,
+    # an empty line and a row of empty cells are rows too (skipped as blank)
+    assert cells.header_row == 1
+    assert cells.row_numbers.tolist() == list(range(2, 2 + len(table)))
+    assert cells.blank_rows == ((4, 5) if "\n\n" in text else ())
 
 
 def test_ragged_csv_still_reads_through_pandas(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("id,name,lon\nA,x,120\nB,y\n", encoding="utf-8")
-    table, _ = tables.read_table(path)
+    table = tables.read_table(path).table
     assert table["name"].tolist() == ["x", "y"] and table["lon"].iloc[0] == "120"
     assert pd.isna(table["lon"].iloc[1]) or table["lon"].iloc[1] == ""
 
@@ -376,7 +383,7 @@ def test_xlsx_blank_cells_and_a_blank_header(tmp_path):
         }
     )
     frame.to_excel(path, index=False)  # written by openpyxl: blank cells stay empty
-    table, _ = tables.read_table(path)
+    table = tables.read_table(path).table
     assert table["总投资(亿元)"].dtype.kind == "f" and np.isnan(table["总投资(亿元)"].iloc[1])
     assert table["项目名称"].tolist()[::2] == ["甲", "丙"] and pd.isna(table["项目名称"].iloc[1])
     loaded = load.projects_from_file(path)
@@ -385,5 +392,6 @@ def test_xlsx_blank_cells_and_a_blank_header(tmp_path):
     frame.rename(columns={"纬度": "Unnamed"}).assign(**{"": [1, 2, 3]}).to_excel(
         tmp_path / "blank.xlsx", index=False
     )
-    table, _ = tables.read_table(tmp_path / "blank.xlsx")
+    table = tables.read_table(tmp_path / "blank.xlsx").table
     assert len(table.columns) == 5 and len(table) == 3
+    assert "column E" in table.columns  # named by its spreadsheet letter

@@ -155,7 +155,7 @@ def test_leaflet_is_inlined(full_map):
 def test_layer_names_in_layer_control(full_map):
     html = full_map.get_root().render()
     block = re.search(r"overlays\s*:\s*\{(.*?)\}", html, flags=re.DOTALL).group(1)
-    names = ["投资项目", "园区投资密度", "项目投资密度（核密度）", "行政区与地标"]
+    names = ["投资项目", "园区投资密度", "投资核密度（平滑）", "行政区与地标"]
     keys = [json.loads(k) for k in re.findall(r'("(?:[^"\\]|\\.)*")\s*:', block)]
     assert keys == names
     assert '"collapsed": false' in html

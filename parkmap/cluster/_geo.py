@@ -88,9 +88,20 @@ def crs_label(crs: CRS) -> str:
     return f"EPSG:{code}" if code else crs.to_proj4()
 
 
-def untested(count: tuple[str, int], outcome: tuple[str, str], reason: str) -> dict[str, Any]:
-    """The result of a test that was not run: its sample size, the outcome and why.
+def untested(
+    count: tuple[str, int],
+    outcome: tuple[str, str],
+    reason: str,
+    *,
+    needs: int | float | None = None,
+) -> dict[str, Any]:
+    """The result of a test that was not run: its sample size, the outcome, the floor and why.
 
-    ``untested(("n", 4), ("pattern", "too_few_points"), "needs at least 10 points")``
+    It carries no statistic and no p-value, so nothing downstream can word it as a finding.
+
+    ``untested(("n", 4), ("pattern", "too_few_points"), "needs at least 10 points", needs=10)``
     """
-    return {count[0]: count[1], outcome[0]: outcome[1], "reason": reason}
+    result = {count[0]: count[1], outcome[0]: outcome[1]}
+    if needs is not None:
+        result["needs"] = needs
+    return {**result, "reason": reason}

@@ -1,8 +1,17 @@
 """Area statistics on a hexagon grid over the parks: Moran's I, Getis–Ord Gi* and local Moran.
 
-The grid is :func:`parkmap.density.hex_grid` (``cover=parks``): every cell whose interior meets a
-park, empty cells included, with the investment (亿元) of the projects in it. The statistics run
-on the investment per cell with PySAL:
+The grid is :func:`parkmap.density.hex_grid` (``cover=parks``): the cells that hold a project plus
+two rings of neighbours around each (:data:`parkmap.density.GRID_RING`), kept where a cell's
+interior meets a park, with the investment (亿元) of the projects in it. Empty land far from any
+project is left out on purpose: a county-sized park covered whole would be thousands of zero
+cells that say only "the park is big" (every cluster then tests "hot" against a mean dragged
+towards zero, and the grid costs minutes and gigabytes). The rings keep the zeros that carry
+information — the empty cells near the projects, the "cold" side of a hot spot — and with two of
+them every cell beside a project's cell has its whole queen neighbourhood in the grid, so its
+Gi* is not cut short at the grid's edge. The statistics ask where, within and around the
+developed part of the parks, investment gathers.
+The rule is written to stats.json (``weights.cells_rule``). The statistics run on the investment
+per cell with PySAL:
 
 * weights: queen contiguity between cells (``libpysal.weights.Queen.from_dataframe``),
   row-standardised. Hexagons share whole edges, so queen and rook agree. Neighbouring cells are
@@ -18,6 +27,12 @@ on the investment per cell with PySAL:
   cut-off is the Benjamini–Hochberg one (``esda.fdr(p, α)``).
 * local Moran (``esda.Moran_Local(seed=seed)``): quadrants HH, LH, LL, HL where the permutation
   p-value is below 0.05 (or its FDR cut-off), "ns" otherwise.
+
+Every test here needs :data:`~parkmap.cluster.minimums.MIN_AREAL_UNITS` (30) cells of which
+:data:`~parkmap.cluster.minimums.MIN_NONZERO_UNITS` (5) hold investment, for all parks together
+(Moran's I, Gi*, local Moran) and for each park (Moran's I); below that the result is
+:func:`sample_shortfall` — sample size, floor and reason, no statistic, no p-value — and the
+cells keep ``gi_bin`` 0 and ``lisa_quadrant`` "ns" with no z or p.
 """
 
 from __future__ import annotations
@@ -39,6 +54,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import norm
 
 from parkmap.cluster._geo import LONLAT, crs_label, geometry_to_metric, to_metric, untested
+from parkmap.cluster.minimums import MIN_AREAL_UNITS, MIN_NONZERO_UNITS
 from parkmap.settings import DEFAULT_CELL_KM
 
 if TYPE_CHECKING:
@@ -49,8 +65,6 @@ GI_LEVELS: Final = ((3, 0.01), (2, 0.05), (1, 0.10))
 #: Significance level of the local Moran quadrants.
 LISA_ALPHA: Final = 0.05
 QUADRANTS: Final = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
-#: Fewest cells for Moran's I of one park.
-MIN_CELLS: Final = 4
 #: Vertices closer than this (metres) are the same vertex.
 SNAP_M: Final = 1e-3
 
@@ -130,30 +144,67 @@ def _quiet() -> Iterator[None]:
 
 def _park_ids_of_cells(cells: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, crs: CRS) -> list[str]:
     """ ";"-joined ids of the parks whose interior each cell meets."""
-    hexes = [geometry_to_metric(crs, g) for g in cells.geometry]
-    found: list[list[str]] = [[] for _ in hexes]
+    # All cells at once: one transform of the whole array, not one CRS lookup per cell.
+    hexes = geometry_to_metric(crs, np.asarray(cells.geometry.array, dtype=object))
+    found: list[list[str]] = [[] for _ in range(len(hexes))]
     tree = shapely.STRtree(hexes)
     for pid, geom in zip(parks["park_id"].astype(str), parks.to_crs(LONLAT).geometry, strict=True):
         if geom is None or geom.is_empty:
             continue
         metric = geometry_to_metric(crs, geom)
-        for i in tree.query(metric, predicate="intersects"):
-            if not metric.touches(hexes[i]):
-                found[int(i)].append(pid)
+        hits = tree.query(metric, predicate="intersects")
+        touching = shapely.touches(metric, hexes[hits])
+        for i in hits[~touching]:
+            found[int(i)].append(pid)
     return [";".join(ids) for ids in found]
 
 
-def _moran(y: np.ndarray, w: W | None, permutations: int, seed: int) -> dict[str, Any]:
+def sample_shortfall(y: np.ndarray, counts: np.ndarray) -> dict[str, Any] | None:
+    """Why Moran's I, Gi* and local Moran cannot be run on these cells; ``None`` when they can.
+
+    Parameters
+    ----------
+    y
+        Investment (亿元) of each cell.
+    counts
+        Projects in each cell.
+
+    Returns
+    -------
+    dict or None
+        ``cells, nonzero_cells, result, reason`` (and ``needs``), ``result`` one of
+        ``"no_projects"``, ``"too_few_cells"`` (fewer than :data:`MIN_AREAL_UNITS` cells) and
+        ``"too_few_nonzero_cells"`` (fewer than :data:`MIN_NONZERO_UNITS` cells with
+        investment); ``None`` when the sample is large enough.
+    """
+    n = len(y)
+    nonzero = int((np.nan_to_num(np.asarray(y, dtype=float)) > 0).sum())
+    if int(np.asarray(counts).sum()) == 0:
+        return {"cells": n, "nonzero_cells": 0, "result": "no_projects", "reason": "no projects"}
+    if n < MIN_AREAL_UNITS:
+        reason = f"needs at least {MIN_AREAL_UNITS} cells"
+        short = untested(("cells", n), ("result", "too_few_cells"), reason, needs=MIN_AREAL_UNITS)
+    elif nonzero < MIN_NONZERO_UNITS:
+        reason = f"needs at least {MIN_NONZERO_UNITS} cells with investment"
+        outcome = ("result", "too_few_nonzero_cells")
+        short = untested(("cells", n), outcome, reason, needs=MIN_NONZERO_UNITS)
+    else:
+        return None
+    return {"nonzero_cells": nonzero, **short}
+
+
+def _moran(
+    y: np.ndarray, w: W | None, permutations: int, seed: int, *, counts: np.ndarray
+) -> dict[str, Any]:
     import esda
 
     n = len(y)
-    if n < MIN_CELLS:
-        return untested(
-            ("cells", n), ("result", "too_few_cells"), f"needs at least {MIN_CELLS} cells"
-        )
+    short = sample_shortfall(y, counts)
+    if short is not None:
+        return short
     if float(np.var(y)) == 0.0:
         return {"cells": n, "result": "no_variation", "reason": "every cell has the same value"}
-    assert w is not None  # callers give no weights only to fewer than MIN_CELLS cells
+    assert w is not None  # callers give no weights only to samples below the minimum
     if w.n - len(w.islands) < 2:
         return {"cells": n, "result": "no_neighbours", "reason": "cells have no neighbours"}
     np.random.seed(seed)  # esda.Moran draws its permutations from numpy's global generator
@@ -210,7 +261,8 @@ def hex_statistics(
     projects
         Projects (Point geometries, ``investment_100m_cny``).
     parks
-        Park polygons with ``park_id``; the grid covers them.
+        Park polygons with ``park_id``; the grid keeps to them (cells with projects and two
+        rings of neighbours, where a cell meets a park).
     crs
         Metric CRS of the grid.
     cell_km
@@ -222,7 +274,7 @@ def hex_statistics(
     """
     import esda
 
-    from parkmap.density import hex_grid
+    from parkmap.density import GRID_RING, hex_grid
 
     raw_grid = hex_grid(projects, cell_km=cell_km, cover=parks, metric_crs=crs)
     grid = snap_shared_vertices(raw_grid, crs).reset_index(drop=True)
@@ -242,6 +294,8 @@ def hex_statistics(
         "type": "queen contiguity (libpysal.weights.Queen.from_dataframe on the hexagons)",
         "transform": "R (row-standardised)",
         "cells": n,
+        "cells_rule": f"cells holding a project plus {GRID_RING} ring(s) of neighbours, "
+        "where a cell meets a park",
         "cell_km": float(cell_km),
         "metric_crs": crs_label(crs),
         "permutations": int(permutations),
@@ -259,18 +313,20 @@ def hex_statistics(
     cells["lisa_p_sim"] = np.nan
     cells["lisa_quadrant"] = "ns"
     cells["neighbours"] = 0
-    if n < MIN_CELLS:
+    short = sample_shortfall(y, cells["count"].to_numpy())
+    if short is not None:
         weights_info["islands"] = 0
-        stats["moran"] = _moran(y, None, permutations, seed)
-        stats["gi"] = {"result": "too_few_cells"}
-        stats["lisa"] = {"result": "too_few_cells"}
+        stats["moran"] = short
+        stats["gi"] = dict(short)
+        stats["lisa"] = dict(short)
+        stats["moran_by_park"] = _moran_by_park(cells, parks, permutations, seed)
         return HexStatistics(cells=cells, stats=stats, grid=raw_grid)
     w = queen_weights(cells)
     weights_info["islands"] = len(w.islands)
     weights_info["mean_neighbours"] = float(w.mean_neighbors)
     weights_info["components"] = int(w.n_components)
     cells["neighbours"] = [int(w.cardinalities[i]) for i in range(n)]
-    stats["moran"] = _moran(y, w, permutations, seed)
+    stats["moran"] = _moran(y, w, permutations, seed, counts=cells["count"].to_numpy())
     if float(np.var(y)) > 0:
         from libpysal.weights import fill_diagonal
 
@@ -320,17 +376,23 @@ def hex_statistics(
     else:
         stats["gi"] = {"result": "no_variation"}
         stats["lisa"] = {"result": "no_variation"}
+    stats["moran_by_park"] = _moran_by_park(cells, parks, permutations, seed)
+    return HexStatistics(cells=cells, stats=stats, grid=raw_grid)
+
+
+def _moran_by_park(
+    cells: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, permutations: int, seed: int
+) -> dict[str, Any]:
+    """Moran's I on the cells of each park (those whose ``park_ids`` name it)."""
+    found: dict[str, Any] = {}
     for pid in parks["park_id"].astype(str):
         mask = cells["park_ids"].str.split(";").apply(lambda ids, pid=pid: pid in ids).to_numpy()
         sub = cells[mask].reset_index(drop=True)
-        if len(sub) >= MIN_CELLS:
-            result = _moran(
-                sub["investment_100m_cny"].to_numpy(float), queen_weights(sub), permutations, seed
-            )
-        else:
-            result = _moran(sub["investment_100m_cny"].to_numpy(float), None, permutations, seed)
-        stats["moran_by_park"][pid] = result
-    return HexStatistics(cells=cells, stats=stats, grid=raw_grid)
+        y = sub["investment_100m_cny"].to_numpy(float)
+        counts = sub["count"].to_numpy()
+        w = queen_weights(sub) if sample_shortfall(y, counts) is None else None
+        found[pid] = _moran(y, w, permutations, seed, counts=counts)
+    return found
 
 
 def cells_table(cells: gpd.GeoDataFrame) -> pd.DataFrame:

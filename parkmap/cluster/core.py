@@ -7,6 +7,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from parkmap.cluster._geo import (
@@ -51,10 +52,22 @@ class ClusterAnalysis:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def _members(projects: gpd.GeoDataFrame, park_id: str) -> np.ndarray:
-    ids = projects["park_ids"].fillna("").astype(str).str.split(";")
-    members: np.ndarray = ids.apply(lambda values: park_id in values).to_numpy(dtype=bool)
-    return members
+def _memberships(projects: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """Park id → which projects lie in it (``park_ids`` is ``;``-joined: parks may overlap).
+
+    One split and one grouping for all parks, instead of a scan of every project per park.
+    """
+    ids = projects["park_ids"].fillna("").astype(str).str.split(";").explode()
+    position = np.repeat(
+        np.arange(len(projects)),
+        projects["park_ids"].fillna("").astype(str).str.count(";").to_numpy() + 1,
+    )
+    found: dict[str, np.ndarray] = {}
+    for park_id, where in pd.Series(position, index=ids.to_numpy()).groupby(level=0):
+        members = np.zeros(len(projects), dtype=bool)
+        members[where.to_numpy()] = True
+        found[str(park_id)] = members
+    return found
 
 
 def cluster_analysis(
@@ -120,16 +133,17 @@ def cluster_analysis(
     hull_area = float(hull.area) if hull is not None else 0.0
     nni = {"citywide": nearest_neighbour_index(x[ok], y[ok], hull_area), "parks": {}}
     nni["citywide"]["study_area"] = "convex hull of all projects (planar, metric CRS)"
+    # ripley_l checks the sample size first, then the area (a hull of 1–2 points has none).
     ripley = {
-        "citywide": ripley_l(x[ok], y[ok], hull, simulations=simulations, seed=seed)
-        if hull is not None and hull.area > 0
-        else {"n": int(ok.sum()), "pattern": "no_area", "reason": "the projects span no area"},
+        "citywide": ripley_l(x[ok], y[ok], hull, simulations=simulations, seed=seed),
         "parks": {},
     }
     park_rows = []
+    memberships = _memberships(projects)
+    nobody = np.zeros(len(projects), dtype=bool)
     for _, park in parks.iterrows():
         pid = str(park["park_id"])
-        inside = _members(projects, pid) & ok
+        inside = memberships.get(pid, nobody) & ok
         area_m2 = float(park["area_km2"]) * 1e6
         result = nearest_neighbour_index(x[inside], y[inside], area_m2)
         result["study_area"] = "park area_km2 (geodesic)"

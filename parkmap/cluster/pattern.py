@@ -10,7 +10,10 @@ other point (Euclidean, metres, in the Gauss–Krüger zone of the data)::
     SE   = 0.26136 / √(n² / A)
     z    = (D_O − D_E) / SE,         p = 2·(1 − Φ(|z|))   (two-sided, normal)
 
-NNI < 1 with p < α: clustered; NNI > 1 with p < α: dispersed; otherwise random. Needs n ≥ 2.
+NNI < 1 with p < α: clustered; NNI > 1 with p < α: dispersed; otherwise random. Run only on
+n ≥ :data:`~parkmap.cluster.minimums.MIN_POINTS_NNI` (10) points, Ripley's L on n ≥
+:data:`~parkmap.cluster.minimums.MIN_POINTS_RIPLEY` (10); below that the result has no statistic
+and no p-value (:mod:`parkmap.cluster.minimums`), and no points at all is ``"no_projects"``.
 
 Ripley's L (``L(d) = √(K(d)/π)``, ``K(d) = A · 2·#{pairs closer than d} / (n·(n−1))``, no edge
 correction) is compared with an envelope of ``simulations`` patterns of ``n`` points drawn
@@ -30,12 +33,10 @@ from scipy.spatial.distance import pdist
 from scipy.stats import norm
 
 from parkmap.cluster._geo import FloatArray, untested
+from parkmap.cluster.minimums import MIN_POINTS_NNI, MIN_POINTS_RIPLEY
 
 #: ArcGIS's constant for the standard error of the mean nearest-neighbour distance.
 SE_CONSTANT: Final = 0.26136
-#: Fewest points for the nearest-neighbour index and for Ripley's L.
-MIN_POINTS_NNI: Final = 2
-MIN_POINTS_RIPLEY: Final = 10
 #: Most points for Ripley's L: every simulation measures all n·(n−1)/2 pairs.
 MAX_POINTS_RIPLEY: Final = 5000
 #: Distances at which L is evaluated.
@@ -58,17 +59,18 @@ def nearest_neighbour_index(
     -------
     dict
         ``n, area_km2, observed_mean_m, expected_mean_m, nni, z, p, pattern`` (``"clustered"``,
-        ``"dispersed"``, ``"random"``), or ``n, area_km2, pattern="too_few_points"`` (and a
-        ``reason``) when n < 2 or the area is not positive.
+        ``"dispersed"``, ``"random"``); without a statistic or p-value, ``n, area_km2, pattern``
+        with a ``reason``: ``"no_projects"`` (n = 0), ``"too_few_points"`` (n <
+        :data:`MIN_POINTS_NNI`, with ``needs``) or ``"no_area"``.
     """
     n = len(x)
     result: dict[str, Any] = {"n": n, "area_km2": area_m2 / 1e6}
+    if n == 0:
+        return {**result, "pattern": "no_projects", "reason": "no projects"}
     if n < MIN_POINTS_NNI:
-        return {
-            **result,
-            "pattern": "too_few_points",
-            "reason": f"needs at least {MIN_POINTS_NNI} points",
-        }
+        reason = f"needs at least {MIN_POINTS_NNI} points"
+        few = untested(("n", n), ("pattern", "too_few_points"), reason, needs=MIN_POINTS_NNI)
+        return {**result, **few}
     if not (math.isfinite(area_m2) and area_m2 > 0):
         return {**result, "pattern": "no_area", "reason": "the study area is zero"}
     xy = np.column_stack((x, y))
@@ -102,7 +104,7 @@ def _l_function(xy: FloatArray, area_m2: float, support: FloatArray) -> FloatArr
 def ripley_l(
     x: FloatArray,
     y: FloatArray,
-    polygon_m: shapely.Geometry,
+    polygon_m: shapely.Geometry | None,
     *,
     simulations: int = 99,
     seed: int = 0,
@@ -115,7 +117,8 @@ def ripley_l(
     x, y
         Point coordinates in metres.
     polygon_m
-        Study area in the same metric CRS; simulated patterns are drawn inside it.
+        Study area in the same metric CRS; simulated patterns are drawn inside it (``None`` or
+        no area: ``pattern="no_area"``).
     simulations
         Number of simulated CSR patterns (seeded with ``seed``).
     area_m2
@@ -125,16 +128,18 @@ def ripley_l(
     -------
     dict
         ``n, support_m, l_m, lower_m, upper_m, simulations, seed, clustered_at_m,
-        dispersed_at_m, pattern`` (``clustered``/``dispersed``/``mixed``/``random``), or
-        ``pattern="too_few_points"`` (n < 10) or ``"too_many_points"`` (n > 5000) with a
-        ``reason``.
+        dispersed_at_m, pattern`` (``clustered``/``dispersed``/``mixed``/``random``), or, with a
+        ``reason`` and no L, ``pattern="no_projects"`` (n = 0), ``"too_few_points"`` (n <
+        :data:`MIN_POINTS_RIPLEY`, with ``needs``) or ``"too_many_points"`` (n > 5000).
     """
     from pointpats.random import poisson
 
     n = len(x)
+    if n == 0:
+        return {"n": 0, "pattern": "no_projects", "reason": "no projects"}
     if n < MIN_POINTS_RIPLEY:
         reason = f"needs at least {MIN_POINTS_RIPLEY} points"
-        return untested(("n", n), ("pattern", "too_few_points"), reason)
+        return untested(("n", n), ("pattern", "too_few_points"), reason, needs=MIN_POINTS_RIPLEY)
     if n > MAX_POINTS_RIPLEY:
         reason = f"more than {MAX_POINTS_RIPLEY} points (all pairs are measured)"
         return untested(("n", n), ("pattern", "too_many_points"), reason)

@@ -14,6 +14,13 @@ Weighting (``weighted=True``)
   A 12亿元 project then counts like 12 projects stacked at one spot when densities and
   ``min_cluster_size`` are judged. At most :data:`MAX_REPEATED_POINTS` copies in all (the unit
   grows when more would be needed; the unit used is returned).
+
+Too few to cluster
+------------------
+Fewer projects than one cluster needs (:func:`parkmap.cluster.minimums.cluster_minimum`:
+``min_samples`` for DBSCAN, ``max(2, min_samples)`` for HDBSCAN; for weighted DBSCAN fewer
+亿元 of known investment than ``min_samples``) are not clustered at all: ``params["result"]`` is
+``"too_few_points"`` with ``needs``, and the report says so instead of "0 clusters".
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from parkmap.cluster._geo import (
     to_lonlat,
     to_metric,
 )
+from parkmap.cluster.minimums import cluster_minimum
 from parkmap.errors import UsageError
 
 METHODS: Final = ("dbscan", "hdbscan")
@@ -191,10 +199,21 @@ def find_clusters(
         "projects_used": int(ok.sum()),
     }
     labels_ok = np.full(len(xy), -1)
-    if method == "dbscan":
+    needs = cluster_minimum(method, min_samples)
+    weighed = weighted and method == "dbscan"
+    have = float(weights.sum()) if weighed and weights is not None else len(xy)
+    params["result"] = "too_few_points" if have < needs else "tested"
+    params["needs"] = needs
+    if weighed:
+        params["investment_used_100m_cny"] = round(have, 6)
+    if params["result"] == "too_few_points":
+        if method == "dbscan":
+            params["eps_m"] = float(eps_m)
+        else:
+            params["min_cluster_size"] = needs
+    elif method == "dbscan":
         params["eps_m"] = float(eps_m)
-        if len(xy):
-            labels_ok = _labels_dbscan(xy, weights, eps_m, min_samples)
+        labels_ok = _labels_dbscan(xy, weights, eps_m, min_samples)
         if weighted:
             params["weighting"] = "sample_weight = investment (亿元); unknown investment = 0"
     else:

@@ -16,6 +16,7 @@ import shapely
 from parkmap import write
 from parkmap.cluster.core import ClusterAnalysis
 from parkmap.errors import UsageError
+from parkmap.i18n import park_name, texts
 
 if TYPE_CHECKING:
     from parkmap.fonts import FontSetup
@@ -133,7 +134,7 @@ def write_cluster_report(
         from parkmap.cluster.plots import plot_ripley
 
         doc["plots"] = {}
-        for key, stats, title in _ripley_items(result):
+        for key, stats, title in _ripley_items(result, lang):
             path = plot_ripley(
                 stats,
                 out / PLOTS_DIR / f"ripley_{key}.png",
@@ -153,9 +154,10 @@ def write_cluster_report(
     return written
 
 
-def _ripley_items(result: ClusterAnalysis) -> Iterator[tuple[str, dict[str, Any], str]]:
-    yield "citywide", result.ripley["citywide"], "citywide"
+def _ripley_items(result: ClusterAnalysis, lang: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(file key, Ripley result, title name in ``lang``) of the citywide plot and each park's."""
+    yield "citywide", result.ripley["citywide"], texts(lang, "report")["city"]
     for park in result.parks:
         pid = park["park_id"]
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)
-        yield safe, result.ripley["parks"][pid], park["name"]
+        yield safe, result.ripley["parks"][pid], park_name(park, lang)

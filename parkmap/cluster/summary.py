@@ -1,17 +1,55 @@
-"""``summary.md``: the statistics in plain language, in Chinese or English."""
+"""``summary.md``: the statistics in plain language, in Chinese or English.
+
+A sentence never claims more than its test allows: a test below its minimum sample
+(:mod:`parkmap.cluster.minimums`) is reported as "too few projects to test (n = 4; needs ≥ 10)"
+with no statistic and no p-value, a park with no projects as "no projects", and a range whose
+ends round to the same value is printed once (``982 米``, not ``982–982 米``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from pyproj import CRS
+
 from parkmap.cluster.core import ClusterAnalysis
-from parkmap.cluster.pattern import MAX_POINTS_RIPLEY, MIN_POINTS_NNI, MIN_POINTS_RIPLEY
-from parkmap.i18n import park_name, texts
+from parkmap.cluster.minimums import (
+    MIN_AREAL_UNITS,
+    MIN_NONZERO_UNITS,
+    MIN_POINTS_NNI,
+    MIN_POINTS_RIPLEY,
+)
+from parkmap.cluster.pattern import MAX_POINTS_RIPLEY
+from parkmap.i18n import crs_words, park_name, texts
+
+
+def span(values: Iterable[float], digits: int = 0) -> str:
+    """``"732–14636"`` from the smallest to the largest value; one value when both ends agree.
+
+    >>> span([982.4, 981.6]), span([732.0, 14636.2, 5000.0])
+    ('982', '732–14636')
+    """
+    found = [float(v) for v in values]
+    lo, hi = f"{min(found):.{digits}f}", f"{max(found):.{digits}f}"
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+def _points_untested(t: dict, name: str, r: dict, stat: str, need: int) -> str | None:
+    """The sentence of a point test that was not run, or ``None`` when it was."""
+    if r["pattern"] == "no_projects" or r.get("n") == 0:
+        return t["stat_none"].format(name=name)
+    if r["pattern"] == "too_few_points":
+        return t["few"].format(name=name, n=r["n"], stat=stat, need=r.get("needs", need))
+    if r["pattern"] == "no_area":
+        return t["noarea"].format(name=name, stat=stat)
+    return None
 
 
 def _nni_line(t: dict, name: str, r: dict) -> str:
-    if r["pattern"] == "too_few_points":
-        return t["few"].format(name=name, n=r["n"], stat="NNI", need=MIN_POINTS_NNI)
-    if r["pattern"] == "no_area":
-        return t["noarea"].format(name=name, stat="NNI")
+    untested = _points_untested(t, name, r, "NNI", MIN_POINTS_NNI)
+    if untested is not None:
+        return untested
     return t["nni"].format(
         name=name,
         word=t[r["pattern"]],
@@ -24,23 +62,33 @@ def _nni_line(t: dict, name: str, r: dict) -> str:
 
 
 def _ripley_line(t: dict, name: str, r: dict) -> str:
+    untested = _points_untested(t, name, r, "Ripley L", MIN_POINTS_RIPLEY)
+    if untested is not None:
+        return untested
     pattern = r["pattern"]
-    if pattern == "too_few_points":
-        return t["few"].format(name=name, n=r["n"], stat="Ripley L", need=MIN_POINTS_RIPLEY)
-    if pattern == "no_area":
-        return t["noarea"].format(name=name, stat="Ripley L")
     if pattern == "too_many_points":
         return t["many"].format(name=name, n=r["n"], stat="Ripley L", most=MAX_POINTS_RIPLEY)
-    at = r["clustered_at_m"] if pattern == "clustered" else r["dispersed_at_m"]
     if pattern in ("clustered", "dispersed"):
-        return t[f"r_{pattern}"].format(name=name, lo=min(at), hi=max(at), sim=r["simulations"])
+        at = r["clustered_at_m"] if pattern == "clustered" else r["dispersed_at_m"]
+        return t[f"r_{pattern}"].format(name=name, span=span(at), sim=r["simulations"])
     return t[f"r_{pattern}"].format(name=name)
 
 
 def _moran_line(t: dict, name: str, r: dict) -> str:
     if "I" not in r:
-        key = "moran_flat" if r.get("result") == "no_variation" else "moran_few"
-        return t[key].format(name=name, cells=r["cells"])
+        result = r.get("result")
+        if result == "no_projects":
+            return t["stat_none"].format(name=name)
+        if result == "too_few_nonzero_cells":
+            need = r.get("needs", MIN_NONZERO_UNITS)
+            return t["moran_sparse"].format(name=name, nonzero=r["nonzero_cells"], need=need)
+        if result == "no_variation":
+            return t["moran_flat"].format(name=name)
+        if result == "no_neighbours":
+            return t["moran_islands"].format(name=name)
+        return t["moran_few"].format(
+            name=name, cells=r["cells"], need=r.get("needs", MIN_AREAL_UNITS)
+        )
     if r["result"] in ("clustered", "dispersed"):
         return t["moran_sig"].format(
             name=name, word=t[r["result"]], I=r["I"], p=r["p_sim"], cells=r["cells"]
@@ -52,10 +100,38 @@ def _moran_line(t: dict, name: str, r: dict) -> str:
 def moran_sentence(result: ClusterAnalysis, *, lang: str = "zh") -> str:
     """The citywide Moran's I sentence of ``summary.md`` (all parks together), without its bullet.
 
-    For example ``"全部园区的投资显著集聚：Moran's I = 0.04，p = 0.033（265 个网格）。"``.
+    For example ``"全部园区的投资显著集聚：Moran's I = 0.04，p = 0.033（265 个网格）。"``, or
+    ``"全部园区：网格太少，无法检验 Moran's I（n = 12 个网格，至少需要 30 个）。"``.
     """
     t = texts(lang, "map", "report")
     return _moran_line(t, t["city_grid"], result.hexes.stats["moran"]).removeprefix("- ")
+
+
+def hot_spots_untested(result: ClusterAnalysis, *, lang: str = "zh") -> str | None:
+    """Why Gi* and local Moran were not run (one sentence), or ``None`` when they were."""
+    t = texts(lang, "map", "report")
+    gi: dict[str, Any] = result.hexes.stats.get("gi", {})
+    outcome = gi.get("result")
+    if outcome == "no_projects":
+        return t["hot_none"]
+    if outcome == "too_few_cells":
+        return t["hot_few"].format(cells=gi["cells"], need=gi.get("needs", MIN_AREAL_UNITS))
+    if outcome == "too_few_nonzero_cells":
+        need = gi.get("needs", MIN_NONZERO_UNITS)
+        return t["hot_sparse"].format(nonzero=gi["nonzero_cells"], need=need)
+    return None
+
+
+def clusters_sentence(result: ClusterAnalysis, *, lang: str = "zh") -> str:
+    """``"共 5 个集群；78 个项目不属于任何集群。"``, or why no cluster could be looked for."""
+    t = texts(lang, "map", "report")
+    params = result.clusters.params
+    if params.get("result") == "too_few_points":
+        if "investment_used_100m_cny" in params:
+            n: float = round(float(params["investment_used_100m_cny"]), 2)
+            return t["clusters_few_weighted"].format(n=n, need=params["needs"])
+        return t["clusters_few"].format(n=params["projects_used"], need=params["needs"])
+    return str(t["clusters_n"].format(n=params["clusters"], noise=params["noise_projects"]))
 
 
 def summary_markdown(result: ClusterAnalysis, *, lang: str = "zh") -> str:
@@ -66,14 +142,15 @@ def summary_markdown(result: ClusterAnalysis, *, lang: str = "zh") -> str:
         t["report_title"],
         "",
         t["report_crs"].format(
-            crs=s["metric_crs"], seed=s["seed"], perm=s["permutations"], sim=s["simulations"]
+            crs=crs_words(CRS(s["metric_crs"]), lang),
+            seed=s["seed"],
+            perm=s["permutations"],
+            sim=s["simulations"],
         ),
         "",
         t["clusters_h"].format(method=result.clusters.params["method"].upper()),
         "",
-        t["clusters_n"].format(
-            n=result.clusters.params["clusters"], noise=result.clusters.params["noise_projects"]
-        ),
+        clusters_sentence(result, lang=lang),
     ]
     names = {p["park_id"]: park_name(p, lang) for p in result.parks}
     for row in result.clusters.clusters.itertuples():
@@ -98,6 +175,10 @@ def summary_markdown(result: ClusterAnalysis, *, lang: str = "zh") -> str:
     lines.append(_moran_line(t, t["city_grid"], stats["moran"]))
     lines += [_moran_line(t, names[pid], r) for pid, r in stats["moran_by_park"].items()]
     lines += ["", t["hot_h"], ""]
+    untested = hot_spots_untested(result, lang=lang)
+    if untested is not None:
+        lines.append(untested)
+        return "\n".join(lines) + "\n"
     cells = result.hexes.cells
     quads = cells["lisa_quadrant"].value_counts()
     lines.append(

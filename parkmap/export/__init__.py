@@ -2,8 +2,10 @@
 
 ``export_all(analysis, out)`` writes ``map.png``/``map.svg``/``map.pdf``, ``atlas.pdf``,
 ``parks.csv``, ``parks.xlsx`` and ``projects.gpkg`` into ``out``; every file is written
-atomically (temporary file, then rename). ``export_all(..., clusters=cluster_analysis(...))``
-adds the page of investment hot spots and project clusters to the atlas.
+atomically (temporary file, then rename). To write the set all at once, or not at all, give it
+the folder of :func:`parkmap.write.staged_outputs`, as :func:`parkmap.pipeline.export` does.
+``export_all(..., clusters=cluster_analysis(...))`` adds the page of investment hot spots and
+project clusters to the atlas.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from parkmap.export.static_map import (
 )
 from parkmap.fonts import FontSetup
 from parkmap.i18n import fmt_number, other_language, park_name, texts, with_unit
-from parkmap.metrics import citywide_totals
+from parkmap.metrics import STATUS, citywide_totals
 from parkmap.settings import STATUSES
 from parkmap.write import atomic_write
 
@@ -62,6 +62,22 @@ def top_projects(projects: pd.DataFrame, park_id: str, n: int = TOP_N) -> pd.Dat
     return park_projects(projects, park_id).head(n)
 
 
+def _figure(value: object, t: dict[str, str]) -> str:
+    """A figure for a page: :func:`parkmap.i18n.fmt_number`, or the word "unknown" for NaN
+    (an amount the file does not give is not 0 and not a dash)."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # None, pd.NA, text
+        return t["unknown"]
+    return t["unknown"] if np.isnan(x) else fmt_number(x)
+
+
+def _ranks(parks: pd.DataFrame) -> pd.Series:
+    """Each park's rank as a float, NaN where the park has none."""
+    rank = pd.to_numeric(parks["rank"], errors="coerce").astype(float)
+    return rank.where(rank > 0)
+
+
 def _footer_page(fig: Figure, setup: FontSetup, page: int, pages: int, scale: float) -> None:
     text = texts(setup.lang, "sheet")["page"].format(page=page, pages=pages)
     fig.text(0.03, 0.02, text, ha="left", fontsize=7 * scale, color="#666666")
@@ -77,7 +93,7 @@ def cover_page(
     caption: str | None,
 ) -> Figure:
     """Cover: title, citywide totals and the park table ranked by density."""
-    t = texts(setup.lang, "sheet")
+    t = texts(setup.lang, "map", "sheet")
     scale = sheet.scale
     fig = Figure(figsize=sheet.inches)
     fig.text(0.06, 0.88, title, fontsize=24 * scale, fontweight="bold", va="top")
@@ -86,7 +102,7 @@ def cover_page(
     rows = [
         (t["total_parks"], f"{len(data.parks)}"),
         (t["total_projects"], f"{totals['projects']}"),
-        (t["total_investment"], fmt_number(float(totals["investment_100m_cny"]))),
+        (t["total_investment"], _figure(totals["investment_100m_cny"], t)),
         (t["total_unknown"], f"{totals['projects_unknown_investment']}"),
         (t["total_outside"], f"{totals['projects_outside_parks']}"),
     ]
@@ -108,7 +124,7 @@ def _park_table(ax: Axes, data: MapData, setup: FontSetup, scale: float) -> None
     t = texts(setup.lang)
     lang = setup.lang
     ax.set_axis_off()
-    parks = data.parks.assign(_rank=data.parks["rank"].where(data.parks["rank"] > 0, np.inf))
+    parks = data.parks.assign(_rank=_ranks(data.parks).fillna(np.inf))
     parks = parks.sort_values(["_rank", "park_id"])
     header = [
         t["rank"],
@@ -120,12 +136,12 @@ def _park_table(ax: Axes, data: MapData, setup: FontSetup, scale: float) -> None
     ]
     body = [
         [
-            str(int(r["rank"])) if r["rank"] > 0 else "–",
+            str(int(r["_rank"])) if np.isfinite(r["_rank"]) else "–",
             park_label(r, setup),
             fmt_number(float(r["area_km2"])),
             str(int(r["projects"])),
-            fmt_number(float(r["investment_100m_cny"])),
-            fmt_number(float(r["density_100m_cny_per_km2"])),
+            _figure(r["investment_100m_cny"], t),
+            _figure(r["density_100m_cny_per_km2"], t),
         ]
         for _, r in parks.iterrows()
     ]
@@ -172,32 +188,36 @@ def park_page(
     other = setup.safe(park_name(row, other_language(lang)))
     if other and other not in names:
         names.append(other)
-    ranked = int((data.parks["rank"] > 0).sum())
-    rank = int(row["rank"])
+    ranks = _ranks(data.parks)
+    ranked = int(ranks.notna().sum())
+    rank = ranks.iloc[index]
     subtitle = " · ".join(
         [
             *names[1:],
-            t["rank"] + " " + (t["rank_of"].format(rank=rank, n=ranked) if rank > 0 else "–"),
+            t["rank"]
+            + " "
+            + (t["rank_of"].format(rank=int(rank), n=ranked) if np.isfinite(rank) else "–"),
         ]
     )
     header_footer(fig, setup, data, title=names[0], subtitle=subtitle, caption=caption, scale=scale)
     info = fig.add_axes(info_box)
     info.set_axis_off()
+    counts = {s: pd.to_numeric(row.get(f"projects_{s}", 0), errors="coerce") for s in STATUSES}
     by_status = ", ".join(
-        f"{status_label(s, lang)} {int(row.get(f'projects_{s}', 0))}"
-        for s in STATUSES
-        if int(row.get(f"projects_{s}", 0))
+        f"{status_label(s, lang)} {int(n)}" for s, n in counts.items() if pd.notna(n) and n
     )
+    if STATUS in data.unknown and int(row["projects"]):
+        by_status = t["no_status_data"]
     facts = [
         (with_unit(lang, t["area"], t["unit_area"]), fmt_number(float(row["area_km2"]))),
         (t["projects"], int(row["projects"])),
         (
             with_unit(lang, t["investment"], t["unit_100m"]),
-            fmt_number(float(row["investment_100m_cny"])),
+            _figure(row["investment_100m_cny"], t),
         ),
         (
             with_unit(lang, t["density"], t["unit_density"]),
-            fmt_number(float(row["density_100m_cny_per_km2"])),
+            _figure(row["density_100m_cny_per_km2"], t),
         ),
         (t["by_status"], by_status),
     ]
@@ -241,7 +261,7 @@ def park_page(
                 _short(setup.safe(p.get("name"), p.get("project_id")), 18),
                 _short(setup.safe(p.get("industry"), ""), 8),
                 status_label(str(p.get("status")), lang),
-                fmt_number(float(p["investment_100m_cny"])),
+                _figure(p["investment_100m_cny"], t),
                 "" if pd.isna(date) else pd.Timestamp(date).strftime("%Y-%m-%d"),
             ]
         )

@@ -5,6 +5,10 @@ their Getis–Ord Gi* bin (colours of :mod:`parkmap.cluster.style`), the project
 numbered convex hulls, the parks as outlines, with a legend in real terms, a true scale bar, a
 north arrow, the largest clusters in a table and Moran's I of all parks together, worded as in
 ``summary.md``.
+
+The page keeps to what the sample allows (:mod:`parkmap.cluster.minimums`): when Gi* was not run
+the cells are drawn grey as "not tested", with the reason, and no hot or cold bin appears; every
+word on it, the projection line included, is in the sheet's language.
 """
 
 from __future__ import annotations
@@ -191,14 +195,21 @@ def legend_rows(clusters: ClusterAnalysis, lang: str) -> list[tuple[str, str | N
     """Legend rows as (kind, colour, label).
 
     Kinds are ``title``, ``cell``, ``hull``, ``park`` and ``note``; cell labels carry the number
-    of cells in each bin.
+    of cells in each bin. When Gi* was not run (too few cells or projects) one grey row says
+    "not tested" and a note says why.
     """
+    from parkmap.cluster.summary import hot_spots_untested
+
     t = texts(lang, "sheet")
     settings = clusters.settings
     params = clusters.clusters.params
     bins = clusters.hexes.cells["gi_bin"].astype(int)
     rows: list[tuple[str, str | None, str]] = [("title", None, t["hot_legend"])]
-    for value in GI_BIN_ORDER:
+    untested = hot_spots_untested(clusters, lang=lang)
+    if untested is not None:
+        label = f"{t['hot_bin_untested']}  ({len(bins)})"
+        rows += [("cell", gi_bin_color(0), label), ("note", None, untested)]
+    for value in GI_BIN_ORDER if untested is None else ():
         if value == 0:
             label = t["hot_bin_ns"]
         else:
@@ -299,6 +310,10 @@ def _short(text: str, n: int) -> str:
 
 
 def _lisa_line(clusters: ClusterAnalysis, lang: str) -> str:
+    from parkmap.cluster.summary import hot_spots_untested
+
+    if hot_spots_untested(clusters, lang=lang) is not None:
+        return texts(lang, "sheet")["lisa_untested"]
     quads = clusters.hexes.cells["lisa_quadrant"].value_counts()
     return texts(lang, "sheet")["lisa_counts"].format(
         **{q.lower(): int(quads.get(q, 0)) for q in ("HH", "LL", "HL", "LH")}
@@ -337,7 +352,7 @@ def hotspot_page(
     matplotlib.figure.Figure
         The page; its first axes is the map.
     """
-    from parkmap.cluster.summary import moran_sentence
+    from parkmap.cluster.summary import clusters_sentence, moran_sentence
 
     lang = setup.lang
     t = texts(lang, "map", "sheet")
@@ -369,14 +384,13 @@ def hotspot_page(
     info = fig.add_axes(table_box)
     info.set_axis_off()
     params = clusters.clusters.params
+    counted = t["clusters_count"].format(
+        n=int(params.get("clusters", 0)), noise=int(params.get("noise_projects", 0))
+    )
+    too_few = params.get("result") == "too_few_points"
     lines = [
         (_lisa_line(clusters, lang), "normal"),
-        (
-            t["clusters_count"].format(
-                n=int(params.get("clusters", 0)), noise=int(params.get("noise_projects", 0))
-            ),
-            "normal",
-        ),
+        (clusters_sentence(clusters, lang=lang) if too_few else counted, "normal"),
         (t["top_clusters"].format(n=TOP_CLUSTERS), "bold"),
     ]
     y = 1.0
@@ -387,7 +401,10 @@ def hotspot_page(
         y -= 0.075
     body = cluster_table_rows(clusters, setup)
     if not body:
-        info.text(0.0, y, t["no_clusters"], fontsize=8 * scale, va="top", transform=info.transAxes)
+        if not too_few:  # "no clusters found" only when they were looked for
+            info.text(
+                0.0, y, t["no_clusters"], fontsize=8 * scale, va="top", transform=info.transAxes
+            )
         return fig
     table_ax = fig.add_axes((table_box[0], table_box[1], table_box[2], table_box[3] * (y - 0.01)))
     table_ax.set_axis_off()

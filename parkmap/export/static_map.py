@@ -37,7 +37,8 @@ from parkmap.export.cartography import (
 )
 from parkmap.export.paper import paper_inches, paper_mm, pixel_size, raster_inches
 from parkmap.fonts import FontSetup
-from parkmap.i18n import fmt_number, park_name, scheme_label, texts, with_unit
+from parkmap.i18n import crs_words, fmt_number, park_name, scheme_label, texts, with_unit
+from parkmap.metrics import INVESTMENT, STATUS, unknown_figures
 from parkmap.settings import STATUSES, WGS84
 from parkmap.style import NO_DATA_COLOR, STATUS_COLORS
 from parkmap.write import atomic_write
@@ -72,6 +73,9 @@ class MapData:
         Largest known investment (亿元), the top of the marker size scale.
     notes
         Data notes (schematic boundaries, synthetic projects) in the map's language.
+    unknown
+        Figures the file says nothing about (:func:`parkmap.metrics.unknown_figures`): the
+        legend says so instead of showing zeros.
     """
 
     crs: CRS
@@ -81,6 +85,7 @@ class MapData:
     classes: Classes
     inv_max: float | None
     notes: list[str] = field(default_factory=list)
+    unknown: frozenset[str] = frozenset()
 
     @property
     def park_colors(self) -> list[str]:
@@ -120,14 +125,19 @@ def prepare(
     finite = inv[np.isfinite(inv)]
     inv_max = float(finite.max()) if len(finite) and finite.max() > 0 else None
     ctx = context if context is not None else gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    unknown = unknown_figures(parks)
+    density = parks[DENSITY_COLUMN].to_numpy(dtype=float)
+    if INVESTMENT in unknown:
+        density = np.full(len(parks), np.nan)  # no amounts: every park is "no data"
     return MapData(
         crs=crs,
         parks=_wgs84(parks).to_crs(crs),
         projects=_wgs84(located).to_crs(crs),
         context=_wgs84(ctx).to_crs(crs),
-        classes=classify(parks[DENSITY_COLUMN].to_numpy(dtype=float), scheme, k),
+        classes=classify(density, scheme, k),
         inv_max=inv_max,
         notes=data_notes(parks, projects, lang),
+        unknown=unknown,
     )
 
 
@@ -570,7 +580,8 @@ def _legend_blocks(
     ]
     missing = int((classes.yb < 0).sum())
     if missing:
-        parks_rows.append(("patch", NO_DATA_COLOR, t["no_data"], missing))
+        label = t["no_investment_data" if INVESTMENT in data.unknown else "no_data"]
+        parks_rows.append(("patch", NO_DATA_COLOR, label, missing))
     if classes.k:
         parks_rows.append(("note", None, scheme_label(lang, classes.scheme_name, classes.k), None))
     status = data.projects["status"].astype(str) if len(data.projects) else pd.Series([], dtype=str)
@@ -579,6 +590,8 @@ def _legend_blocks(
         for s in STATUSES
         if (status == s).any()
     ]
+    if STATUS in data.unknown and len(status):
+        status_rows = [("dot", STATUS_COLORS["unknown"], t["no_status_data"], len(status))]
     sizes: list[LegendRow] = [
         ("size", v, f"{v:g}", data.inv_max) for v in legend_sizes(data.inv_max)
     ]
@@ -727,13 +740,16 @@ def header_footer(
         fig.text(0.03, 0.045, " · ".join(left), fontsize=7.5 * scale, color="#333333", va="bottom")
     right = []
     if on_map:
-        right += [t["crs"].format(crs=data.crs.name), t["north_note"]]
+        right += [t["crs"].format(crs=crs_words(data.crs, setup.lang)), t["north_note"]]
     right.append(t["date"].format(date=_dt.date.today().isoformat()))
     fig.text(0.97, 0.02, " · ".join(right), fontsize=6.5 * scale, color="#666666", ha="right")
 
 
 def summary_line(parks: pd.DataFrame, projects: pd.DataFrame, lang: str) -> str:
-    """``"5 个园区 · 160 个项目 · 合计 812 亿元"``."""
+    """``"5 个园区 · 160 个项目 · 合计 812 亿元"``; ``"… · 投资额未知"`` when the file has no
+    amounts."""
+    if INVESTMENT in unknown_figures(parks):
+        return texts(lang)["summary_unknown_inv"].format(parks=len(parks), projects=len(projects))
     column = projects.get("investment_100m_cny")
     total = 0.0 if column is None else float(np.nansum(pd.to_numeric(column, errors="coerce")))
     return texts(lang)["summary"].format(

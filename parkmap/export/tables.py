@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io as _io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -66,8 +67,11 @@ def totals_row(table: pd.DataFrame) -> dict[str, float | int | None]:
     for col in table.columns:
         if col.startswith(SUMMED_PREFIXES):
             values = pd.to_numeric(table[col], errors="coerce")
-            total = values.sum()
-            out[col] = int(total) if col.startswith("projects") else round(float(total), 6)
+            total = values.sum(min_count=1)
+            if pd.isna(total):
+                out[col] = None  # every park's figure unknown: so is the total
+            else:
+                out[col] = int(total) if col.startswith("projects") else round(float(total), 6)
     area = out.get("area_km2")
     inv = out.get("investment_100m_cny")
     if "density_100m_cny_per_km2" in table.columns:
@@ -136,7 +140,7 @@ def _cell(value: object) -> object:
     control characters the XLSX format cannot hold."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    if value is None:
+    if value is None or value is pd.NA:
         return None
     if isinstance(value, np.integer):
         return int(value)
@@ -161,8 +165,29 @@ def save_parks_tables(parks: gpd.GeoDataFrame, out: Path, lang: str) -> dict[str
     }
 
 
+def _gpkg_text(value: object) -> str | None:
+    """A GeoPackage text cell: lists, tuples, arrays and dicts as JSON (Chinese kept readable),
+    missing values as ``None``, anything else as ``str``."""
+    if isinstance(value, (list, tuple, dict, np.ndarray)):
+
+        def plain(item: object) -> object:
+            if isinstance(item, np.ndarray):
+                return item.tolist()
+            if isinstance(item, np.generic):
+                return item.item()
+            return str(item)
+
+        return json.dumps(value, ensure_ascii=False, default=plain)
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return None
+    return str(value)
+
+
 def _gpkg_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Dates as ISO text, text columns as plain strings, geometry in WGS-84."""
+    """Dates as ISO text, text columns as plain strings (lists and dicts as JSON text),
+    geometry in WGS-84."""
     out = frame.to_crs(WGS84) if frame.crs and not frame.crs.equals(WGS84) else frame.copy()
     if out.crs is None:
         out = out.set_crs(WGS84)
@@ -175,7 +200,7 @@ def _gpkg_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         elif pd.api.types.is_bool_dtype(series):
             out[col] = series.astype(bool)
         elif not pd.api.types.is_numeric_dtype(series):
-            out[col] = series.map(lambda v: None if v is None or v is pd.NaT or v != v else str(v))
+            out[col] = series.astype(object).map(_gpkg_text)
     return out
 
 

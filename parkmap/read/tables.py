@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io as _io
+import itertools
 import json
 import os
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -47,9 +52,19 @@ class RawTable:
     encoding
         Text encoding detected (``None`` for binary formats).
     row_label
-        ``"row"`` (spreadsheets: header = row 1), ``"record"`` (Parquet) or ``"feature"``.
+        ``"row"`` (spreadsheets: numbered as Excel shows them), ``"record"`` (Parquet) or
+        ``"feature"``.
     first_row
-        Number of the first data row as the file shows it.
+        Number of the first data row as the file shows it (when ``row_numbers`` is ``None``,
+        rows are numbered on from it).
+    row_numbers
+        Number of every row of ``table`` as the file shows it, when blank rows were taken out.
+    blank_rows
+        Rows (as the file numbers them) that were empty and left out of ``table``.
+    unit
+        Investment unit stated above the table (``单位：万元`` → ``"wan"``), if any.
+    notes
+        File-level remarks on how the table was found (title rows skipped, unit line).
     """
 
     table: pd.DataFrame
@@ -57,6 +72,16 @@ class RawTable:
     encoding: str | None
     row_label: str
     first_row: int
+    row_numbers: np.ndarray | None = None
+    blank_rows: tuple[int, ...] = ()
+    unit: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def numbers(self) -> np.ndarray:
+        """The number of every row of :attr:`table` as the file shows it."""
+        if self.row_numbers is not None:
+            return self.row_numbers
+        return np.arange(self.first_row, self.first_row + len(self.table), dtype=np.int64)
 
 
 def existing_path(path: str | os.PathLike[str]) -> Path:
@@ -75,8 +100,22 @@ def read_vector_layer(path: Path) -> gpd.GeoDataFrame:
         raise InputError(f"{path}: cannot read it as a vector layer: {exc}") from exc
 
 
-def project_table(path: str | os.PathLike[str], *, sheet: str | int | None = None) -> RawTable:
+def project_table(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+) -> RawTable:
     """Read the cells of a project record file of any supported kind.
+
+    Parameters
+    ----------
+    path
+        CSV/XLSX ledger, Parquet file or folder, or point layer.
+    sheet
+        Worksheet of an Excel file (default: the first).
+    header_row
+        Spreadsheet row of the column headers (1-based); default: found (:func:`read_table`).
 
     Raises
     ------
@@ -90,8 +129,18 @@ def project_table(path: str | os.PathLike[str], *, sheet: str | int | None = Non
     if suffix in PARQUET_SUFFIXES or path.is_dir():
         return RawTable(read_parquet_columns(path), path, None, "record", 1)
     if suffix in TABLE_SUFFIXES or suffix == ".xls":
-        table, encoding = read_table(path, sheet=sheet)
-        return RawTable(table, path, encoding, "row", 2)
+        cells = read_table(path, sheet=sheet, header_row=header_row)
+        return RawTable(
+            cells.table,
+            path,
+            cells.encoding,
+            "row",
+            cells.header_row + 1,
+            row_numbers=cells.row_numbers,
+            blank_rows=cells.blank_rows,
+            unit=cells.unit,
+            notes=cells.notes,
+        )
     raise InputError(
         f"{path}: unsupported file type {suffix or '(none)'}; "
         "use .csv, .xlsx, .parquet, .geojson, .gpkg or .shp"
@@ -134,17 +183,142 @@ def _sniff_delimiter(text: str) -> str:
         return ","
 
 
-def read_table(path: Path, *, sheet: str | int | None = None) -> tuple[pd.DataFrame, str | None]:
-    """Read a CSV or Excel file as raw cells (strings, numbers, datetimes), header = row 1.
+#: Rows searched for the header: offices put titles, 单位 lines and notes above it.
+HEADER_SEARCH_ROWS: Final = 30
 
-    Returns
-    -------
-    table, encoding
-        ``encoding`` is ``None`` for Excel files.
+#: ``单位：万元`` (or 金额单位, 单位:人民币亿元) on a line above the table.
+_UNIT_LINE = re.compile(r"单位\s*[:：]?\s*(?:人民币)?\s*(亿元|万元|元)")
+
+#: Extra cells of a row longer than its header (CSV), as text; validate rejects such rows.
+EXTRA_CELLS: Final = "__extra_cells"
+
+
+@dataclass
+class SheetCells:
+    """A ledger's table found below any title rows, with spreadsheet row numbers.
+
+    Attributes
+    ----------
+    table
+        One column per header, cells as read; blank rows left out.
+    encoding
+        Text encoding detected (``None`` for workbooks).
+    header_row
+        Row of the headers as a spreadsheet numbers it (1-based).
+    row_numbers
+        Row number of each row of ``table``.
+    blank_rows
+        Rows below the header with no value in any cell.
+    unit
+        Investment unit of a ``单位：…`` line above the header (``"yuan"``, ``"wan"``, ``"yi"``).
+    notes
+        What was skipped or assumed, for the run's notes.
+    """
+
+    table: pd.DataFrame
+    encoding: str | None
+    header_row: int
+    row_numbers: np.ndarray
+    blank_rows: tuple[int, ...]
+    unit: str | None
+    notes: list[str]
+
+
+def find_header_row(rows: Sequence[Sequence[object]]) -> int:
+    """Position (0-based) of the header among a sheet's first rows.
+
+    The header is the row that names the most project columns (at least two, by
+    :func:`parkmap.schema.match_headers`); the first such row wins a tie. A title, a
+    ``单位`` line or a blank row names none. When no row names two, the first row is the
+    header, and the missing columns are reported by name later.
+    """
+    best, best_score = 0, 1
+    for position, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        cells = [c for c in row if c is not None and str(c).strip()]
+        score = len(match_headers(cells))
+        if score > best_score:
+            best, best_score = position, score
+    return best
+
+
+def unit_above(rows: Sequence[Sequence[object]]) -> tuple[str, int, str] | None:
+    """The unit stated on a line above the header: (canonical unit, row number, cell text)."""
+    for position, row in enumerate(rows):
+        for cell in row:
+            if not isinstance(cell, str) or "单位" not in cell:
+                continue
+            match = _UNIT_LINE.search(unicodedata.normalize("NFKC", cell))
+            if match:
+                return cell_values.UNIT_ALIASES[match[1]], position + 1, cell.strip()
+    return None
+
+
+def column_names(header: Sequence[object]) -> list[str]:
+    """Header cells as unique column names: a blank header is named by its spreadsheet
+    letter (``column H``); a repeated one gets ``.1``, ``.2`` as pandas names them."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(header):
+        name = cell_values.cell_text(cell) if cell is not None else ""
+        name = name or f"column {_column_letter(position)}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        names.append(name)
+    return names
+
+
+def _column_letter(position: int) -> str:
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _header_index(rows: Sequence[Sequence[object]], header_row: int | None, path: Path) -> int:
+    if header_row is None:
+        return find_header_row(rows)
+    if header_row > len(rows):
+        raise InputError(f"{path}: --header-row {header_row} is past the last row ({len(rows)})")
+    return header_row - 1
+
+
+def _found_notes(
+    rows: Sequence[Sequence[object]], index: int, unit: tuple[str, int, str] | None
+) -> list[str]:
+    notes = []
+    if index:
+        title = next(
+            (cell_values.cell_text(c) for row in rows[:index] for c in row if c not in (None, "")),
+            "",
+        )
+        above = f"row 1 ({title!s:.40})" if index == 1 else f"rows 1–{index}"
+        notes.append(f"header in row {index + 1}; {above} above it skipped")
+    if unit is not None:
+        notes.append(f"investment unit from row {unit[1]}: {unit[2]}")
+    return notes
+
+
+def read_table(
+    path: Path, *, sheet: str | int | None = None, header_row: int | None = None
+) -> SheetCells:
+    """Read a CSV or Excel ledger as raw cells (strings, numbers, datetimes).
+
+    The header is found below any title rows (:func:`find_header_row`) unless ``header_row``
+    names it; a ``单位：万元`` line above it gives the investment unit; blank rows are left out
+    and listed. Rows keep the numbers a spreadsheet shows, blank lines included.
+
+    Raises
+    ------
+    InputError
+        If the file is empty, not a table, or ``header_row`` lies past its end.
     """
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
-        return _read_workbook(path, sheet), None
+        return _read_workbook(path, sheet, header_row)
     if suffix == ".xls":
         raise InputError(f"{path}: old .xls workbooks are not read; save it as .xlsx")
     data = path.read_bytes()
@@ -152,83 +326,178 @@ def read_table(path: Path, *, sheet: str | int | None = None) -> tuple[pd.DataFr
     if not text.strip():
         raise InputError(f"{path}: the file is empty")
     delimiter = _sniff_delimiter(text)
-    fast = _read_csv_arrow(data if encoding == "utf-8" else text.encode("utf-8"), delimiter, text)
-    if fast is not None:
-        return fast, encoding
     try:
-        table = pd.read_csv(
-            _io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=True,
+        head = list(
+            itertools.islice(
+                csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter),
+                HEADER_SEARCH_ROWS,
+            )
         )
-    except (pd.errors.ParserError, ValueError) as exc:
+    except csv.Error as exc:
         raise InputError(f"{path}: cannot read it as CSV: {exc}") from exc
-    return table, encoding
+    index = _header_index(head, header_row, path)
+    unit = unit_above(head[:index])
+    notes = _found_notes(head, index, unit)
+    fast = _read_csv_arrow(data, text, encoding, delimiter, head, index)
+    if fast is None:
+        fast = _read_csv_records(path, text, delimiter, index)
+    table, numbers, blank = fast
+    return SheetCells(table, encoding, index + 1, numbers, blank, unit[0] if unit else None, notes)
 
 
 def _plain_header(header: list[str]) -> bool:
-    """A header row the fast readers take as it is: no blank and no repeated names (pandas
-    names those itself, ``Unnamed: 3`` and ``名称.1``)."""
+    """A header row Arrow takes as it is: no blank and no repeated names."""
     return bool(header) and all(h.strip() for h in header) and len(set(header)) == len(header)
 
 
-def _read_workbook(path: Path, sheet: str | int | None) -> pd.DataFrame:
-    """One worksheet as raw cells, header = row 1.
+def _blank_cells(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _read_workbook(path: Path, sheet: str | int | None, header_row: int | None) -> SheetCells:
+    """One worksheet as raw cells, rows numbered as Excel numbers them.
 
     calamine (Rust) reads a 100,000-row sheet about 7× faster than openpyxl with the same cell
     values. Its rows are turned into columns here rather than by ``pandas.read_excel``, whose
-    per-cell conversion costs more than the reading itself; workbooks with blank or repeated
-    headers go through pandas, which names those columns.
+    per-cell conversion costs more than the reading itself. ``skip_empty_area=False`` keeps
+    blank rows and columns at the top and left, so row numbers stay Excel's.
     """
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_path(str(path))
         if sheet is None or isinstance(sheet, int):
-            grid = book.get_sheet_by_index(sheet or 0).to_python()
+            found = book.get_sheet_by_index(sheet or 0)
         else:
-            grid = book.get_sheet_by_name(str(sheet)).to_python()
+            found = book.get_sheet_by_name(str(sheet))
+        grid: Sequence[Sequence[object]] = found.to_python(skip_empty_area=False)
     except (CalamineError, ValueError, KeyError, IndexError, OSError) as exc:
         raise InputError(f"{path}: cannot read the workbook: {exc}") from exc
-    header = [str(h).strip() if h is not None else "" for h in (grid[0] if grid else [])]
-    if not _plain_header(header):
-        try:
-            return pd.read_excel(
-                path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="calamine"
-            )
-        except (ValueError, KeyError, OSError) as exc:
-            raise InputError(f"{path}: cannot read the workbook: {exc}") from exc
-    rows = grid[1:]
-    width = len(header)
-    columns = zip(*(row[:width] + [""] * (width - len(row)) for row in rows), strict=True)
+    if not any(not _blank_cells(v) and v != "" for row in grid[:HEADER_SEARCH_ROWS] for v in row):
+        raise InputError(f"{path}: the sheet is empty")
+    index = _header_index(grid, header_row, path)
+    unit = unit_above(grid[:index])
+    notes = _found_notes(grid, index, unit)
+    names = column_names(grid[index])
+    rows = grid[index + 1 :]
+    blank = np.fromiter((all(_blank_cells(v) for v in row) for row in rows), bool, len(rows))
+    numbers = np.arange(index + 2, index + 2 + len(rows), dtype=np.int64)
+    kept = [row for row, empty in zip(rows, blank, strict=True) if not empty]
+    width = len(names)
+    columns = zip(*(list(row[:width]) + [""] * (width - len(row)) for row in kept), strict=True)
     # Empty cells come back as ""; as missing values, pandas infers numeric columns in C.
     data = {
         name: pd.Series([None if v == "" else v for v in cells], dtype=None)
-        for name, cells in zip(header, columns, strict=False)
+        for name, cells in zip(names, columns, strict=False)
     }
-    if not rows:
-        data = {name: pd.Series([], dtype=object) for name in header}
-    return pd.DataFrame(data)
+    if not kept:
+        data = {name: pd.Series([], dtype=object) for name in names}
+    table = _drop_unnamed_empty(pd.DataFrame(data), names, grid[index])
+    return SheetCells(
+        table,
+        None,
+        index + 1,
+        numbers[~blank],
+        tuple(numbers[blank].tolist()),
+        unit[0] if unit else None,
+        notes,
+    )
 
 
-def _read_csv_arrow(data: bytes, delimiter: str, text: str) -> pd.DataFrame | None:
+def _drop_unnamed_empty(
+    table: pd.DataFrame, names: list[str], header: Sequence[object]
+) -> pd.DataFrame:
+    """Leave out columns with neither a header nor a value (a sheet's used range runs wider)."""
+    unnamed = [
+        name
+        for name, cell in zip(names, header, strict=True)
+        if _blank_cells(cell) and table[name].map(_blank_cells).all()
+    ]
+    return table.drop(columns=unnamed) if unnamed else table
+
+
+def _read_csv_records(
+    path: Path, text: str, delimiter: str, index: int
+) -> tuple[pd.DataFrame, np.ndarray, tuple[int, ...]]:
+    """Read CSV cells with Python's csv module, which keeps every record: empty lines (rows
+    a spreadsheet shows, so later row numbers stay right), lines ended by CR alone, rows
+    longer or shorter than the header.
+
+    A row longer than the header keeps its extra cells in :data:`EXTRA_CELLS` so the row is
+    rejected with the reason, instead of shifting every column as pandas would.
+    """
+    try:
+        records = list(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(f"{path}: cannot read it as CSV: {exc}") from exc
+    header: list[object] = list(records[index]) if index < len(records) else []
+    while (
+        header
+        and _blank_cells(header[-1])
+        and all(
+            len(r) < len(header) or _blank_cells(r[len(header) - 1]) for r in records[index + 1 :]
+        )
+    ):
+        header.pop()  # trailing delimiters on the header line: no column there
+    names = column_names(header)
+    width = len(names)
+    rows = records[index + 1 :]
+    blank = np.fromiter((all(_blank_cells(v) for v in row) for row in rows), bool, len(rows))
+    numbers = np.arange(index + 2, index + 2 + len(rows), dtype=np.int64)
+    kept = [row for row, empty in zip(rows, blank, strict=True) if not empty]
+    cells = [(row + [""] * (width - len(row)))[:width] for row in kept]
+    extra = [
+        delimiter.join(row[width:]) if any(not _blank_cells(v) for v in row[width:]) else ""
+        for row in kept
+    ]
+    data = {
+        name: pd.Series(list(column), dtype=cell_values.TEXT)
+        for name, column in zip(
+            names, zip(*cells, strict=True) if cells else [()] * width, strict=True
+        )
+    }
+    table = pd.DataFrame(data, index=pd.RangeIndex(len(kept)))
+    if any(extra):
+        table[EXTRA_CELLS] = pd.Series(extra, dtype=cell_values.TEXT)
+    return table, numbers[~blank], tuple(numbers[blank].tolist())
+
+
+def _read_csv_arrow(
+    data: bytes,
+    text: str,
+    encoding: str,
+    delimiter: str,
+    head: list[list[str]],
+    index: int,
+) -> tuple[pd.DataFrame, np.ndarray, tuple[int, ...]] | None:
     """Read CSV cells as text with Arrow's multi-threaded reader (about 4× pandas' C parser).
 
-    Returns ``None`` for what Arrow reads differently from pandas (ragged rows, repeated or
-    blank headers), so the caller falls back to ``pandas.read_csv``.
+    Returns ``None`` for what it would number or split differently from a spreadsheet: empty
+    lines (Arrow skips them), lines ended by CR alone, quotes above the header, ragged rows,
+    repeated or blank headers; :func:`_read_csv_records` reads those.
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
     from pyarrow import csv as pa_csv
 
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([first_line], delimiter=delimiter), [])
-    if not _plain_header(header):
+    if index >= len(head) or not _plain_header(head[index]):
         return None
+    body = text.rstrip("\r\n")
+    if body.startswith(("\n", "\r")) or "\n\n" in body or "\n\r\n" in body:
+        return None
+    if body.count("\r") != body.count("\r\n"):
+        return None
+    if index:
+        above = text.split("\n", index)
+        if len(above) <= index or any('"' in line for line in above[:index]):
+            return None
+        payload = above[index].encode("utf-8")
+    else:
+        payload = data if encoding == "utf-8" else text.encode("utf-8")
+    header = head[index]
     try:
         table = pa_csv.read_csv(
-            _io.BytesIO(data),
+            _io.BytesIO(payload),
             read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter),
             convert_options=pa_csv.ConvertOptions(
@@ -241,8 +510,15 @@ def _read_csv_arrow(data: bytes, delimiter: str, text: str) -> pd.DataFrame | No
         return None
     if table.column_names != header:
         return None
+    numbers = np.arange(index + 2, index + 2 + table.num_rows, dtype=np.int64)
+    blank = np.zeros(table.num_rows, dtype=bool)
+    if table.num_rows:
+        empty = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
+        blank = np.asarray(functools.reduce(pc.and_, empty).to_numpy(zero_copy_only=False), bool)
+        if blank.any():
+            table = table.filter(pa.array(~blank))
     frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): cell_values.TEXT}.get)
-    return frame
+    return frame, numbers[~blank], tuple(numbers[blank].tolist())
 
 
 def parquet_project_columns(path: Path) -> tuple[list[str], str | None]:

@@ -17,6 +17,7 @@ from folium.map import LayerControl
 from parkmap.classes import Classes, classify
 from parkmap.errors import InputError, UsageError
 from parkmap.i18n import fmt_number, scheme_label, texts, with_unit
+from parkmap.metrics import INVESTMENT, STATUS, unknown_figures
 from parkmap.settings import COLOR_BY, LANGUAGES, STATUSES
 from parkmap.webmap import basemaps, payloads
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer, root_figure
@@ -111,9 +112,15 @@ def build_map(
         if column not in parks.columns:
             raise InputError(f"parks lacks column {column}")
     t = texts(lang)
-    classes = classify(parks[DENSITY_COLUMN].to_numpy(dtype=float), scheme, k)
+    unknown = unknown_figures(parks)
+    density_values = parks[DENSITY_COLUMN].to_numpy(dtype=float)
+    if INVESTMENT in unknown:
+        # The file has no amounts: every park is "no data", even one whose 0 is a true 0.
+        density_values = np.full(len(parks), np.nan)
+    classes = classify(density_values, scheme, k)
 
     park_data = payloads.parks_payload(parks, classes, breakdown, lang)
+    park_data["unknown"] = sorted(unknown)
     project_data = payloads.projects_payload(projects, parks, lang, color_by)
     south, west, north, east = _bounds(parks, project_data["columns"])
 
@@ -143,11 +150,14 @@ def build_map(
     m.add_child(
         RuntimeCall(
             "addTitle",
-            {"title": title or t["title"], "summary": _summary(t, parks, projects, totals)},
+            {
+                "title": title or t["title"],
+                "summary": _summary(t, parks, projects, totals, INVESTMENT not in unknown),
+            },
         )
     )
     m.add_child(RuntimeCall("addFullscreen", {}))
-    legend = _legend(t, lang, classes, project_data, density_data)
+    legend = _legend(t, lang, classes, project_data, density_data, unknown)
     legend["hexes"] = None if hex_data is None else _hex_legend(t, lang, hex_data)
     m.add_child(RuntimeCall("addLegend", legend))
     m.add_child(RuntimeCall("addFilters", _filters(project_data)))
@@ -182,7 +192,11 @@ def _summary(
     parks: pd.DataFrame,
     projects: pd.DataFrame,
     totals: tuple[int, float] | None = None,
+    investment_known: bool = True,
 ) -> str:
+    if not investment_known:
+        count = totals[0] if totals is not None else len(projects)
+        return t["summary_unknown_inv"].format(parks=len(parks), projects=f"{count:,}")
     if totals is None:
         column = projects.get("investment_100m_cny")
         investment = 0.0 if column is None else np.nansum(pd.to_numeric(column, errors="coerce"))
@@ -199,8 +213,14 @@ def _legend(
     classes: Classes,
     projects: dict[str, Any],
     density: dict[str, Any] | None,
+    unknown: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Everything the legend shows; the runtime only lays it out."""
+    """Everything the legend shows; the runtime only lays it out.
+
+    Figures the file says nothing about (``unknown``, :func:`parkmap.metrics.unknown_figures`)
+    get one row saying so: parks in the no-data colour for investment, markers in the
+    unknown-status colour for status.
+    """
     entries = [
         {"label": label, "color": color, "count": count}
         for label, color, count in zip(
@@ -210,14 +230,23 @@ def _legend(
     if (classes.yb < 0).any():
         entries.append(
             {
-                "label": t["no_data"],
+                "label": t["no_investment_data" if INVESTMENT in unknown else "no_data"],
                 "color": payloads.NO_DATA_COLOR,
                 "count": int((classes.yb < 0).sum()),
             }
         )
-    scheme = scheme_label(lang, classes.scheme_name, classes.k)
+    scheme = scheme_label(lang, classes.scheme_name, classes.k) if classes.k else ""
     cols = projects["columns"]
-    if projects["colorBy"] == "status":
+    if projects["colorBy"] == "status" and STATUS in unknown:
+        markers = [
+            {
+                "label": t["no_status_data"],
+                "color": payloads.STATUS_COLORS["unknown"],
+                "count": len(cols["st"]),
+            }
+        ]
+        marker_title = t["legend_status"]
+    elif projects["colorBy"] == "status":
         counts = np.bincount(np.asarray(cols["st"], dtype=np.intp), minlength=len(STATUSES))
         markers = [
             {"label": t[f"status_{s}"], "color": payloads.STATUS_COLORS[s], "count": int(n)}
@@ -244,8 +273,18 @@ def _legend(
         else {
             "title": with_unit(lang, t["legend_density"], density["unit"]),
             "stops": density["stops"],
+            "note": _bandwidth_note(t, density.get("bandwidthKm")),
         },
     }
+
+
+def _bandwidth_note(t: dict[str, str], km: float | None) -> str:
+    """``"带宽 0.78 km；…"``: the kernel's bandwidth in two significant figures."""
+    if km is None:
+        return ""
+    from parkmap.density import tick_labels
+
+    return t["density_bandwidth"].format(km=tick_labels([km], 2)[0])
 
 
 def _fmt_km(km: float | None) -> str:

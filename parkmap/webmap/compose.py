@@ -32,8 +32,10 @@ def make_map(
     """The interactive map (an :class:`~parkmap.webmap.OfflineMap`) of an analysis.
 
     The investment density surface is added when at least one project has a known, positive
-    investment. The hexagon grid (``cell_km`` between cell centres) covers the parks. On an
-    Amap basemap every layer is shifted into GCJ-02 first, so it lines up with Amap's roads.
+    investment. The hexagon grid (``cell_km`` between cell centres) holds the cells with
+    projects and two rings of neighbours, where they meet a park (see
+    :func:`parkmap.density.hex_grid`). On an Amap basemap every layer is shifted into GCJ-02
+    first, so it lines up with Amap's roads.
     ``grid`` is a grid :func:`parkmap.density.hex_grid` already made of the same projects with
     ``options.cell_km`` (the cluster statistics' grid), drawn instead of a new one.
     """

@@ -549,6 +549,11 @@ def hexes_payload(hexes: pd.DataFrame) -> dict[str, Any]:
 
     Cells are classed by investment with :data:`HEX_BREAKS` (亿元 per cell, the same on every
     map, so two maps compare); cells with no investment get class ``-1`` and no fill.
+
+    Hexagons (polygons of six vertices) travel as integers in ``shape`` (see
+    :func:`hex_shapes`) and their GeoJSON ``geometry`` is ``null`` until the runtime fills it
+    in; any other outline is sent as GeoJSON. That keeps a grid of thousands of cells to about
+    a third of its GeoJSON size.
     """
     require_columns(hexes, ["count", "investment_100m_cny", "geometry"], "hexes")
     hexes = to_wgs84(hexes)
@@ -557,11 +562,12 @@ def hexes_payload(hexes: pd.DataFrame) -> dict[str, Any]:
     inv = pd.to_numeric(hexes["investment_100m_cny"], errors="coerce").fillna(0.0)
     dens = pd.to_numeric(_column(hexes, DENSITY_FIELD, None), errors="coerce")
     ids = _column(hexes, "cell_id", "").map(text_or_empty)
-    for geom, n, value, rho, cell in zip(
-        hexes.geometry, hexes["count"], inv, dens, ids, strict=True
+    shape, packed = hex_shapes(hexes.geometry)
+    for geom, n, value, rho, cell, is_packed in zip(
+        hexes.geometry, hexes["count"], inv, dens, ids, packed, strict=True
     ):
-        geometry = geometry_json(geom)
-        if geometry is None:
+        geometry = None if is_packed else geometry_json(geom)
+        if geometry is None and not is_packed:
             continue
         cls = int(np.searchsorted(HEX_BREAKS, value, side="left")) if value > 0 else -1
         if cls >= 0:
@@ -585,7 +591,57 @@ def hexes_payload(hexes: pd.DataFrame) -> dict[str, Any]:
         "colors": list(HEX_COLORS),
         "counts": counts,
         "cellKm": number_or_none(hexes.attrs.get("cell_km")),
+        "shape": shape,
     }
+
+
+def hex_shapes(geometries: Any) -> tuple[dict[str, Any], np.ndarray]:
+    """Six-vertex polygons as integers: centre, a shared template and small corrections.
+
+    Every vertex is rounded to :data:`DECIMALS` places as an integer ``round(degrees · scale)``
+    and written as ``x0 + c[2k] + t[2j] + v[12k + 2j]`` (longitude; latitude likewise with the
+    odd entries): ``c`` the cell's rounded centre, ``t`` the median offset of vertex ``j`` over
+    all cells, ``v`` the cell's own difference from it (a few units, as the projection bends
+    the cells only slightly). The sums give back exactly the rounded vertices GeoJSON would hold.
+
+    Returns
+    -------
+    tuple
+        The ``shape`` payload (``scale``, ``x0``, ``y0``, ``t``, ``c``, ``v``), and a mask of the
+        geometries it holds, in order (polygons without holes whose ring has six vertices).
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    mask = np.zeros(geoms.size, dtype=bool)
+    if geoms.size:
+        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        index = np.flatnonzero(present)
+        polygon = shapely.get_type_id(geoms[index]) == shapely.GeometryType.POLYGON
+        index = index[polygon]
+        simple = (shapely.get_num_interior_rings(geoms[index]) == 0) & (
+            shapely.get_num_coordinates(geoms[index]) == 7
+        )
+        mask[index[simple]] = True
+    scale = 10**DECIMALS
+    rings = shapely.get_exterior_ring(geoms[mask])
+    coords = shapely.get_coordinates(rings).reshape(-1, 7, 2)[:, :6, :]
+    ints = np.rint(coords * scale).astype(np.int64)
+    centre = np.rint(ints.mean(axis=1)).astype(np.int64) if len(ints) else np.zeros((0, 2), int)
+    offsets = ints - centre[:, None, :]
+    template = (
+        np.rint(np.median(offsets, axis=0)).astype(np.int64)
+        if len(ints)
+        else np.zeros((6, 2), dtype=np.int64)
+    )
+    origin = centre.min(axis=0) if len(ints) else np.zeros(2, dtype=np.int64)
+    shape = {
+        "scale": scale,
+        "x0": int(origin[0]),
+        "y0": int(origin[1]),
+        "t": template.ravel().tolist(),
+        "c": (centre - origin).ravel().tolist(),
+        "v": (offsets - template).ravel().tolist(),
+    }
+    return shape, mask
 
 
 DENSITY_FIELD = "density_100m_cny_per_km2"
@@ -664,11 +720,15 @@ def density_payload(density: Any) -> dict[str, Any]:
     for attr in ("values", "bounds", "unit"):
         if not hasattr(density, attr):
             raise InputError(f"the density surface has no {attr!r} attribute")
+    from parkmap.density import tick_labels
+
     rgba, vmax = density_rgba(density.values)
     (south, west), (north, east) = density.bounds
+    # Ticks in significant figures (0.0025, not 0.00), never two alike for different values.
+    labels = tick_labels([vmax * pos for pos, _, _ in DENSITY_RAMP])
     stops = [
-        {"value": vmax * pos, "color": color, "opacity": alpha}
-        for pos, color, alpha in DENSITY_RAMP
+        {"value": vmax * pos, "color": color, "opacity": alpha, "label": label}
+        for (pos, color, alpha), label in zip(DENSITY_RAMP, labels, strict=True)
     ]
     return {
         "url": assets.data_uri(assets.png_bytes(rgba), "image/png"),

@@ -48,8 +48,10 @@ function parkPopup(s, parks, i) {
   html += row(t.investment, withUnit(num(p.investment, 2), t.unit_100m, t));
   html += row(t.area, withUnit(num(p.area, 2), t.unit_area, t));
   html += row(t.density, withUnit(num(p.density, 2), t.unit_density, t));
-  html += row(t.rank, p.rank == null ? "–" : esc(p.rank + " / " + ranked));
+  // No rank: the density is unknown (no amounts in the file, or a park without area).
+  html += row(t.rank, p.rank == null ? esc(t.unknown) : esc(p.rank + " / " + ranked));
   html += "</table>";
+  var unknown = s.data.parks.unknown || [];
   var statusRows = "";
   s.data.statuses.forEach(function (status, k) {
     var pair = p.status[k];
@@ -59,6 +61,11 @@ function parkPopup(s, parks, i) {
       "<td>" + esc(num(pair[0], 0)) + "</td><td>" +
       withUnit(num(pair[1], 2), t.unit_100m, t) + "</td></tr>";
   });
+  if (unknown.indexOf("status") >= 0 && p.projects) {
+    // The file has no status: say so instead of listing nothing.
+    statusRows = "<tr><th>" + swatch(s.data.statusColors[s.data.statuses.indexOf("unknown")]) +
+      esc(t.no_status_data) + "</th><td>" + esc(num(p.projects, 0)) + "</td></tr>";
+  }
   if (statusRows) html += "<h4>" + esc(t.by_status) + '</h4><table class="pm-cols">' + statusRows + "</table>";
   if (p.top && p.top.length) {
     html += "<h4>" + esc(t.top_industries) + '</h4><table class="pm-cols">';
@@ -113,9 +120,34 @@ function parksLayer(map, d) {
   return layer;
 }
 
+/**
+ * Outlines of the cells sent as integers (payloads.hex_shapes) into the features whose geometry
+ * is null, in order: vertex j of cell k = (x0 + c[2k] + t[2j] + v[12k + 2j]) / scale, likewise y.
+ */
+function hexShapes(features, sh) {
+  var k = 0;
+  for (var i = 0; i < features.length; i++) {
+    if (features[i].geometry) continue;
+    var cx = sh.x0 + sh.c[2 * k];
+    var cy = sh.y0 + sh.c[2 * k + 1];
+    var ring = [];
+    for (var j = 0; j < 6; j++) {
+      var m = 12 * k + 2 * j;
+      ring.push([
+        (cx + sh.t[2 * j] + sh.v[m]) / sh.scale,
+        (cy + sh.t[2 * j + 1] + sh.v[m + 1]) / sh.scale,
+      ]);
+    }
+    ring.push(ring[0].slice());
+    features[i].geometry = { type: "Polygon", coordinates: [ring] };
+    k++;
+  }
+}
+
 /** Investment per hexagon cell (cells from parkmap.density.hex_grid), fixed class breaks. */
 function hexLayer(map, d) {
   var s = mapState(map);
+  if (d.shape) hexShapes(d.geojson.features, d.shape);
   var layer = canvasGeoJSON(s, d.geojson, function (p) {
     return {
       color: "#2f5d3a",

@@ -70,9 +70,12 @@ function addLegend(map, cfg) {
       dens.appendChild(bar);
       var ticks = el("div", "pm-ramp-ticks");
       stops.forEach(function (st) {
-        ticks.appendChild(el("span", null, num(st.value, st.value < 10 ? 2 : 0)));
+        // labels in significant figures from Python (density.tick_labels)
+        var label = st.label != null ? st.label : num(st.value, st.value < 10 ? 2 : 0);
+        ticks.appendChild(el("span", null, label));
       });
       dens.appendChild(ticks);
+      if (cfg.density.note) dens.appendChild(el("div", "pm-legend-note", cfg.density.note));
     }
     if (cfg.hexes) {
       var hexes = section(box, cfg.hexes.title, "hexes");
