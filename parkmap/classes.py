@@ -4,7 +4,9 @@ Scheme names are matched loosely (case, spaces, ``-`` and ``_`` are ignored), so
 ``"Natural Breaks"``, ``"natural_breaks"`` and ``"jenks"`` all mean the same thing. The result
 never has empty or duplicate classes: when the data have fewer distinct values than ``k``, or ties
 make two breaks equal, ``k`` is lowered until every class holds at least one value. Missing values
-(NaN) are kept in place and get class ``-1``.
+(NaN) are kept in place and get class ``-1`` (:data:`NO_DATA`). Values marked ``exclude`` (parks
+without any project: their density of 0 says "nothing here", not "lowest class") are left out of
+the breaks and get class ``-2`` (:data:`NO_PROJECTS`).
 
 Natural breaks are deterministic here. mapclassify's ``NaturalBreaks`` runs k-means from random
 starting points, so two runs on the same data can disagree. For up to
@@ -49,6 +51,11 @@ SCHEMES: dict[str, tuple[str, bool]] = {
     "percentiles": ("Percentiles", False),
     "std_mean": ("StdMean", False),
 }
+
+#: Class of a value that is missing (NaN).
+NO_DATA = -1
+#: Class of a value left out of the classification with ``exclude`` (a park with no project).
+NO_PROJECTS = -2
 
 _ALIASES = {"jenks": "natural_breaks", "max_breaks": "maximum_breaks"}
 
@@ -114,7 +121,8 @@ class Classes:
         Lower bound of each class: the minimum of the data for class 0, else the previous upper
         bound (exclusive).
     yb
-        Class index per input value, ``-1`` where the value is NaN.
+        Class index per input value, ``-1`` (:data:`NO_DATA`) where the value is NaN, ``-2``
+        (:data:`NO_PROJECTS`) where it was excluded.
     colors
         Hex colour per class (ColorBrewer YlOrRd, light to dark).
     scheme_name
@@ -146,9 +154,16 @@ class Classes:
         show = fmt if callable(fmt) else fmt.format
         return [f"{show(lo)} – {show(hi)}" for lo, hi in zip(self.lower, self.bins, strict=True)]
 
-    def color_of(self, cls: int, missing: str = "#cccccc") -> str:
-        """Return the colour of class ``cls``, or ``missing`` for ``-1``."""
-        return self.colors[cls] if 0 <= cls < len(self.colors) else missing
+    def color_of(self, cls: int, missing: str = "#cccccc", empty: str | None = None) -> str:
+        """Return the colour of class ``cls``: ``missing`` for ``-1``, ``empty`` for ``-2``.
+
+        ``empty`` defaults to ``missing``.
+        """
+        if 0 <= cls < len(self.colors):
+            return self.colors[cls]
+        if cls == NO_PROJECTS and empty is not None:
+            return empty
+        return missing
 
 
 def _quantile_bins(y: np.ndarray, k: int) -> np.ndarray:
@@ -213,7 +228,13 @@ def _drop_empty(bins: np.ndarray, y: np.ndarray) -> np.ndarray:
     return bins[counts > 0]
 
 
-def classify(values: ArrayLike, scheme: str = "quantiles", k: int = 5) -> Classes:
+def classify(
+    values: ArrayLike,
+    scheme: str = "quantiles",
+    k: int = 5,
+    *,
+    exclude: ArrayLike | None = None,
+) -> Classes:
     """Classify values for a choropleth map with mapclassify.
 
     Parameters
@@ -226,6 +247,9 @@ def classify(values: ArrayLike, scheme: str = "quantiles", k: int = 5) -> Classe
         Wanted number of classes for the schemes that take one; lowered when the data cannot
         fill ``k`` distinct, non-empty classes. Ignored by ``box_plot``, ``headtail_breaks``,
         ``percentiles`` and ``std_mean``.
+    exclude
+        Optional booleans, one per value: these are left out of the breaks and the counts and
+        get class :data:`NO_PROJECTS` (``-2``), e.g. parks with no project.
 
     Returns
     -------
@@ -243,8 +267,14 @@ def classify(values: ArrayLike, scheme: str = "quantiles", k: int = 5) -> Classe
     k = int(k)
     arr = np.asarray(values, dtype=float).ravel()
     finite = np.isfinite(arr)
+    yb = np.full(arr.shape, NO_DATA, dtype=int)
+    if exclude is not None:
+        left_out = np.asarray(exclude, dtype=bool).ravel()
+        if left_out.shape != arr.shape:
+            raise UsageError("exclude must hold one boolean per value")
+        yb[left_out] = NO_PROJECTS
+        finite &= ~left_out
     y = arr[finite]
-    yb = np.full(arr.shape, -1, dtype=int)
     if y.size == 0:
         return Classes([], [], yb, [], key, [])
 
@@ -288,4 +318,12 @@ def _breaks(key: str, y: np.ndarray, k: int) -> np.ndarray:
     return _drop_empty(bins, y) if len(bins) else np.asarray([y.max()])
 
 
-__all__ = ["SCHEMES", "Classes", "class_colors", "classify", "scheme_key"]
+__all__ = [
+    "NO_DATA",
+    "NO_PROJECTS",
+    "SCHEMES",
+    "Classes",
+    "class_colors",
+    "classify",
+    "scheme_key",
+]

@@ -115,6 +115,13 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Text encoding of park-layer attributes, e.g. gbk for a shapefile without "
             ".cpg. Default: detected (UTF-8, then GB18030).",
         ),
+        click.option(
+            "--context",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Your own context layer (district outlines, landmarks; GeoJSON, Shapefile, "
+            "GeoPackage …) drawn under the parks. Default: the bundled Qingdao districts, "
+            "only where they meet the data.",
+        ),
     ]
 
     @functools.wraps(func)
@@ -145,6 +152,7 @@ INPUT_NAMES = (
     "parks_coords",
     "header_row",
     "parks_encoding",
+    "context",
 )
 
 
@@ -243,7 +251,11 @@ def _statistic_option(name: str, kind: Any, text: str) -> Callable[..., Any]:
     return click.option(name, type=kind, default=default, show_default=True, help=text)
 
 
-_TITLE_OPTION = click.option("--title", help="Map title (default: a title in the chosen language).")
+_TITLE_OPTION = click.option(
+    "--title",
+    help="Map title (default: the demo's own title for the bundled data, else one from the "
+    "park layer's file name and the number of parks).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
@@ -62,6 +63,8 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
     "map": {
         "zh": {
             "title": "青岛重点产业园区投资项目",
+            "title_parks": "{parks} 个园区投资项目",
+            "title_layer": "{layer}：{parks} 个园区投资项目",
             "layer_parks": "园区投资密度",
             "layer_projects": "投资项目",
             "layer_density": "投资核密度（平滑）",
@@ -81,8 +84,14 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "filter_max": "最大",
             "filter_unknown_inv": "含投资额未知",
             "filter_shown": "显示 {n} 个项目 · 合计 {inv} 亿元",
-            "search": "搜索项目名称",
-            "search_none": "无匹配项目",
+            "search": "搜索园区或项目名称",
+            "search_none": "无匹配园区或项目",
+            "layers": "图层",
+            "zoom_in": "放大",
+            "zoom_out": "缩小",
+            "close": "关闭",
+            "warn_line": "{label}：{text}",
+            "paren": "（{text}）",
             "cell_projects": "项目数",
             "cell_investment": "投资额",
             "cell_density": "投资密度",
@@ -95,6 +104,11 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "legend_density": "核密度（平滑）：项目投资",
             "density_bandwidth": "带宽 {km} km；独立色阶，与园区分级不可直接比较",
             "no_data": "无数据",
+            "legend_no_projects": "无项目",
+            "classes_all_projects": "分级界值按全部项目；颜色与计数按筛选后的项目",
+            "legend_all_projects": "全部项目（不随筛选变化）",
+            "filtered_figures": "按筛选后的项目",
+            "filtered_drawn_only": "筛选后的数字只计地图上标出的项目",
             "other": "其他",
             "unclassified": "未分类",
             "unknown_investment": "投资额未知",
@@ -117,10 +131,11 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "signed_date": "签约日期",
             "project_id": "项目编号",
             "coords_orig": "原始坐标",
-            "warnings": "注意",
+            "warnings": "数据提示",
             "unit_100m": "亿元",
             "unit_area": "km²",
             "unit_density": "亿元/km²",
+            "unit_count_density": "个项目/km²",
             "fullscreen": "全屏",
             "exit_fullscreen": "退出全屏",
             "summary": "{parks} 个园区 · {projects} 个项目 · 合计 {investment} 亿元",
@@ -157,6 +172,8 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
         },
         "en": {
             "title": "Qingdao industrial parks: investment projects",
+            "title_parks": "Investment projects in {parks} parks",
+            "title_layer": "{layer}: investment projects in {parks} parks",
             "layer_parks": "Park investment density",
             "layer_projects": "Projects",
             "layer_density": "Kernel-smoothed investment (KDE)",
@@ -176,8 +193,14 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "filter_max": "max",
             "filter_unknown_inv": "Include unknown investment",
             "filter_shown": "{n} projects shown · {inv} (100M CNY) in total",
-            "search": "Search project name",
-            "search_none": "No matching project",
+            "search": "Search park or project name",
+            "search_none": "No matching park or project",
+            "layers": "Layers",
+            "zoom_in": "Zoom in",
+            "zoom_out": "Zoom out",
+            "close": "Close",
+            "warn_line": "{label}: {text}",
+            "paren": " ({text})",
             "cell_projects": "Projects",
             "cell_investment": "Investment",
             "cell_density": "Density",
@@ -190,6 +213,12 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "legend_density": "Kernel-smoothed investment",
             "density_bandwidth": "bandwidth {km} km; its own scale, not the park classes'",
             "no_data": "No data",
+            "legend_no_projects": "No projects",
+            "classes_all_projects": "class breaks of all projects; colours and counts of the "
+            "filtered projects",
+            "legend_all_projects": "all projects (does not follow the filters)",
+            "filtered_figures": "of the filtered projects",
+            "filtered_drawn_only": "filtered figures count only the projects drawn on the map",
             "other": "Other",
             "unclassified": "Unclassified",
             "unknown_investment": "Investment unknown",
@@ -216,6 +245,7 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "unit_100m": "100M CNY",
             "unit_area": "km²",
             "unit_density": "100M CNY/km²",
+            "unit_count_density": "projects/km²",
             "fullscreen": "Full screen",
             "exit_fullscreen": "Exit full screen",
             "summary": "{parks} parks · {projects} projects · {investment} (100M CNY) in total",
@@ -274,6 +304,8 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "scale": "比例尺",
             "north": "北",
             "north_note": "指北针指向真北",
+            "labels_dropped": "图上未标注（无处可放）：{names}",
+            "list_sep": "、",
             "date": "制图日期：{date}",
             "crs": "投影：{crs}",
             "context": "行政区界（示意）",
@@ -336,6 +368,8 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "scale": "Scale",
             "north": "N",
             "north_note": "North arrow points to true north",
+            "labels_dropped": "Not labelled on the map (no room): {names}",
+            "list_sep": ", ",
             "date": "Map date: {date}",
             "crs": "Projection: {crs}",
             "context": "District outlines (schematic)",
@@ -640,7 +674,14 @@ def crs_words(crs: CRS, lang: str) -> str:
         return t["crs_albers"]
     if code:
         return f"EPSG:{code}"
-    return str(crs.name or crs.to_proj4())
+    name = str(crs.name or "").strip()
+    if name and name.lower() != "unknown":
+        return name
+    # A CRS pyproj has no name for (a custom PROJ string): its definition, never "unknown".
+    # (pyproj warns that a PROJ string may lose details; as a label it is what we want.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return str(crs.to_proj4() or crs.to_wkt())
 
 
 def park_name(row: Mapping[str, object] | pd.Series, lang: str) -> str:

@@ -108,6 +108,16 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     known = metrics.known_figures(joined)  # "no investment column" is unknown, not 0
     notes.extend(metrics.unknown_notes(known))
     summary = metrics.park_summary(park_layer, joined, known=known)
+    # What a default title is made of (parkmap.webmap.compose.default_title).
+    summary.attrs["layer"] = {
+        "demo": not inputs.parks,
+        "name": Path(inputs.parks[0]).stem if len(inputs.parks) == 1 else "",
+    }
+    if inputs.context is not None:
+        context, context_notes = _user_context(inputs.context)
+        notes.extend(context_notes)
+    else:
+        context = _context_near(park_layer, joined)
     breakdown = metrics.park_breakdown(park_layer, joined, by="industry", known=known)
     return Analysis(
         known_figures=known,
@@ -121,7 +131,7 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
         ),
         notes=notes,
         alerts=alerts,
-        context=_context_near(park_layer),
+        context=context,
     )
 
 
@@ -132,11 +142,61 @@ def _no_rows_message(path: PathLike, row_label: str) -> str:
     return f"{Path(path).name}: no {row_label}s to read"
 
 
-def _context_near(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
-    """The bundled Qingdao context layer, when the parks lie in or near Qingdao."""
+#: Margin (degrees, about 15 km) around the data's extent within which a bundled context
+#: feature is drawn: the demo's airport lies some 10 km south of its parks.
+CONTEXT_MARGIN_DEG = 0.15
+
+
+def _context_near(
+    parks: gpd.GeoDataFrame, projects: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame | None:
+    """The features of the bundled Qingdao context layer that meet the data's extent.
+
+    The extent is the box around the parks and the mapped projects, widened by
+    :data:`CONTEXT_MARGIN_DEG`; a feature (district, seat, airport) is kept when it meets it.
+    ``None`` when none does (data elsewhere than Qingdao).
+    """
+    boxes = []
+    for layer in (parks, projects):
+        if layer is None or not len(layer):
+            continue
+        bounds = layer.to_crs(WGS84).total_bounds if layer.crs else layer.total_bounds
+        if np.isfinite(bounds).all():
+            boxes.append(shapely.box(*bounds))
+    if not boxes:
+        return None
+    area = shapely.box(*shapely.union_all(boxes).bounds).buffer(CONTEXT_MARGIN_DEG)
     context = read.context_from_file()
-    area = shapely.box(*context.total_bounds).buffer(0.5)
-    return context if shapely.intersects(area, shapely.box(*parks.total_bounds)) else None
+    near = context[shapely.intersects(context.geometry.to_numpy(), area)]
+    return near if len(near) else None
+
+
+def _user_context(path: PathLike) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The user's context layer (``--context``) as the map draws it, and notes on it.
+
+    Polygons become outlines (``kind`` "district"), points labelled places (``kind`` "point")
+    unless the layer has a ``kind`` field; a ``名称`` / ``NAME`` field names them when there
+    is no ``name``, ``name_zh`` or ``name_en``. Lines and empty geometries are not drawn; a
+    note says how many.
+    """
+    layer = read.context_from_file(path).explode(index_parts=False).reset_index(drop=True)
+    kinds = layer.geometry.geom_type.to_numpy(dtype=object)
+    drawable = np.isin(kinds, ["Polygon", "MultiPolygon", "Point"]) & ~layer.geometry.is_empty
+    notes = []
+    if not drawable.all():
+        notes.append(
+            f"{Path(path).name}: {int((~drawable).sum())} context features that are not "
+            "polygons or points are not drawn"
+        )
+    layer = layer[drawable].reset_index(drop=True)
+    if "kind" not in layer.columns:
+        is_point = layer.geometry.geom_type.to_numpy(dtype=object) == "Point"
+        layer["kind"] = np.where(is_point, "point", "district")
+    if not {"name", "name_zh", "name_en"} & set(layer.columns):
+        named = [c for c in layer.columns if str(c).lower() in ("名称", "name", "title", "label")]
+        if named:
+            layer["name"] = layer[named[0]]
+    return layer, notes
 
 
 def source_name(inputs: InputOptions | PathLike | None) -> str:
@@ -374,6 +434,10 @@ def export(options: ExportOptions | None = None) -> Outcome:
         for f in dataclasses.fields(options)
         if f.name not in ("inputs", "out", "font", "clusters")
     }
+    if not sheet["title"]:
+        from parkmap.webmap.compose import default_title
+
+        sheet["title"] = default_title(analysis.parks, options.lang)  # the demo's, or the data's
     with write.staged_outputs(options.out) as stage:
         result = export_all(analysis, stage.path, clusters=clusters, font=setup, **sheet)
     return Outcome(analysis, stage.finals(result.files), list(result.warnings), clusters)

@@ -67,6 +67,10 @@ class InputOptions:
     parks_encoding
         Text encoding of park-layer attributes (a shapefile without ``.cpg``); default:
         detected (UTF-8, then GB18030).
+    context
+        The user's own context layer (district outlines, landmarks; any file geopandas reads)
+        drawn under the parks instead of the bundled Qingdao one; default: the bundled
+        features that lie where the data lies, if any.
     """
 
     projects: PathLike | None = None
@@ -79,6 +83,7 @@ class InputOptions:
     parks_coords: str = "wgs84"
     header_row: int | None = None
     parks_encoding: str | None = None
+    context: PathLike | None = None
 
 
 @dataclass(frozen=True)

@@ -26,5 +26,14 @@ INDUSTRY_COLORS: tuple[str, ...] = (
 )
 OTHER_COLOR = "#9e9e9e"
 NO_DATA_COLOR = "#d9d9d9"
+#: Fill of a park with no project (none at all, or none passing the page's filters): a neutral
+#: light grey, lighter than the no-data grey and no colour of the YlOrRd classes.
+NO_PROJECTS_COLOR = "#f4f4f4"
 
-__all__ = ["INDUSTRY_COLORS", "NO_DATA_COLOR", "OTHER_COLOR", "STATUS_COLORS"]
+__all__ = [
+    "INDUSTRY_COLORS",
+    "NO_DATA_COLOR",
+    "NO_PROJECTS_COLOR",
+    "OTHER_COLOR",
+    "STATUS_COLORS",
+]

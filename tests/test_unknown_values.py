@@ -158,8 +158,12 @@ def test_browser_legend_and_popup_say_unknown(browser, tmp_path, parks_file):
         page = session.page
         t = texts("zh")
         parks = page.locator(".pm-legend [data-layer=parks] .pm-legend-row").all_inner_texts()
-        # One row: every park in the no-data colour, counted.
-        assert [re.sub(r"\s+", " ", r).strip() for r in parks] == [f"{t['no_investment_data']} (3)"]
+        # The two parks with projects are in the no-data colour; park E holds no project, so it
+        # has the no-projects class of its own (unknown investment is not "no projects").
+        assert [re.sub(r"\s+", " ", r).strip() for r in parks] == [
+            f"{t['no_investment_data']} (2)",
+            f"{t['legend_no_projects']} (1)",
+        ]
         markers = page.locator(
             ".pm-legend [data-layer=projects] .pm-legend-label"
         ).all_inner_texts()
@@ -167,9 +171,9 @@ def test_browser_legend_and_popup_say_unknown(browser, tmp_path, parks_file):
         colours = page.evaluate(
             "() => parkmap.state().layers.parks.getLayers().map(l => l.options.fillColor)"
         )
-        from parkmap.style import NO_DATA_COLOR
+        from parkmap.style import NO_DATA_COLOR, NO_PROJECTS_COLOR
 
-        assert colours == [NO_DATA_COLOR] * 3
+        assert colours == [NO_DATA_COLOR, NO_DATA_COLOR, NO_PROJECTS_COLOR]
         # A click inside park A, away from its markers.
         page.evaluate("parkmap.map.setView([36.59, 120.01], 13, {animate: false})")
         page.wait_for_timeout(100)
@@ -256,3 +260,23 @@ def test_unknown_figures_are_read_back_from_the_summary(parks_file):
     assert metrics.unknown_figures(known) == {STATUS}
     assert known["investment_100m_cny"].tolist() == [1.0, 0.0, 0.0]
     assert np.isnan(metrics.citywide_totals(joined)["investment_100m_cny"])
+
+
+def test_printed_map_gives_parks_without_projects_their_own_class(tmp_path, parks_file):
+    # Investment known: A and B hold projects, E holds none. On paper, as on the page, E is
+    # "no projects" (its own light grey and legend row), not the lowest density class.
+    from parkmap.export import static_map
+    from parkmap.style import NO_PROJECTS_COLOR
+
+    analysis = pipeline.analyse(_inputs(tmp_path, parks_file, drop=[]))
+    data = static_map.prepare(
+        analysis.parks, analysis.projects, None, scheme="quantiles", k=5, lang="zh"
+    )
+    colours = dict(zip(analysis.parks["park_id"], data.park_colors, strict=True))
+    assert colours["E"] == NO_PROJECTS_COLOR
+    assert NO_PROJECTS_COLOR not in (colours["A"], colours["B"])
+    t = texts("zh", "map", "sheet")
+    rows = [row for _, block in static_map._legend_blocks(data, "zh", t) for row in block]
+    assert ("patch", NO_PROJECTS_COLOR, t["legend_no_projects"], 1) in rows
+    # The density classes count only the two parks that hold projects.
+    assert sum(data.classes.counts) == 2

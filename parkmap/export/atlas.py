@@ -258,8 +258,8 @@ def park_page(
         body.append(
             [
                 str(i),
-                _short(setup.safe(p.get("name"), p.get("project_id")), 18),
-                _short(setup.safe(p.get("industry"), ""), 8),
+                setup.safe(p.get("name"), p.get("project_id")),
+                setup.safe(p.get("industry"), ""),
                 status_label(str(p.get("status")), lang),
                 _figure(p["investment_100m_cny"], t),
                 "" if pd.isna(date) else pd.Timestamp(date).strftime("%Y-%m-%d"),
@@ -267,10 +267,6 @@ def park_page(
         )
     draw_table(table_ax, header, body, [0.05, 0.33, 0.13, 0.17, 0.16, 0.16], scale)
     return fig
-
-
-def _short(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def atlas_bytes(

@@ -26,6 +26,7 @@ from matplotlib.patches import Rectangle
 from shapely.geometry.base import BaseGeometry
 
 from parkmap.cluster.style import GI_BIN_ORDER, GI_CONFIDENCE, gi_bin_color
+from parkmap.export.labels import LabelPlacer, LabelRequest
 from parkmap.export.static_map import (
     PARK_EDGE,
     Extent,
@@ -40,8 +41,6 @@ from parkmap.export.static_map import (
     draw_table,
     fit_extent,
     frame_axes,
-    halo_label,
-    halo_text,
     header_footer,
     park_label,
     sheet_inches,
@@ -128,20 +127,41 @@ def draw_hotspot_map(
     parks = data.parks[~(data.parks.geometry.isna() | data.parks.geometry.is_empty)]
     if len(parks):
         parks.boundary.plot(ax=ax, color=PARK_EDGE, linewidth=0.9 * scale, zorder=3)
-    minx, miny, maxx, maxy = extent
-    for _, row in parks.iterrows():
-        x = row.geometry.centroid.x
-        y = row.geometry.bounds[1] - 0.006 * (maxy - miny)
-        if minx <= x <= maxx and miny <= y <= maxy:
-            halo_label(ax, x, y, park_label(row, setup), PARK_LABEL_BELOW, scale)
-    _draw_hulls(ax, layers.hulls, scale)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    draw_scale_bar(ax, data.crs, extent, scale)
-    draw_north_arrow(ax, data.crs, extent, setup, scale)
+    # Scale bar and north arrow first: the names are then placed clear of them, of each other
+    # and of the frame (parkmap.export.labels), cluster numbers before park names.
+    placer = LabelPlacer(ax, scale)
+    draw_scale_bar(ax, data.crs, extent, scale, placer=placer)
+    draw_north_arrow(ax, data.crs, extent, setup, scale, placer=placer)
+    minx, miny, maxx, maxy = extent
+    style = PARK_LABEL_BELOW
+    for _, row in parks.iterrows():
+        p = row.geometry.representative_point()
+        if minx <= p.x <= maxx and miny <= p.y <= maxy:
+            placer.request(
+                LabelRequest(
+                    park_label(row, setup),
+                    placer.geometry_box(row.geometry),
+                    fontsize=style.size * scale,
+                    color=style.color,
+                    zorder=style.zorder,
+                    halo=style.halo,
+                    priority=10,
+                    geometry=row.geometry,
+                )
+            )
+    _draw_hulls(ax, layers.hulls, scale, placer)
+    placer.place()
 
 
-def _draw_hulls(ax: Axes, hulls: gpd.GeoDataFrame, scale: float) -> None:
+def _draw_hulls(
+    ax: Axes, hulls: gpd.GeoDataFrame, scale: float, placer: LabelPlacer | None = None
+) -> None:
+    """Draw the cluster hulls and queue their numbers on ``placer`` (placed at once without
+    one): just above the hull's top vertex where there is room, else beside it."""
+    own = placer is None
+    placer = placer if placer is not None else LabelPlacer(ax, scale)
     for _, row in hulls.iterrows():
         geom = row.geometry
         if geom is None or geom.is_empty:
@@ -162,21 +182,23 @@ def _draw_hulls(ax: Axes, hulls: gpd.GeoDataFrame, scale: float) -> None:
             xs, ys = line.xy
             ax.plot(xs, ys, color=HULL_EDGE, lw=1.4 * scale, ls=HULL_STYLE, zorder=6)
         x, y = label_anchor(geom)
-        halo_text(
-            ax.annotate,
-            str(int(row["cluster_id"])),
-            (x, y),
-            xytext=(0, 2 * scale),
-            textcoords="offset points",
-            fontsize=10 * scale,
-            fontweight="bold",
-            color=HULL_EDGE,
-            ha="center",
-            va="bottom",
-            zorder=7,
-            width=3 * scale,
-            annotation_clip=True,
+        cluster = int(row["cluster_id"])
+        placer.request(
+            LabelRequest(
+                str(cluster),
+                placer.point_box(x, y, 1.0),
+                fontsize=10 * scale,
+                weight="bold",
+                color=HULL_EDGE,
+                zorder=7,
+                halo=3.0,
+                priority=cluster / 1000,
+                order="above",
+                gaps=(1.0, 4.0, 8.0),
+            )
         )
+    if own:
+        placer.place()
 
 
 def label_anchor(geom: BaseGeometry) -> tuple[float, float]:

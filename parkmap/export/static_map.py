@@ -20,12 +20,13 @@ import geopandas as gpd
 import matplotlib.patheffects as pe
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from pyproj import CRS
 
-from parkmap.classes import Classes, classify
+from parkmap.classes import NO_DATA, NO_PROJECTS, Classes, classify
 from parkmap.coords import metric_crs_for
 from parkmap.errors import InputError, UsageError
 from parkmap.export.cartography import (
@@ -35,12 +36,19 @@ from parkmap.export.cartography import (
     scale_bar,
     true_north_angle,
 )
+from parkmap.export.labels import (
+    FittedTable,
+    LabelPlacer,
+    LabelRequest,
+    emptiest_corners,
+    fit_table,
+)
 from parkmap.export.paper import paper_inches, paper_mm, pixel_size, raster_inches
 from parkmap.fonts import FontSetup
 from parkmap.i18n import crs_words, fmt_number, park_name, scheme_label, texts, with_unit
 from parkmap.metrics import INVESTMENT, STATUS, unknown_figures
 from parkmap.settings import STATUSES, WGS84
-from parkmap.style import NO_DATA_COLOR, STATUS_COLORS
+from parkmap.style import NO_DATA_COLOR, NO_PROJECTS_COLOR, STATUS_COLORS
 from parkmap.write import atomic_write
 
 DENSITY_COLUMN = "density_100m_cny_per_km2"
@@ -89,8 +97,10 @@ class MapData:
 
     @property
     def park_colors(self) -> list[str]:
-        """Fill colour of each park (class colour, grey without data)."""
-        return [self.classes.color_of(int(c), NO_DATA_COLOR) for c in self.classes.yb]
+        """Fill of each park: class colour, grey without data, light grey without projects."""
+        return [
+            self.classes.color_of(int(c), NO_DATA_COLOR, NO_PROJECTS_COLOR) for c in self.classes.yb
+        ]
 
 
 def prepare(
@@ -129,12 +139,16 @@ def prepare(
     density = parks[DENSITY_COLUMN].to_numpy(dtype=float)
     if INVESTMENT in unknown:
         density = np.full(len(parks), np.nan)  # no amounts: every park is "no data"
+    # A park without projects is "no projects", as on the web map, not the lowest class.
+    no_projects = None
+    if "projects" in parks.columns:
+        no_projects = (pd.to_numeric(parks["projects"], errors="coerce").fillna(0) == 0).to_numpy()
     return MapData(
         crs=crs,
         parks=_wgs84(parks).to_crs(crs),
         projects=_wgs84(located).to_crs(crs),
         context=_wgs84(ctx).to_crs(crs),
-        classes=classify(density, scheme, k),
+        classes=classify(density, scheme, k, exclude=no_projects),
         inv_max=inv_max,
         notes=data_notes(parks, projects, lang),
         unknown=unknown,
@@ -310,7 +324,7 @@ def draw_map(
     scale: float = 1.0,
     focus: str | None = None,
     label_parks: bool = True,
-) -> None:
+) -> LabelPlacer:
     """Draw context, parks, projects, scale bar and north arrow into ``ax``.
 
     Parameters
@@ -321,47 +335,195 @@ def draw_map(
         Multiplier for marker sizes, line widths and text (1 on A4).
     focus
         A park id to emphasise (atlas pages): the other parks are drawn fainter.
+
+    Returns
+    -------
+    LabelPlacer
+        The placement pass that drew the labels (:mod:`parkmap.export.labels`): the labels
+        placed, those left off, and the boxes of the north arrow and scale bar.
+
+    Notes
+    -----
+    Park fills lie under the project markers, and the park outlines above them (zorder
+    :data:`PARK_OUTLINE_Z` > :data:`MARKER_Z`); a small park crowded with markers gets its fill
+    again over them, translucent (:data:`CROWDED_SHARE`), so no park disappears. The scale bar
+    and north arrow go to the corners emptiest of data (:func:`furniture_corners`); the labels
+    are then placed around them.
     """
     minx, miny, maxx, maxy = extent
     frame_axes(ax, extent, scale)
-    draw_context(ax, data, setup, scale, label_districts=focus is None)
-    colors = data.park_colors
-    for i, (_, row) in enumerate(data.parks.iterrows()):
-        if row.geometry is None or row.geometry.is_empty:
+    placer = LabelPlacer(ax, scale)
+    draw_context(ax, data, setup, scale, label_districts=focus is None, placer=placer)
+    colors = np.array(data.park_colors, dtype=object)
+    geoms = data.parks.geometry
+    drawn = ~(geoms.isna() | geoms.is_empty).to_numpy()
+    ids = data.parks["park_id"].astype(str).to_numpy()
+    faint = (ids != focus) if focus is not None else np.zeros(len(ids), dtype=bool)
+    for group, fill, line, width in ((~faint, 0.85, 1.0, 1.2), (faint, 0.45, 0.6, 0.6)):
+        chosen = drawn & group
+        if not chosen.any():
             continue
-        faint = focus is not None and row["park_id"] != focus
-        gpd.GeoSeries([row.geometry], crs=data.crs).plot(
-            ax=ax,
-            facecolor=colors[i],
-            edgecolor=PARK_EDGE,
-            linewidth=(0.6 if faint else 1.2) * scale,
-            alpha=0.45 if faint else 0.85,
-            zorder=2,
+        parks = data.parks.geometry[chosen]  # one call per group: quicker than one per park
+        parks.plot(ax=ax, color=list(colors[chosen]), edgecolor="none", alpha=fill, zorder=2)
+        parks.boundary.plot(
+            ax=ax, color=PARK_EDGE, linewidth=width * scale, alpha=line, zorder=PARK_OUTLINE_Z
         )
-    _draw_projects(ax, data, scale)
+    for pid, geom in zip(ids[drawn], geoms[drawn], strict=True):
+        placer.add_area(placer.geometry_box(geom), pid)
+    crowded = _draw_projects(ax, data, scale, placer)
+    veiled = drawn & ~faint & np.isin(ids, list(crowded))
+    if veiled.any():
+        data.parks.geometry[veiled].plot(
+            ax=ax,
+            color=list(colors[veiled]),
+            edgecolor="none",
+            alpha=CROWDED_FILL_ALPHA,
+            zorder=CROWDED_FILL_Z,
+        )
     ax.set_xlabel("")
     ax.set_ylabel("")
+    bar_corner, arrow_corner = furniture_corners(ax, data, extent, scale)
+    draw_scale_bar(ax, data.crs, extent, scale, corner=bar_corner, placer=placer)
+    draw_north_arrow(ax, data.crs, extent, setup, scale, corner=arrow_corner, placer=placer)
     if label_parks:
-        for _, row in data.parks.iterrows():
-            if row.geometry is None or row.geometry.is_empty:
+        rank_column = data.parks["rank"] if "rank" in data.parks.columns else None
+        ranks = (
+            pd.to_numeric(rank_column, errors="coerce").astype(float).to_numpy()
+            if rank_column is not None
+            else np.full(len(data.parks), np.nan)
+        )
+        for i, (_, row) in enumerate(data.parks.iterrows()):
+            geom = row.geometry
+            if geom is None or geom.is_empty:
                 continue
-            p = row.geometry.representative_point()
+            p = geom.representative_point()
             if not (minx <= p.x <= maxx and miny <= p.y <= maxy):
                 continue
             emphasis = focus is None or row["park_id"] == focus
             style = PARK_LABEL if emphasis else PARK_LABEL_FAINT
-            halo_label(ax, p.x, p.y, park_label(row, setup), style, scale)
-    draw_scale_bar(ax, data.crs, extent, scale)
-    draw_north_arrow(ax, data.crs, extent, setup, scale)
+            rank = float(ranks[i])
+            placer.request(
+                LabelRequest(
+                    park_label(row, setup),
+                    placer.geometry_box(geom),
+                    fontsize=style.size * scale,
+                    weight=style.weight,
+                    color=style.color,
+                    zorder=style.zorder,
+                    halo=style.halo,
+                    priority=(0 if emphasis else 50) + (rank if math.isfinite(rank) else 40),
+                    inside_ok=None,
+                    inside_at=placer.to_display(p.x, p.y),
+                    owner=str(row["park_id"]),
+                    geometry=geom,
+                )
+            )
+    placer.place()
+    dropped = [r.text for r in placer.dropped if r.required]
+    if dropped:
+        t = texts(setup.lang, "sheet")
+        note = t["labels_dropped"].format(names=t["list_sep"].join(dropped))
+        ax.text(
+            1.0,
+            -0.008,
+            note,
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=6.5 * scale,
+            color="#555555",
+        )
+    return placer
+
+
+#: Park outlines lie above the project markers, which lie above the park fills.
+MARKER_Z = 4.0
+PARK_OUTLINE_Z = 4.8
+#: ``gid`` of the scale bar's and north arrow's artists (kept free of labels).
+SCALE_BAR_GID = "scale-bar"
+NORTH_ARROW_GID = "north-arrow"
+#: A park is crowded when its markers' area on the sheet exceeds this share of its own; its fill
+#: is then laid again over its markers at :data:`CROWDED_FILL_ALPHA` (zorder
+#: :data:`CROWDED_FILL_Z`), so its class colour reads and the markers show through.
+CROWDED_SHARE = 0.5
+CROWDED_FILL_ALPHA = 0.7
+CROWDED_FILL_Z = 4.7
+
+
+def _crowded_parks(ax: Axes, data: MapData, owners: np.ndarray, radius_pt: np.ndarray) -> set[str]:
+    """Parks whose projects' markers cover more than :data:`CROWDED_SHARE` of their area."""
+    fig = ax.get_figure(root=True)
+    if fig is None or not len(data.parks):
+        return set()
+    (x0, _), (x1, _) = ax.transData.transform([(0.0, 0.0), (1.0, 0.0)])
+    pt_per_unit = abs(x1 - x0) * 72.0 / float(fig.dpi)  # points per map metre
+    marker_area = pd.Series(np.pi * radius_pt**2).groupby(owners).sum()
+    crowded = set()
+    for _, row in data.parks.iterrows():
+        geom, pid = row.geometry, str(row["park_id"])
+        if geom is None or geom.is_empty or pid not in marker_area.index:
+            continue
+        if marker_area[pid] > CROWDED_SHARE * geom.area * pt_per_unit**2:
+            crowded.add(pid)
+    return crowded
+
+
+def furniture_corners(ax: Axes, data: MapData, extent: Extent, scale: float) -> tuple[str, str]:
+    """Corners for the scale bar and the north arrow: those with the least data under them.
+
+    Occupancy of a corner box: park area in it (as a share of the box, weighted 50), projects in
+    it, and context points (city seats, airport) with their names, weighted 3.
+    """
+    minx, miny, maxx, maxy = extent
+    w, h = maxx - minx, maxy - miny
+    ax_h_pt = ax.get_position().height * sheet_inches(ax)[1] * 72
+    bar_len = bar_km_for(w) * 1000 / w
+    bar_size = (bar_len + 0.1, 0.13)
+    arrow_size = (0.1, (40 * scale) / ax_h_pt + 0.12)
+    parks = data.parks.geometry[~(data.parks.geometry.isna() | data.parks.geometry.is_empty)]
+    park_union = parks.union_all() if len(parks) else None
+    px = data.projects.geometry.x.to_numpy() if len(data.projects) else np.array([])
+    py = data.projects.geometry.y.to_numpy() if len(data.projects) else np.array([])
+    ctx = data.context
+    points = ctx[ctx.geometry.geom_type == "Point"] if len(ctx) else ctx
+    cx = points.geometry.x.to_numpy() if len(points) else np.array([])
+    cy = points.geometry.y.to_numpy() if len(points) else np.array([])
+
+    def occupancy(frac: tuple[float, float, float, float]) -> float:
+        x0, y0 = minx + frac[0] * w, miny + frac[1] * h
+        x1, y1 = minx + frac[2] * w, miny + frac[3] * h
+        score = float(np.sum((px >= x0) & (px <= x1) & (py >= y0) & (py <= y1)))
+        # a city seat's name runs to its right: count the point a little further left too
+        score += 3.0 * float(
+            np.sum((cx >= x0 - 0.12 * w) & (cx <= x1) & (cy >= y0 - 0.02 * h) & (cy <= y1))
+        )
+        if park_union is not None:
+            corner = gpd.GeoSeries.from_xy([x0, x1], [y0, y1]).union_all().envelope
+            score += 50.0 * park_union.intersection(corner).area / max(corner.area, 1.0)
+        return score
+
+    return emptiest_corners(occupancy, bar_size, arrow_size)
 
 
 def draw_context(
-    ax: Axes, data: MapData, setup: FontSetup, scale: float, *, label_districts: bool = True
+    ax: Axes,
+    data: MapData,
+    setup: FontSetup,
+    scale: float,
+    *,
+    label_districts: bool = True,
+    placer: LabelPlacer | None = None,
 ) -> None:
-    """Draw the context layer (district outlines, city seats, airport) under the parks."""
+    """Draw the context layer (district outlines, city seats, airport) under the parks.
+
+    The names are queued on ``placer`` (placed after the parks' names, which come first);
+    without one they are placed at once.
+    """
     ctx = data.context
     if not len(ctx):
         return
+    own = placer is None
+    placer = placer if placer is not None else LabelPlacer(ax, scale)
     polys = ctx[ctx.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if len(polys):
         polys.boundary.plot(
@@ -378,32 +540,61 @@ def draw_context(
                 continue
             marker = "^" if row.get("kind") == "airport" else "s"
             ax.plot(geom.x, geom.y, marker=marker, ms=4 * scale, color=CONTEXT_GREY, zorder=1.5)
-            halo_text(
-                ax.annotate,
-                label,
-                (geom.x, geom.y),
-                xytext=(4 * scale, 3 * scale),
-                textcoords="offset points",
-                fontsize=6.5 * scale,
-                color="#666666",
-                zorder=1.5,
-                width=2 * scale,
-                annotation_clip=True,
+            symbol = placer.point_box(geom.x, geom.y, 2.5 * scale)
+            placer.add_markers(
+                np.array([geom.x]), np.array([geom.y]), np.array([2.5 * scale]), np.array([None])
             )
-        elif row.get("kind") == "district" and label_districts:
+            if label:
+                placer.request(
+                    LabelRequest(
+                        label,
+                        symbol,
+                        fontsize=6.5 * scale,
+                        color="#666666",
+                        zorder=1.5,
+                        halo=2.0,
+                        priority=100,
+                        inside_ok=False,
+                        required=False,
+                        order="point",
+                        gaps=(1.0, 4.0, 8.0),
+                    )
+                )
+        elif row.get("kind") == "district" and label_districts and label:
             inside = geom.intersection(
                 gpd.GeoSeries.from_xy([minx, maxx], [miny, maxy]).union_all().envelope
             )
             if inside.is_empty:
                 continue
             p = inside.representative_point()
-            halo_label(ax, p.x, p.y, label, DISTRICT_LABEL, scale)
+            style = DISTRICT_LABEL
+            placer.request(
+                LabelRequest(
+                    label,
+                    placer.point_box(p.x, p.y, 0.5),
+                    fontsize=style.size * scale,
+                    weight=style.weight,
+                    color=style.color,
+                    zorder=style.zorder,
+                    halo=style.halo,
+                    priority=200,
+                    inside_ok=True,
+                    required=False,
+                    gaps=(10.0, 25.0, 40.0),
+                )
+            )
+    if own:
+        placer.place()
 
 
-def _draw_projects(ax: Axes, data: MapData, scale: float) -> None:
+def _draw_projects(
+    ax: Axes, data: MapData, scale: float, placer: LabelPlacer | None = None
+) -> set[str]:
+    """Project markers, largest first; return the ids of the parks they crowd
+    (:func:`_crowded_parks`)."""
     projects = data.projects
     if not len(projects):
-        return
+        return set()
     inv = pd.to_numeric(projects["investment_100m_cny"], errors="coerce").to_numpy(dtype=float)
     order = np.argsort(-np.nan_to_num(inv, nan=-1.0), kind="stable")
     xs = projects.geometry.x.to_numpy()[order]
@@ -411,6 +602,11 @@ def _draw_projects(ax: Axes, data: MapData, scale: float) -> None:
     inv = inv[order]
     colors = np.array(
         [STATUS_COLORS.get(str(s), STATUS_COLORS["unknown"]) for s in projects["status"]]
+    )[order]
+    owners = (
+        projects["park_ids"].fillna("").astype(str).str.split(";").str[0].to_numpy(dtype=object)
+        if "park_ids" in projects.columns
+        else np.full(len(projects), "", dtype=object)
     )[order]
     radius = marker_radius_pt(inv, data.inv_max, scale)
     known = np.isfinite(inv)
@@ -422,7 +618,7 @@ def _draw_projects(ax: Axes, data: MapData, scale: float) -> None:
         edgecolors="white",
         linewidths=0.5 * scale,
         alpha=0.88,
-        zorder=4,
+        zorder=MARKER_Z,
     )
     if (~known).any():
         ax.scatter(
@@ -432,59 +628,101 @@ def _draw_projects(ax: Axes, data: MapData, scale: float) -> None:
             facecolors="none",
             edgecolors=colors[~known],
             linewidths=1.5 * scale,
-            zorder=4.5,
+            zorder=MARKER_Z + 0.5,
         )
+    if placer is not None:
+        placer.add_markers(xs, ys, radius, owners)
+    return _crowded_parks(ax, data, owners, radius)
 
 
-def draw_scale_bar(ax: Axes, crs: CRS, extent: Extent, scale: float = 1.0) -> None:
-    """A two-part bar in km at the lower left; its length is geodesic (true on the ground)."""
+def draw_scale_bar(
+    ax: Axes,
+    crs: CRS,
+    extent: Extent,
+    scale: float = 1.0,
+    *,
+    corner: str = "lower left",
+    placer: LabelPlacer | None = None,
+) -> list[Artist]:
+    """A two-part bar in km in a ``corner`` of the map (lower left by default) on a white
+    ground; its length is geodesic (true on the ground).
+
+    Returns
+    -------
+    list of Artist
+        What was drawn; with ``placer`` those become boxes no label may touch.
+    """
     minx, miny, maxx, maxy = extent
     w, h = maxx - minx, maxy - miny
     km = bar_km_for(w)
-    bar = scale_bar(crs, minx + 0.04 * w, miny + 0.05 * h, km)
+    right, upper = "right" in corner, "upper" in corner
+    length = scale_bar(crs, minx + 0.04 * w, miny + 0.05 * h, km).length_map
+    ground_w, ground_h = length + 0.05 * w, 0.085 * h
+    gx = maxx - 0.025 * w - ground_w if right else minx + 0.025 * w
+    gy = maxy - 0.02 * h - ground_h if upper else miny + 0.02 * h
+    bar = scale_bar(crs, gx + 0.015 * w, gy + 0.03 * h, km)
     height = 0.009 * h
     half = bar.length_map / 2
-    ax.add_patch(
-        Rectangle(
-            (minx + 0.025 * w, miny + 0.02 * h),
-            bar.length_map + 0.05 * w,
-            0.085 * h,
-            facecolor="white",
-            edgecolor="none",
-            alpha=0.8,
-            zorder=7,
-        )
-    )
-    for i, color in enumerate(("#222222", "white")):
+    drawn: list[Artist] = [
         ax.add_patch(
             Rectangle(
-                (bar.x0 + i * half, bar.y0),
-                half,
-                height,
-                facecolor=color,
-                edgecolor="#222222",
-                linewidth=0.6 * scale,
-                zorder=8,
+                (gx, gy),
+                bar.length_map + 0.05 * w,
+                ground_h,
+                facecolor="white",
+                edgecolor="none",
+                alpha=0.8,
+                zorder=7,
+            )
+        )
+    ]
+    for i, color in enumerate(("#222222", "white")):
+        drawn.append(
+            ax.add_patch(
+                Rectangle(
+                    (bar.x0 + i * half, bar.y0),
+                    half,
+                    height,
+                    facecolor=color,
+                    edgecolor="#222222",
+                    linewidth=0.6 * scale,
+                    zorder=8,
+                )
             )
         )
     for frac in (0.0, 0.5, 1.0):
         value = km * frac
         text = f"{value:g}" + (" km" if frac == 1.0 else "")
-        ax.text(
-            bar.x0 + frac * bar.length_map,
-            bar.y0 + height * 1.8,
-            text,
-            fontsize=7 * scale,
-            ha="center",
-            va="bottom",
-            zorder=8,
+        drawn.append(
+            ax.text(
+                bar.x0 + frac * bar.length_map,
+                bar.y0 + height * 1.8,
+                text,
+                fontsize=7 * scale,
+                ha="center",
+                va="bottom",
+                zorder=8,
+            )
         )
+    for artist in drawn:
+        artist.set_gid(SCALE_BAR_GID)
+    if placer is not None:
+        placer.add_obstacles(drawn)
+    return drawn
 
 
 def draw_north_arrow(
-    ax: Axes, crs: CRS, extent: Extent, setup: FontSetup, scale: float = 1.0
+    ax: Axes,
+    crs: CRS,
+    extent: Extent,
+    setup: FontSetup,
+    scale: float = 1.0,
+    *,
+    corner: str = "upper right",
+    placer: LabelPlacer | None = None,
 ) -> float:
-    """An arrow at the upper right pointing to true north (meridian convergence applied).
+    """An arrow in a ``corner`` of the map (upper right by default) pointing to true north
+    (meridian convergence applied); with ``placer`` its box is kept free of labels.
 
     Returns
     -------
@@ -496,8 +734,14 @@ def draw_north_arrow(
     t = texts(setup.lang, "sheet")
     length = 22 * scale
     a = math.radians(angle)
-    tip = (0.955, 0.90)
-    ax.annotate(
+    if "upper" in corner:
+        tip_y = 0.90
+    else:
+        box = ax.get_position()
+        ax_h_pt = box.height * sheet_inches(ax)[1] * 72
+        tip_y = 0.04 + (length + 4 * scale) / ax_h_pt
+    tip = (0.955 if "right" in corner else 0.045, tip_y)
+    arrow = ax.annotate(
         "",
         xy=tip,
         xycoords="axes fraction",
@@ -510,7 +754,7 @@ def draw_north_arrow(
         },
         zorder=9,
     )
-    halo_text(
+    letter = halo_text(
         ax.annotate,
         t["north"],
         xy=tip,
@@ -524,6 +768,11 @@ def draw_north_arrow(
         zorder=9,
         width=2 * scale,
     )
+    parts = [letter, *([arrow.arrow_patch] if arrow.arrow_patch else [])]
+    for artist in parts:
+        artist.set_gid(NORTH_ARROW_GID)
+    if placer is not None:
+        placer.add_obstacles(parts)
     return angle
 
 
@@ -578,10 +827,13 @@ def _legend_blocks(
             classes.colors, classes.labels(lambda v: fmt_number(v)), classes.counts, strict=True
         )
     ]
-    missing = int((classes.yb < 0).sum())
+    missing = int((classes.yb == NO_DATA).sum())
     if missing:
         label = t["no_investment_data" if INVESTMENT in data.unknown else "no_data"]
         parks_rows.append(("patch", NO_DATA_COLOR, label, missing))
+    empty = int((classes.yb == NO_PROJECTS).sum())
+    if empty:
+        parks_rows.append(("patch", NO_PROJECTS_COLOR, t["legend_no_projects"], empty))
     if classes.k:
         parks_rows.append(("note", None, scheme_label(lang, classes.scheme_name, classes.k), None))
     status = data.projects["status"].astype(str) if len(data.projects) else pd.Series([], dtype=str)
@@ -678,22 +930,15 @@ def _legend_row(
 
 def draw_table(
     ax: Axes, header: list[str], body: list[list[str]], widths: list[float], scale: float
-) -> None:
-    """A plain table at the top left of ``ax``: grey header row, thin grey rules."""
+) -> FittedTable | None:
+    """A plain table at the top left of ``ax``: grey header row, thin grey rules.
+
+    Column widths come from the measured text (:func:`parkmap.export.labels.fit_table`), never
+    wider than ``ax``; ``widths`` only shares out the room left over.
+    """
     if not body:
-        return
-    table = ax.table(
-        cellText=body, colLabels=header, colWidths=widths, loc="upper left", cellLoc="left"
-    )
-    table.auto_set_font_size(False)
-    table.set_fontsize(7.5 * scale)
-    table.scale(1, 1.45)
-    for (row, _col), cell in table.get_celld().items():
-        cell.set_edgecolor("#cccccc")
-        cell.set_linewidth(0.4)
-        if row == 0:
-            cell.set_facecolor("#eeeeee")
-            cell.get_text().set_fontweight("bold")
+        return None
+    return fit_table(ax, header, body, fontsize=7.5 * scale, weights=widths)
 
 
 # ---------------------------------------------------------------------------------------------

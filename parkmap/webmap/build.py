@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 from folium.map import LayerControl
 
-from parkmap.classes import Classes, classify
+from parkmap.classes import NO_DATA, NO_PROJECTS, Classes, classify
 from parkmap.errors import InputError, UsageError
 from parkmap.i18n import fmt_number, scheme_label, texts, with_unit
 from parkmap.metrics import INVESTMENT, STATUS, unknown_figures
 from parkmap.settings import COLOR_BY, LANGUAGES, STATUSES
+from parkmap.style import NO_PROJECTS_COLOR
 from parkmap.webmap import basemaps, payloads
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer, root_figure
 from parkmap.webmap.offline import OfflineMap
@@ -117,7 +118,12 @@ def build_map(
     if INVESTMENT in unknown:
         # The file has no amounts: every park is "no data", even one whose 0 is a true 0.
         density_values = np.full(len(parks), np.nan)
-    classes = classify(density_values, scheme, k)
+    # Parks without projects are "no projects", not the lowest class (classes.NO_PROJECTS).
+    no_projects = None
+    if "projects" in parks.columns:
+        counts = pd.to_numeric(parks["projects"], errors="coerce")
+        no_projects = (counts.fillna(0) == 0).to_numpy()
+    classes = classify(density_values, scheme, k, exclude=no_projects)
 
     park_data = payloads.parks_payload(parks, classes, breakdown, lang)
     park_data["unknown"] = sorted(unknown)
@@ -221,20 +227,31 @@ def _legend(
     get one row saying so: parks in the no-data colour for investment, markers in the
     unknown-status colour for status.
     """
+    # "cls" ties a row to the park classes of parksLayer, whose counts follow the filters.
     entries = [
-        {"label": label, "color": color, "count": count}
-        for label, color, count in zip(
-            classes.labels(), classes.colors, classes.counts, strict=True
+        {"label": label, "color": color, "count": count, "cls": cls}
+        for cls, (label, color, count) in enumerate(
+            zip(classes.labels(), classes.colors, classes.counts, strict=True)
         )
     ]
-    if (classes.yb < 0).any():
+    if (classes.yb == NO_DATA).any():
         entries.append(
             {
                 "label": t["no_investment_data" if INVESTMENT in unknown else "no_data"],
                 "color": payloads.NO_DATA_COLOR,
-                "count": int((classes.yb < 0).sum()),
+                "count": int((classes.yb == NO_DATA).sum()),
+                "cls": NO_DATA,
             }
         )
+    # Listed when a park has no project; the page adds the row when a filter empties one.
+    no_projects = {
+        "label": t["legend_no_projects"],
+        "color": NO_PROJECTS_COLOR,
+        "count": int((classes.yb == NO_PROJECTS).sum()),
+        "cls": NO_PROJECTS,
+    }
+    if no_projects["count"]:
+        entries.append(no_projects)
     scheme = scheme_label(lang, classes.scheme_name, classes.k) if classes.k else ""
     cols = projects["columns"]
     if projects["colorBy"] == "status" and STATUS in unknown:
@@ -243,14 +260,21 @@ def _legend(
                 "label": t["no_status_data"],
                 "color": payloads.STATUS_COLORS["unknown"],
                 "count": len(cols["st"]),
+                # what the page counts for the row when the filters change (legend.js)
+                "tally": ["all", []],
             }
         ]
         marker_title = t["legend_status"]
     elif projects["colorBy"] == "status":
         counts = np.bincount(np.asarray(cols["st"], dtype=np.intp), minlength=len(STATUSES))
         markers = [
-            {"label": t[f"status_{s}"], "color": payloads.STATUS_COLORS[s], "count": int(n)}
-            for s, n in zip(STATUSES, counts, strict=True)
+            {
+                "label": t[f"status_{s}"],
+                "color": payloads.STATUS_COLORS[s],
+                "count": int(n),
+                "tally": ["st", [k]],
+            }
+            for k, (s, n) in enumerate(zip(STATUSES, counts, strict=True))
             if n
         ]
         marker_title = t["legend_status"]
@@ -262,6 +286,7 @@ def _legend(
             "title": with_unit(lang, t["legend_parks"], t["unit_density"]),
             "scheme": scheme,
             "entries": entries,
+            "noProjects": no_projects,
         },
         "markers": {"title": marker_title, "entries": markers},
         "sizes": {
@@ -271,11 +296,20 @@ def _legend(
         "density": None
         if density is None
         else {
-            "title": with_unit(lang, t["legend_density"], density["unit"]),
+            "title": with_unit(lang, t["legend_density"], _density_unit(t, density["unit"])),
             "stops": density["stops"],
             "note": _bandwidth_note(t, density.get("bandwidthKm")),
         },
     }
+
+
+def _density_unit(t: dict[str, str], unit: str) -> str:
+    """The density surface's unit (:data:`parkmap.density.UNIT_WEIGHTED` / ``UNIT_COUNT``) in
+    the page's language; any other unit as it is."""
+    from parkmap.density import UNIT_COUNT, UNIT_WEIGHTED
+
+    words = {UNIT_WEIGHTED: t["unit_density"], UNIT_COUNT: t["unit_count_density"]}
+    return words.get(unit, unit)
 
 
 def _bandwidth_note(t: dict[str, str], km: float | None) -> str:
@@ -332,15 +366,24 @@ def _industry_entries(t: dict[str, str], projects: dict[str, Any]) -> list[dict[
     counts = np.bincount(ind, minlength=len(projects["industries"]))
     entries = []
     other = 0
-    for name, color, n in zip(
-        projects["industries"], projects["industryColors"], counts, strict=False
+    others: list[int] = []
+    for k, (name, color, n) in enumerate(
+        zip(projects["industries"], projects["industryColors"], counts, strict=False)
     ):
         if name in projects["topIndustries"]:
-            entries.append({"label": name, "color": color, "count": int(n)})
+            entries.append({"label": name, "color": color, "count": int(n), "tally": ["ind", [k]]})
         else:
             other += int(n)
+            others.append(k)
     if other:
-        entries.append({"label": t["other"], "color": payloads.OTHER_COLOR, "count": other})
+        entries.append(
+            {
+                "label": t["other"],
+                "color": payloads.OTHER_COLOR,
+                "count": other,
+                "tally": ["ind", others],
+            }
+        )
     return entries
 
 

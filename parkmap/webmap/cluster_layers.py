@@ -4,7 +4,10 @@
 made by :func:`parkmap.webmap.build_map`:
 
 * "投资热点 (Gi*)" — the hexagon cells coloured by their Gi* bin (−3…3), off when the page
-  opens; tooltip and popup give count, investment, z, p, confidence and the LISA quadrant;
+  opens; tooltip and popup give count, investment, z, p, confidence and the LISA quadrant.
+  When Gi* was not run (:data:`UNTESTED`: too few cells, too few with investment, no
+  projects) the legend has one row "未检验 / Not tested" with the reason as its note
+  (:func:`parkmap.cluster.summary.hot_spots_untested`), and the popups leave out z and p;
 * "项目集群" — the convex hull of each project cluster, dashed, with a label at its centre;
   on when the page opens.
 
@@ -56,6 +59,11 @@ GI_COLORS: Final[dict[int, str]] = GI_BIN_COLORS
 GI_ORDER: Final[tuple[int, ...]] = GI_BIN_ORDER
 #: LISA quadrants as the cluster analysis writes them; anything else counts as "ns".
 QUADRANTS: Final[tuple[str, ...]] = ("HH", "HL", "LH", "LL", "ns")
+#: Outcomes of ``result.hexes.stats["gi"]["result"]`` for which Gi* was not run: the cells are
+#: drawn "not tested", without z or p.
+UNTESTED: Final[frozenset[str]] = frozenset(
+    {"too_few_cells", "too_few_nonzero_cells", "no_projects"}
+)
 #: Outline colour of the cluster hulls (apart from the parks' brown, the districts' grey and
 #: the red/blue hot spots).
 CLUSTER_COLOR: Final = "#c51b7d"
@@ -179,20 +187,52 @@ def clusters_payload(clusters: pd.DataFrame, park_names: dict[str, str]) -> dict
     }
 
 
+def is_untested(result: ClusterAnalysis) -> bool:
+    """Whether Gi* was not run on the cells (too few cells, too few with investment, or no
+    projects): then the map shows them "not tested", without z or p."""
+    gi: dict[str, Any] = result.hexes.stats.get("gi", {}) or {}
+    return gi.get("result") in UNTESTED
+
+
+def untested_payload(hot: dict[str, Any], label: str, note: str | None) -> dict[str, Any]:
+    """``hot`` (:func:`hotspots_payload`) for cells Gi* was not run on: every cell in the
+    not-significant bin with no z, p or quadrant; ``untested`` is the label the popups show,
+    ``note`` why (the legend note)."""
+    features = [
+        {**f, "properties": {**f["properties"], "z": None, "p": None, "b": 0, "q": "ns"}}
+        for f in hot["geojson"]["features"]
+    ]
+    counts = [0] * len(hot["counts"])
+    counts[3] = len(features)
+    return {
+        **hot,
+        "geojson": {**hot["geojson"], "features": features},
+        "counts": counts,
+        "untested": label,
+        "note": note or "",
+    }
+
+
 def _legend(
     t: dict[str, str], hot: dict[str, Any], clusters: dict[str, Any], cell_km: Any
 ) -> dict[str, Any]:
     km = number_or_none(cell_km)
     title = t["legend_hotspots"].format(km="?" if km is None else f"{km:g}")
+    if hot.get("untested"):
+        # One row: the cells were not tested, so no bin of them means anything.
+        rows = [{"label": hot["untested"], "color": GI_COLORS[0], "count": hot["counts"][3]}]
+    else:
+        rows = [
+            {"label": bin_label(t, b), "color": GI_COLORS[b], "count": hot["counts"][b + 3]}
+            for b in GI_ORDER
+        ]
     return {
         "sections": [
             {
                 "key": "hotspots",
                 "title": title,
-                "entries": [
-                    {"label": bin_label(t, b), "color": GI_COLORS[b], "count": hot["counts"][b + 3]}
-                    for b in GI_ORDER
-                ],
+                "entries": rows,
+                "note": hot.get("note", ""),
             },
             {
                 "key": "clusters",
@@ -241,6 +281,11 @@ def add_cluster_layers(
     cells = basemaps.to_display(result.hexes.cells, system)
     hulls = basemaps.to_display(result.clusters.clusters, system)
     hot = hotspots_payload(cells)
+    if is_untested(result):
+        from parkmap.cluster.summary import hot_spots_untested
+
+        label = texts(lang, "sheet")["hot_bin_untested"]
+        hot = untested_payload(hot, label, hot_spots_untested(result, lang=lang))
     groups = clusters_payload(hulls, _park_names(result, lang))
     m.add_child(RuntimeLayer("hotspotsLayer", hot, t["layer_hotspots"], show=False))
     m.add_child(RuntimeLayer("clustersLayer", groups, t["layer_clusters"], show=True))

@@ -15,12 +15,42 @@ from parkmap.settings import MapOptions
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
     from parkmap.analysis import Analysis
     from parkmap.webmap.offline import OfflineMap
 
 #: Most projects drawn as points on one page (about 3.5 MB of HTML per 100,000).
 MAX_MAP_POINTS = 120_000
+
+#: File stems that say nothing about the data: a layer so named gives the count title.
+GENERIC_STEMS = frozenset({"parks", "park", "layer", "data", "export", "园区", "园区边界"})
+
+
+def default_title(parks: pd.DataFrame, lang: str) -> str:
+    """The title of a map or sheet when none is given, from the data.
+
+    The bundled demo keeps its own title (青岛重点产业园区投资项目); other data gets the park
+    layer's name (its file stem, e.g. "上海产业园区：3 个园区投资项目") when one layer was read
+    and its stem says something, else the count: "3 个园区投资项目" / "Investment projects in 3
+    parks". What the data is comes from ``parks.attrs["layer"]`` (``{"demo": bool, "name":
+    str}``, set by :func:`parkmap.pipeline.analyse`); a frame without it counts as not the demo.
+
+    Parameters
+    ----------
+    parks
+        The analysis's park figures (``Analysis.parks``).
+    lang
+        ``"zh"`` or ``"en"``.
+    """
+    t = texts(lang)
+    layer = parks.attrs.get("layer") or {}
+    if layer.get("demo"):
+        return t["title"]
+    name = str(layer.get("name") or "").strip()
+    if name and name.lower() not in GENERIC_STEMS:
+        return t["title_layer"].format(layer=name, parks=len(parks))
+    return t["title_parks"].format(parks=len(parks))
 
 
 def make_map(
@@ -80,7 +110,7 @@ def make_map(
         k=options.k,
         lang=lang,
         color_by=options.color_by,
-        title=options.title,
+        title=options.title or default_title(analysis.parks, lang),
         basemap=options.basemap,
         tianditu_key=options.tianditu_key,
         hexes=hexes,

@@ -111,7 +111,13 @@ LAT = Field(
 INV = Field("inv", "ints", INV_SCALE, meaning="investment in 亿元; MISSING when unknown")
 ST = Field("st", "ints", meaning="index into the payload's statuses")
 IND = Field("ind", "ints", meaning="index into the payload's industries")
-PARK = Field("park", "ints", meaning="index into parkNames of the park it lies in, or MISSING")
+PARK = Field(
+    "park",
+    "ints",
+    meaning="index into parkNames of the park it lies in (else of its own park_name), or "
+    "MISSING; the payload's parkOfLabel gives, per label, the index of the park in the parks "
+    "layer (MISSING for a park_name label), so that the page sums figures per park",
+)
 NEAR = Field("near", "ints", meaning="index into parkNames of the nearest park, or MISSING")
 NAME = Field("name", "texts", meaning="project name")
 ID = Field("id", "texts", optional=True, meaning="project id (left out when all empty)")

@@ -24,7 +24,13 @@ from parkmap.classes import Classes
 from parkmap.errors import InputError
 from parkmap.i18n import park_name
 from parkmap.settings import STATUSES, WGS84
-from parkmap.style import INDUSTRY_COLORS, NO_DATA_COLOR, OTHER_COLOR, STATUS_COLORS
+from parkmap.style import (
+    INDUSTRY_COLORS,
+    NO_DATA_COLOR,
+    NO_PROJECTS_COLOR,
+    OTHER_COLOR,
+    STATUS_COLORS,
+)
 from parkmap.webmap import assets, packing
 from parkmap.webmap import payload_schema as schema
 
@@ -102,7 +108,13 @@ def parks_payload(
     lang: str,
     top_n: int = 5,
 ) -> dict[str, Any]:
-    """Payload for ``parkmap.parksLayer``: a GeoJSON of outlines plus one record per park."""
+    """Payload for ``parkmap.parksLayer``: a GeoJSON of outlines plus one record per park.
+
+    ``classes`` carries what the page needs to class parks again when the filters change:
+    the upper bounds (``bins``) and ``colors`` of the classes of all projects, and the
+    fills of ``noData`` (class ``-1``) and ``noProjects`` (class ``-2``) parks. Each park's
+    ``cls`` / ``color`` are those of all projects.
+    """
     parks = to_wgs84(parks)
     top = _top_categories(breakdown, top_n)
     features, records = [], []
@@ -121,7 +133,7 @@ def parks_payload(
                 "density": number_or_none(row.get("density_100m_cny_per_km2")),
                 "rank": number_or_none(row.get("rank"), 0),
                 "cls": cls,
-                "color": classes.color_of(cls, NO_DATA_COLOR),
+                "color": classes.color_of(cls, NO_DATA_COLOR, NO_PROJECTS_COLOR),
                 "status": [
                     [
                         number_or_none(row.get(f"projects_{s}"), 0),
@@ -136,6 +148,12 @@ def parks_payload(
         "geojson": {"type": "FeatureCollection", "features": features},
         "parks": records,
         "statuses": list(STATUSES),
+        "classes": {
+            "bins": [float(b) for b in classes.bins],
+            "colors": list(classes.colors),
+            "noData": NO_DATA_COLOR,
+            "noProjects": NO_PROJECTS_COLOR,
+        },
     }
 
 
@@ -257,26 +275,36 @@ def _park_labels(
     frame: pd.DataFrame,
     rows: np.ndarray,
     park_ids: tuple[np.ndarray, list[str]],
-    park_names: dict[str, str],
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    parks: dict[str, tuple[int, str]],
+) -> tuple[np.ndarray, np.ndarray, list[str], list[int]]:
     """Indexes of each project's park label and nearest park's label into one list of names.
 
-    ``park_ids`` is the ``park_id`` column as :func:`_text_codes` gives it. The park label is
-    the park's display name, else the project's ``park_name``; the list holds the labels in
-    order of first appearance (parks first, then nearest parks); ``-1`` stands for no label.
-    """
-    ids: dict[str, int] = {}
+    ``park_ids`` is the ``park_id`` column as :func:`_text_codes` gives it; ``parks`` maps a
+    park id to its position in the parks layer and its display name. The park label is the
+    park's display name, else the project's ``park_name``; the list holds the labels in order
+    of first appearance (parks first, then nearest parks); ``-1`` stands for no label.
 
-    def label_ids(texts: list[str]) -> np.ndarray:
-        return np.array([ids.setdefault(t, len(ids)) if t else -1 for t in texts], dtype=np.intp)
+    A park's label is kept apart from a ``park_name`` of the same text (and from another park
+    of the same name), so that the last list returned, the park position of each label
+    (``-1`` for a ``park_name`` label), tells the page which park a project lies in.
+    """
+    ids: dict[tuple[str, str], int] = {}
+
+    def label_ids(keys: list[tuple[str, str] | None]) -> np.ndarray:
+        return np.array(
+            [ids.setdefault(k, len(ids)) if k is not None else -1 for k in keys], dtype=np.intp
+        )
+
+    def park_keys(table: list[str]) -> list[tuple[str, str] | None]:
+        return [("park", t) if t in parks and parks[t][1] else None for t in table]
 
     park_codes, park_table = park_ids
     name_codes, name_table = _text_codes(frame, "park_name")
     near_codes, near_table = _text_codes(frame, "nearest_park_id")
-    inside = label_ids([park_names.get(t, "") for t in park_table])[park_codes[rows]]
-    own = label_ids(name_table)[name_codes[rows]]
+    inside = label_ids(park_keys(park_table))[park_codes[rows]]
+    own = label_ids([("name", t) if t else None for t in name_table])[name_codes[rows]]
     inside = np.where(inside >= 0, inside, own)
-    near = label_ids([park_names.get(t, "") for t in near_table])[near_codes[rows]]
+    near = label_ids(park_keys(near_table))[near_codes[rows]]
     labels = np.concatenate([inside, near])
     codes = np.full(len(labels), -1, dtype=np.intp)
     known = labels >= 0
@@ -284,7 +312,10 @@ def _park_labels(
     codes[known] = first
     by_id = list(ids)
     n = len(rows)
-    return codes[:n], codes[n:], [by_id[i] for i in uniques]
+    keys = [by_id[i] for i in uniques]
+    names = [parks[k][1] if kind == "park" else k for kind, k in keys]
+    position = [parks[k][0] if kind == "park" else -1 for kind, k in keys]
+    return codes[:n], codes[n:], names, position
 
 
 def projects_payload(
@@ -296,7 +327,9 @@ def projects_payload(
     sorted by investment, largest first, so small markers are drawn on top of big ones.
     In ``columns``, numbers are NumPy arrays (``inv`` and ``km`` NaN when unknown / not
     shown, ``day`` ``-1`` when unknown) and texts are pandas Arrow string arrays ("" when
-    empty); :func:`pack_projects` turns them into what the page gets.
+    empty); :func:`pack_projects` turns them into what the page gets. ``parkOfLabel`` gives,
+    per entry of ``parkNames``, the position of that park in ``parks`` (``-1`` when the label is
+    a project's own ``park_name``): with the ``park`` column, the park each project lies in.
     """
     require_columns(projects, ["name", "status", "investment_100m_cny"], "projects")
     projects = to_wgs84(projects)
@@ -306,14 +339,16 @@ def projects_payload(
     rows = largest_first(investment, np.flatnonzero(ok))
     inv = investment[rows]
 
-    park_names = {text_or_empty(r["park_id"]): park_name(r, lang) for _, r in parks.iterrows()}
+    park_names: dict[str, tuple[int, str]] = {}
+    for i, (_, r) in enumerate(parks.iterrows()):
+        park_names.setdefault(text_or_empty(r["park_id"]), (i, park_name(r, lang)))
     codes, table = _text_codes(projects, "industry")
     ind, industries = _industries(codes[rows], table, inv)
     status_pos = {s: i for i, s in enumerate(STATUSES)}
     codes, table = _text_codes(projects, "status")
     st = np.array([status_pos.get(t, status_pos["unknown"]) for t in table])[codes[rows]]
     park_ids = _text_codes(projects, "park_id")
-    park, near, names = _park_labels(projects, rows, park_ids, park_names)
+    park, near, names, park_of_label = _park_labels(projects, rows, park_ids, park_names)
     outside = np.array([t == "" for t in park_ids[1]])[park_ids[0][rows]]
     km = np.round(_numbers(projects, "distance_km")[rows], 1)
     km[~(np.isfinite(km) & outside)] = np.nan
@@ -350,6 +385,7 @@ def projects_payload(
         "topIndustries": top,
         "hasOther": any(s not in top for s in industries),
         "parkNames": names,
+        "parkOfLabel": park_of_label,
         "colorBy": color_by,
         "invMax": float(finite.max()) if finite.size and finite.max() > 0 else None,
         "missing": int((~ok).sum()),

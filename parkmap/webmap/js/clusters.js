@@ -17,6 +17,8 @@ function hotspotRows(s, d, p) {
   var conf = d.confidence[p.b + 3];
   var html = row(t.cell_projects, esc(num(p.n, 0)));
   html += row(t.cell_investment, withUnit(num(p.inv, 2), t.unit_100m, t));
+  // Untested (too few cells or projects for Gi*): no z, p, confidence or quadrant to show.
+  if (d.untested) return html;
   html += row(t.gi_z, p.z == null ? "–" : esc(num(p.z, 2)));
   html += row(t.gi_p, esc(pValue(p.p)));
   html += row(t.gi_confidence, p.b ? esc(conf + "%") : esc(t.gi_ns));
@@ -25,7 +27,19 @@ function hotspotRows(s, d, p) {
 }
 
 function hotspotTitle(s, d, p) {
+  if (d.untested) return swatch(d.colors[3]) + esc(d.untested);
   return swatch(d.colors[p.b + 3]) + esc(binLabel(s.t, p.b, d.confidence[p.b + 3]));
+}
+
+/** The hot-spot legend section's note (d.note: why Gi* was not run), once the legend has the
+ * section; left alone when the legend already shows a note there. */
+function hotspotNote(map, d) {
+  if (!d.note) return;
+  onReady(function () {
+    var part = map.getContainer().querySelector('.pm-legend-section[data-layer="hotspots"]');
+    if (!part || part.querySelector(".pm-legend-note")) return;
+    part.appendChild(el("div", "pm-legend-note", d.note));
+  });
 }
 
 /**
@@ -65,6 +79,7 @@ function hotspotsLayer(map, d) {
       if (l.bringToFront) l.bringToFront();
     });
   });
+  hotspotNote(map, d);
   s.layers.hotspots = layer;
   s.data.hotspots = d;
   return layer;
@@ -85,12 +100,14 @@ function clusterPopup(s, c) {
   var html = '<div class="pm-popup pm-cluster"><h3>' + fill(t.cluster, { id: esc(c.id) }) + "</h3><table>";
   html += row(t.projects, esc(num(c.n, 0)));
   var inv = withUnit(num(c.inv, 2), t.unit_100m, t);
-  if (c.unknown) inv += "（" + fill(t.cluster_unknown_inv, { n: esc(c.unknown) }) + "）";
+  if (c.unknown) inv += fill(t.paren, { text: fill(t.cluster_unknown_inv, { n: esc(c.unknown) }) });
   html += row(t.investment, inv);
   html += row(t.hull_area, withUnit(num(c.area, 2), t.unit_area, t));
   html += row(
     t.dominant_industry,
-    c.industry ? esc(c.industry) + " (" + fill(t.dominant_projects, { n: esc(c.industryN) }) + ")" : "–"
+    c.industry
+      ? esc(c.industry) + fill(t.paren, { text: fill(t.dominant_projects, { n: esc(c.industryN) }) })
+      : "–"
   );
   html += row(
     t.parks_touched,

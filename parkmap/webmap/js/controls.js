@@ -1,5 +1,6 @@
-/* controls.js — Leaflet controls (title, full screen, note) and the interactive parts of the
- * filter panel: the search box and the year slider's play button. */
+/* controls.js — Leaflet controls (title, full screen, note), Leaflet's own words in the page's
+ * language, and the interactive parts of the filter panel: the search box (parks and
+ * projects), the year slider's play button, and the panel's height (fitPanel). */
 
 function control(map, position, build) {
   var Ctl = L.Control.extend({
@@ -13,7 +14,8 @@ function control(map, position, build) {
   return new Ctl({ position: position }).addTo(map);
 }
 
-/** Title and summary line, top left, above the zoom buttons. */
+/** Title and summary line, top left, above the zoom buttons; also puts Leaflet's own words
+ * (zoom buttons, layer-control toggle, popup close button) into the page's language. */
 function addTitle(map, cfg) {
   var ctl = control(map, "topleft", function () {
     var box = el("div", "pm-box pm-title");
@@ -23,7 +25,32 @@ function addTitle(map, cfg) {
   });
   var node = ctl.getContainer();
   node.parentNode.insertBefore(node, node.parentNode.firstChild);
+  localiseLeaflet(map);
   return ctl;
+}
+
+/** Leaflet's built-in titles and labels are English: set them from the page's words. The layer
+ * control is made after the title (folium adds it last), so its toggle is named once the
+ * document is parsed; a popup's close button when the popup opens. */
+function localiseLeaflet(map) {
+  var t = mapState(map).t;
+  var box = map.getContainer();
+  function name(selector, word) {
+    if (!word) return;
+    box.querySelectorAll(selector).forEach(function (node) {
+      node.title = word;
+      node.setAttribute("aria-label", word);
+    });
+  }
+  function all() {
+    name(".leaflet-control-zoom-in", t.zoom_in);
+    name(".leaflet-control-zoom-out", t.zoom_out);
+    name(".leaflet-control-layers-toggle", t.layers);
+    name(".leaflet-popup-close-button", t.close);
+  }
+  all();
+  onReady(all);
+  map.on("popupopen layeradd", all);
 }
 
 /** A full-screen button using the browser's Fullscreen API. */
@@ -101,35 +128,102 @@ function wireYearPlay(ui, apply) {
   ui.year.addEventListener("input", stopPlaying); // the hand on the slider wins
 }
 
+/** Project zoom after a search: the viewport's width spans about this many metres. */
+var SEARCH_SPAN_M = 2000;
+
 /**
- * The search box (ui.search) and its list of matches (ui.results): typing lists up to ten
- * projects whose name contains the text; a match (or Enter: the first) zooms to the project.
+ * The zoom at which a map width px wide spans about span metres at latitude lat: Web
+ * Mercator has 40,075,016.686 · cos(lat) / 256 metres per pixel at zoom 0, halved at each
+ * zoom. Rounded to the nearest whole zoom, so the span lies between span / √2 and span · √2.
+ */
+function spanZoom(lat, px, span) {
+  var perPixel = (40075016.686 * Math.cos((lat * Math.PI) / 180)) / 256;
+  return Math.round(Math.log(perPixel * px / span) / Math.LN2);
+}
+
+/** Indexes of parks whose name contains text (case-insensitive), at most limit. */
+function searchParks(s, text, limit) {
+  var parks = s.data.parks && s.data.parks.parks;
+  var needle = String(text || "").trim().toLowerCase();
+  if (!parks || !needle) return [];
+  var out = [];
+  for (var i = 0; i < parks.length && out.length < limit; i++) {
+    if (String(parks[i].name).toLowerCase().indexOf(needle) >= 0) out.push(i);
+  }
+  return out;
+}
+
+/** Fit the map to park i (its outline, with a margin) and open its popup; the popup. */
+function showPark(s, i) {
+  var parks = s.layers.parks;
+  if (!parks) return null;
+  if (!s.map.hasLayer(parks)) s.map.addLayer(parks);
+  var hit = null;
+  parks.eachLayer(function (l) {
+    if (l.feature && l.feature.properties.i === i) hit = l;
+  });
+  if (!hit) return null;
+  s.map.fitBounds(hit.getBounds(), { padding: [24, 24], animate: false });
+  // The popup is bound to the whole layer: open one of this park's own at its centre.
+  return L.popup({ maxWidth: 360, className: "pm-popup-wrap" })
+    .setLatLng(hit.getBounds().getCenter())
+    .setContent(parkPopup(s, s.data.parks.parks, i))
+    .openOn(s.map);
+}
+
+/** Centre the map on project i at the zoom where the view spans about SEARCH_SPAN_M, and
+ * open its popup. */
+function showProject(s, i) {
+  var layer = s.layers.projects;
+  var map = s.map;
+  if (!layer._map) map.addLayer(layer);
+  var lat = layer.c.lat[i];
+  var zoom = spanZoom(lat, map.getSize().x, SEARCH_SPAN_M);
+  zoom = Math.max(map.getMinZoom(), Math.min(zoom, map.getMaxZoom()));
+  map.setView([lat, layer.c.lon[i]], zoom, { animate: false });
+  return layer.openPopup(i);
+}
+
+/**
+ * The search box (ui.search) and its list of matches (ui.results): typing lists up to five
+ * parks, then up to ten projects, whose name contains the text; a park fits the map to its
+ * outline, a project centres it about 2 km wide (Enter: the first match).
  */
 function wireSearch(s, ui) {
   var t = s.t;
   var layer = s.layers.projects;
   // The list stays as it is: Leaflet decides whether a click belongs to a control by walking
   // up from the clicked element, so removing the button here would let the map close the popup.
-  function choose(i) {
-    showProject(s, i);
+  function item(label, className, title, go) {
+    var li = el("li");
+    var button = el("button", className, label);
+    button.type = "button";
+    if (title) button.title = title;
+    button.addEventListener("click", go);
+    li.appendChild(button);
+    ui.results.appendChild(li);
   }
 
   function listMatches() {
     ui.results.textContent = "";
     var text = ui.search.value;
     if (!text.trim()) return [];
-    var found = searchProjects(s, text, 10);
-    if (!found.length) ui.results.appendChild(el("li", "pm-none", t.search_none));
-    found.forEach(function (i) {
-      var item = el("li");
-      var button = el("button", "pm-result", layer.c.name[i]);
-      button.type = "button";
-      button.addEventListener("click", function () {
-        choose(i);
-      });
-      item.appendChild(button);
-      ui.results.appendChild(item);
+    var found = [];
+    searchParks(s, text, 5).forEach(function (i) {
+      var go = function () {
+        showPark(s, i);
+      };
+      found.push(go);
+      item(s.data.parks.parks[i].name, "pm-result pm-result-park", t.park, go);
     });
+    searchProjects(s, text, 10).forEach(function (i) {
+      var go = function () {
+        showProject(s, i);
+      };
+      found.push(go);
+      item(layer.c.name[i], "pm-result", null, go);
+    });
+    if (!found.length) ui.results.appendChild(el("li", "pm-none", t.search_none));
     return found;
   }
   ui.search.addEventListener("input", listMatches);
@@ -137,6 +231,30 @@ function wireSearch(s, ui) {
     if (e.key !== "Enter") return;
     e.preventDefault();
     var found = listMatches();
-    if (found.length) choose(found[0]);
+    if (found.length) found[0]();
   });
+}
+
+/**
+ * Keep the filter panel (a details element holding .pm-filters-body and the count line) inside
+ * the map: the body scrolls within the room left between the panel's top and the controls of
+ * the bottom-left corner, so the count line below it stays in view at any window height.
+ */
+function fitPanel(map, panel) {
+  var body = panel.querySelector(".pm-filters-body");
+  if (!body) return;
+  function fit() {
+    var box = map.getContainer();
+    var top = panel.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    var corner = box.querySelector(".leaflet-bottom.leaflet-left");
+    var below = corner ? corner.offsetHeight : 0;
+    var room = box.clientHeight - top - below - 12;
+    var rest = panel.offsetHeight - body.offsetHeight; // summary, count line, padding
+    body.style.maxHeight = Math.max(48, room - rest) + "px";
+  }
+  map.on("resize", fit);
+  panel.addEventListener("toggle", fit);
+  onReady(fit);
+  document.addEventListener("parkmap:ready", fit);
+  fit();
 }

@@ -66,9 +66,13 @@ function addFilters(map, cfg) {
   if (!d || !layer) return null;
   var ui = {};
   var ctl = control(map, "topleft", function () {
-    var box = el("details", "pm-box pm-filters");
-    box.open = true;
-    box.appendChild(el("summary", null, t.filters));
+    // The panel: its title (click to fold), a body that scrolls when the window is short
+    // (controls.js fitPanel), and the count line below the body, always in view.
+    var panel = el("details", "pm-box pm-filters");
+    panel.open = true;
+    panel.appendChild(el("summary", null, t.filters));
+    var box = el("div", "pm-filters-body");
+    panel.appendChild(box);
 
     var search = el("div", "pm-search-box");
     ui.search = el("input", "pm-search");
@@ -138,8 +142,8 @@ function addFilters(map, cfg) {
     if (cfg.hasUnknownInvestment) inv.appendChild(unknown);
 
     ui.shown = el("div", "pm-shown");
-    box.appendChild(ui.shown);
-    return box;
+    panel.appendChild(ui.shown);
+    return panel;
   });
 
   /** The filter the panel shows now (see passesFilter). */
@@ -183,6 +187,7 @@ function addFilters(map, cfg) {
   });
   map.on("pm:filtered", summary);
   wireSearch(s, ui);
+  fitPanel(map, box);
   s.filters = { apply: apply, current: current, ui: ui };
   return ctl;
 }

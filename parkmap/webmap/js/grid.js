@@ -1,5 +1,6 @@
 /* grid.js — screen hexagons for binned projects, and the square cells of the points' hit-test
- * index. Pure functions of numbers, in layer pixels.
+ * index. Pure functions of numbers, in layer pixels. And the cell of the investment grid
+ * holding each project (cellsOfPoints), in lon/lat.
  *
  * Hexagons are pointy-top with axial coordinates (q, r), radius R px (centre to corner);
  * hexagon (0, 0) is centred on pixel (0, 0).
@@ -46,4 +47,88 @@ function cellOf(v) {
 /** Key of cell (gx, gy) in the hit-test index. */
 function cellKey(gx, gy) {
   return gy * 65536 + gx;
+}
+
+/** Numeric key of bucket (gx, gy); unique while |gy| < 2^21 (buckets taller than 5 m). */
+function bucketKey(gx, gy) {
+  return gx * 4194304 + gy;
+}
+
+/** Whether point (x, y) lies inside the rings (even–odd: holes and several parts work). */
+function inRings(rings, x, y) {
+  var inside = false;
+  for (var r = 0; r < rings.length; r++) {
+    var ring = rings[r];
+    for (var a = 0, b = ring.length - 1; a < ring.length; b = a++) {
+      var ya = ring[a][1];
+      var yb = ring[b][1];
+      if (ya > y !== yb > y && x < ((ring[b][0] - ring[a][0]) * (y - ya)) / (yb - ya) + ring[a][0]) {
+        inside = !inside;
+      }
+    }
+  }
+  return inside;
+}
+
+/**
+ * Index of the feature (a cell of the investment grid, GeoJSON Polygon or MultiPolygon in
+ * lon/lat) holding each of the n points (lon[i], lat[i]); -1 outside every cell. Cells are
+ * put in buckets of about one cell's size by their bounding boxes, so a point tests a few
+ * cells: one pass over the points, made once.
+ */
+function cellsOfPoints(features, lon, lat, n) {
+  var out = new Int32Array(n).fill(-1);
+  var rings = [];
+  var box = [];
+  var w = 0;
+  var h = 0;
+  features.forEach(function (f, k) {
+    var g = f.geometry;
+    var parts = !g ? [] : g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    var list = [];
+    var b = [Infinity, Infinity, -Infinity, -Infinity];
+    parts.forEach(function (poly) {
+      poly.forEach(function (ring) {
+        list.push(ring);
+        ring.forEach(function (xy) {
+          b[0] = Math.min(b[0], xy[0]);
+          b[1] = Math.min(b[1], xy[1]);
+          b[2] = Math.max(b[2], xy[0]);
+          b[3] = Math.max(b[3], xy[1]);
+        });
+      });
+    });
+    rings[k] = list;
+    box[k] = b;
+    if (list.length) {
+      w = Math.max(w, b[2] - b[0]);
+      h = Math.max(h, b[3] - b[1]);
+    }
+  });
+  if (!(w > 0 && h > 0)) return out;
+  var buckets = new Map();
+  box.forEach(function (b, k) {
+    if (!rings[k].length) return;
+    for (var gx = Math.floor(b[0] / w); gx <= Math.floor(b[2] / w); gx++) {
+      for (var gy = Math.floor(b[1] / h); gy <= Math.floor(b[3] / h); gy++) {
+        var key = bucketKey(gx, gy);
+        var list = buckets.get(key);
+        if (list) list.push(k);
+        else buckets.set(key, [k]);
+      }
+    }
+  });
+  for (var i = 0; i < n; i++) {
+    var cand = buckets.get(bucketKey(Math.floor(lon[i] / w), Math.floor(lat[i] / h)));
+    if (!cand) continue;
+    for (var j = 0; j < cand.length; j++) {
+      var b = box[cand[j]];
+      if (lon[i] < b[0] || lon[i] > b[2] || lat[i] < b[1] || lat[i] > b[3]) continue;
+      if (inRings(rings[cand[j]], lon[i], lat[i])) {
+        out[i] = cand[j];
+        break;
+      }
+    }
+  }
+  return out;
 }

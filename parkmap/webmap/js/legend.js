@@ -23,6 +23,13 @@ function sizeRow(radius, label, hollow) {
   return item;
 }
 
+/** A note shown only while a filter is on (see parkCounts in addLegend). */
+function filteredNote(text) {
+  var note = el("div", "pm-legend-note pm-filtered-note", text);
+  note.style.display = "none";
+  return note;
+}
+
 function section(box, title, layerKey) {
   var part = el("div", "pm-legend-section");
   if (layerKey) part.setAttribute("data-layer", layerKey);
@@ -39,13 +46,23 @@ function addLegend(map, cfg) {
     var box = el("div", "pm-box pm-legend");
     var parks = section(box, cfg.parks.title, "parks");
     cfg.parks.entries.forEach(function (e) {
-      parks.appendChild(legendRow(e.color, e.label, e.count));
+      var item = legendRow(e.color, e.label, e.count);
+      if (e.cls != null) {
+        item.setAttribute("data-cls", String(e.cls));
+        if (e.count == null) item.appendChild(el("span", "pm-legend-count"));
+      }
+      parks.appendChild(item);
     });
     parks.appendChild(el("div", "pm-legend-note", cfg.parks.scheme));
+    // Shown while a filter is on: the counts and colours follow it, the breaks do not.
+    parks.appendChild(filteredNote(t.classes_all_projects));
+    parks.appendChild(filteredNote("")).className += " pm-partial-note";
 
     var markers = section(box, cfg.markers.title, "projects");
     cfg.markers.entries.forEach(function (e) {
-      markers.appendChild(legendRow(e.color, e.label, e.count));
+      var item = legendRow(e.color, e.label, e.count);
+      if (e.tally) item.setAttribute("data-tally", JSON.stringify(e.tally));
+      markers.appendChild(item);
     });
     var sizes = cfg.sizes;
     if (sizes.values.length || sizes.unknown) {
@@ -76,12 +93,18 @@ function addLegend(map, cfg) {
       });
       dens.appendChild(ticks);
       if (cfg.density.note) dens.appendChild(el("div", "pm-legend-note", cfg.density.note));
+      // a pre-rendered image: it does not follow the filters, and says so while one is on
+      dens.appendChild(filteredNote(t.legend_all_projects));
     }
     if (cfg.hexes) {
       var hexes = section(box, cfg.hexes.title, "hexes");
-      cfg.hexes.entries.forEach(function (e) {
-        hexes.appendChild(legendRow(e.color, e.label, e.count));
+      // rows in class order (build._hex_legend); their counts follow the filters
+      cfg.hexes.entries.forEach(function (e, k) {
+        var item = legendRow(e.color, e.label, e.count);
+        item.setAttribute("data-hex-cls", String(k));
+        hexes.appendChild(item);
       });
+      hexes.appendChild(filteredNote(t.filtered_figures)).className += " pm-hex-note";
     }
     var agg = s.data.projects && s.data.projects.aggregate;
     if (agg) {
@@ -107,9 +130,57 @@ function addLegend(map, cfg) {
       part.style.display = hidden ? "none" : "";
     });
   }
+  /** Park class counts and the "filtered" notes from the parks' figures now (layers.js). */
+  function parkCounts() {
+    var f = s.parkFigures;
+    if (!f) return;
+    var box = ctl.getContainer();
+    var empty = cfg.parks.noProjects;
+    if (f.counts[NO_PROJECTS] && empty && !box.querySelector('[data-cls="' + NO_PROJECTS + '"]')) {
+      // a filter left a park without projects: its row comes after the classes
+      var part = box.querySelector('[data-layer="parks"]');
+      var item = legendRow(empty.color, empty.label, 0);
+      item.setAttribute("data-cls", String(NO_PROJECTS));
+      part.insertBefore(item, part.querySelector(".pm-legend-note"));
+    }
+    Array.prototype.forEach.call(box.querySelectorAll("[data-cls]"), function (item) {
+      var n = f.counts[item.getAttribute("data-cls")] || 0;
+      item.querySelector(".pm-legend-count").textContent = "(" + n + ")";
+    });
+    // marker rows: passing projects of their status / industries (or all passing ones)
+    var tally = s.tally;
+    var shown = s.layers.projects && s.layers.projects.shownTotal;
+    Array.prototype.forEach.call(box.querySelectorAll("[data-tally]"), function (item) {
+      var spec = JSON.parse(item.getAttribute("data-tally"));
+      var n = 0;
+      if (spec[0] === "all") n = shown ? shown.n : 0;
+      else if (tally) {
+        spec[1].forEach(function (k) {
+          n += tally[spec[0]][k];
+        });
+      }
+      item.querySelector(".pm-legend-count").textContent = "(" + n + ")";
+    });
+    var partial = box.querySelector(".pm-partial-note");
+    if (partial) partial.textContent = s.partialProjects ? t.filtered_drawn_only : "";
+    var hexCounts = s.hexFigures && s.hexFigures.counts;
+    Array.prototype.forEach.call(box.querySelectorAll("[data-hex-cls]"), function (item) {
+      var count = item.querySelector(".pm-legend-count");
+      if (count && hexCounts) count.textContent = "(" + (hexCounts[item.getAttribute("data-hex-cls")] || 0) + ")";
+    });
+    var hexNote = box.querySelector(".pm-hex-note");
+    if (hexNote) {
+      hexNote.textContent = t.filtered_figures + (s.partialProjects ? " · " + t.filtered_drawn_only : "");
+    }
+    Array.prototype.forEach.call(box.querySelectorAll(".pm-filtered-note"), function (note) {
+      note.style.display = f.filtered ? "" : "none";
+    });
+  }
   map.on("layeradd layerremove pm:redraw", sync);
+  map.on("pm:parks", parkCounts);
   onReady(sync);
-  s.legend = { control: ctl, sync: sync };
+  onReady(parkCounts);
+  s.legend = { control: ctl, sync: sync, parkCounts: parkCounts };
   return ctl;
 }
 

@@ -73,7 +73,14 @@ function projectPopup(s, d, i) {
   var given = c.orig(i);
   if (given) html += row(t.coords_orig, esc(given));
   html += "</table>";
-  if (c.warn[i]) html += '<div class="pm-warn">' + esc(t.warnings) + "：" + esc(c.warn[i]) + "</div>";
+  // Row warnings are validation's own words (English, as in rejected.csv and the problem
+  // list): shown as quoted data, marked lang="en", under the page's label (zh: 数据提示).
+  if (c.warn[i]) {
+    html += '<div class="pm-warn">' + fill(t.warn_line, {
+      label: esc(t.warnings),
+      text: '<span class="pm-warn-text" lang="en">' + esc(c.warn[i]) + "</span>",
+    }) + "</div>";
+  }
   return html + "</div>";
 }
 
@@ -172,14 +179,18 @@ var projectsLayerMethods = {
     var n = this.n;
     var total = 0;
     var inv = 0;
+    // per park, status and industry counts of the passing projects, in this same pass (layers.js)
+    var tally = projectTally(this._s, f);
     for (var i = 0; i < n; i++) {
       var ok = passesFilter(f, c, i);
       this.pass[i] = ok ? 1 : 0;
       if (ok) {
         total += 1;
         if (c.inv[i] > 0) inv += c.inv[i];
+        if (tally) tallyProject(tally, c, i);
       }
     }
+    this.tally = tally;
     this.shownTotal = { n: total, inv: inv };
     this.redraw();
     this._s.map.fire("pm:filtered");
@@ -371,14 +382,6 @@ function drawnCount(s) {
 function isAggregated(s) {
   var layer = s.layers.projects;
   return Boolean(layer && layer._map && layer.aggregated);
-}
-
-/** Zoom to project i, show it and open its popup. */
-function showProject(s, i) {
-  var layer = s.layers.projects;
-  if (!layer._map) s.map.addLayer(layer);
-  s.map.setView([layer.c.lat[i], layer.c.lon[i]], Math.max(s.map.getZoom(), 16), { animate: false });
-  return layer.openPopup(i);
 }
 
 /** Indexes of projects whose name contains text (case-insensitive), at most limit. */
