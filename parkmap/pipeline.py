@@ -196,6 +196,7 @@ def _user_context(path: PathLike) -> tuple[gpd.GeoDataFrame, list[str]]:
         named = [c for c in layer.columns if str(c).lower() in ("名称", "name", "title", "label")]
         if named:
             layer["name"] = layer[named[0]]
+    layer.attrs["user"] = True  # legends name it as the user's layer, not our district outlines
     return layer, notes
 
 

@@ -450,3 +450,27 @@ def test_english_page_has_no_full_width_punctuation_in_labels(browser, shanghai,
         page.assert_clean()
     finally:
         page.close()
+
+
+def test_printed_legend_names_the_users_context_as_theirs(shanghai, tmp_path):
+    # The bundled layer is "district outlines (schematic)"; the user's layer is not ours to
+    # call schematic district outlines.
+    from parkmap.export import static_map
+    from parkmap.i18n import texts
+    from parkmap.settings import InputOptions
+
+    records, parks, context, _ = shanghai
+    analysis = pipeline.analyse(InputOptions(projects=records, parks=(parks,), context=context))
+    data = static_map.prepare(
+        analysis.parks, analysis.projects, analysis.context, scheme="quantiles", k=5, lang="zh"
+    )
+    t = texts("zh", "map", "sheet")
+    labels = [row[2] for _, block in static_map._legend_blocks(data, "zh", t) for row in block]
+    assert t["context_user"] in labels
+    assert t["context"] not in labels
+    demo = pipeline.analyse()
+    data = static_map.prepare(
+        demo.parks, demo.projects, demo.context, scheme="quantiles", k=5, lang="zh"
+    )
+    labels = [row[2] for _, block in static_map._legend_blocks(data, "zh", t) for row in block]
+    assert t["context"] in labels

@@ -321,14 +321,11 @@ def cluster_table_rows(
             str(int(r["projects"])),
             fmt_number(float(r["investment_100m_cny"])),
             fmt_number(float(r["hull_area_km2"])),
-            _short(setup.safe(r.get("dominant_industry"), "") or "–", 12),
+            # Whole: the table wraps or shortens a cell only when its column is too narrow.
+            setup.safe(r.get("dominant_industry"), "") or "–",
         ]
         for _, r in ordered.iterrows()
     ]
-
-
-def _short(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _lisa_line(clusters: ClusterAnalysis, lang: str) -> str:

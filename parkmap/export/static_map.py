@@ -94,6 +94,8 @@ class MapData:
     inv_max: float | None
     notes: list[str] = field(default_factory=list)
     unknown: frozenset[str] = frozenset()
+    #: The context layer is the user's (``--context``), not the bundled district outlines.
+    users_context: bool = False
 
     @property
     def park_colors(self) -> list[str]:
@@ -152,6 +154,7 @@ def prepare(
         inv_max=inv_max,
         notes=data_notes(parks, projects, lang),
         unknown=unknown,
+        users_context=bool(ctx.attrs.get("user")),
     )
 
 
@@ -856,7 +859,8 @@ def _legend_blocks(
         (with_unit(lang, t["legend_size"], t["unit_100m"]), sizes),
     ]
     if len(data.context):
-        blocks.append((t["layer_context"], [("line", CONTEXT_GREY, t["context"], None)]))
+        label = t["context_user"] if data.users_context else t["context"]
+        blocks.append((t["layer_context"], [("line", CONTEXT_GREY, label, None)]))
     return [b for b in blocks if b[1]]
 
 
