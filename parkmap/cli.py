@@ -59,17 +59,44 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class _ProjectsSource(click.ParamType):
+    """An existing file or folder, or a database URL (``postgresql://…``) taken as written.
+
+    A URL is never echoed back in a click error: it may carry a password.
+    """
+
+    name = "file|url"
+    _path = click.Path(exists=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from parkmap.read.database import is_database_url
+
+        if is_database_url(value):
+            return value
+        return self._path.convert(value, param, ctx)
+
+
 def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that reads projects and parks."""
     options = [
-        click.argument("projects_file", required=False, type=click.Path(exists=True)),
+        click.argument("projects_file", required=False, type=_ProjectsSource()),
         click.option(
             "--projects",
             "projects",
-            type=click.Path(exists=True),
+            type=_ProjectsSource(),
             help="Project records: CSV (UTF-8 or GBK), XLSX, Parquet/GeoParquet (a file or a "
-            "folder of parts), GeoJSON or GeoPackage points. "
+            "folder of parts), GeoJSON or GeoPackage points; or a database: "
+            "postgresql://user@host:5432/db or a .gpkg/.sqlite file, with --table or --query. "
             "Default: the bundled Qingdao demo records.",
+        ),
+        click.option(
+            "--table",
+            help="Database table holding the records (SCHEMA.TABLE allowed; double-quote a "
+            "name with a dot, as in SQL).",
+        ),
+        click.option(
+            "--query",
+            help="SELECT giving the records, run read-only (instead of --table).",
         ),
         click.option(
             "--parks",
@@ -143,6 +170,8 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
 #: Parameters of the shared input options, in the order of :func:`_input_options`.
 INPUT_NAMES = (
     "projects",
+    "table",
+    "query",
     "parks",
     "park_id_field",
     "park_name_field",

@@ -21,13 +21,17 @@ def projects_from_file(
     sheet: str | int | None = None,
     coords: str = "wgs84",
     header_row: int | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> LoadResult:
     """Read project records and sort every row into mapped, mapped with warnings, or rejected.
 
     Parameters
     ----------
     path
-        CSV/XLSX table with a header row, or a GeoJSON/GeoPackage/Shapefile of points.
+        CSV/XLSX table with a header row, or a GeoJSON/GeoPackage/Shapefile of points; or a
+        database URL (``postgresql://user@host:5432/db``) or SQLite/GeoPackage file with
+        ``table`` or ``query``.
     investment_unit
         Unit of an investment column whose header names none (``元``, ``万元``, ``亿元``);
         default 亿元. A unit in the header (``总投资(万元)``) or the cell (``5000万元``) wins.
@@ -40,6 +44,8 @@ def projects_from_file(
         what the file said.
     header_row
         Spreadsheet row of the column headers (1-based); default: found below any title rows.
+    table, query
+        Database table (``schema.table`` allowed) or ``SELECT`` holding the records.
 
     Returns
     -------
@@ -54,7 +60,7 @@ def projects_from_file(
     """
     if investment_unit is not None:
         cell_values.canonical_unit(investment_unit)  # a bad option fails before any reading
-    raw = project_table(path, sheet=sheet, header_row=header_row)
+    raw = project_table(path, sheet=sheet, header_row=header_row, table=table, query=query)
     loaded = validate_records(raw, investment_unit=investment_unit, coords=coords)
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
     return loaded

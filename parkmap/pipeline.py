@@ -79,6 +79,8 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
         projects if projects is not None else read.bundled_path("projects.csv"),
         sheet=inputs.sheet,
         header_row=inputs.header_row,
+        table=inputs.table,
+        query=inputs.query,
     )
     # validate: every row kept (perhaps with warnings) or rejected with a reason
     loaded = validate.validate_records(
@@ -211,6 +213,10 @@ def source_name(inputs: InputOptions | PathLike | None) -> str:
     if inputs is None or isinstance(inputs, (str, os.PathLike)):
         inputs = InputOptions(projects=inputs)
     projects = inputs.projects
+    if projects is not None and read.is_database_source(
+        projects, table=inputs.table, query=inputs.query
+    ):
+        return read.database_label(projects, table=inputs.table, query=inputs.query)
     return Path(projects if projects is not None else read.bundled_path("projects.csv")).name
 
 
@@ -325,6 +331,14 @@ def build(
     """
     options = options or BuildOptions()
     if options.engine == "dask":
+        inputs = options.inputs
+        if inputs.projects is not None and read.is_database_source(
+            inputs.projects, table=inputs.table, query=inputs.query
+        ):
+            raise UsageError(
+                "--engine dask reads a Parquet file or folder, not a database; "
+                "use --engine memory (the default)"
+            )
         return _build_dask(options, progress)
     if options.engine != "memory":
         raise UsageError(f"unknown engine {options.engine!r}; choose memory or dask")

@@ -49,7 +49,9 @@ class InputOptions:
     Attributes
     ----------
     projects
-        Record file (CSV, XLSX, Parquet file or folder, point layer).
+        Record file (CSV, XLSX, Parquet file or folder, point layer), or a database: a URL
+        (``postgresql://user@host:5432/db``) or a SQLite/GeoPackage file, with ``table`` or
+        ``query``.
     parks
         Park layers; their park ids must be unique across them.
     investment_unit
@@ -71,6 +73,9 @@ class InputOptions:
         The user's own context layer (district outlines, landmarks; any file geopandas reads)
         drawn under the parks instead of the bundled Qingdao one; default: the bundled
         features that lie where the data lies, if any.
+    table, query
+        The database table (``schema.table`` allowed) or ``SELECT`` that holds the records,
+        when ``projects`` is a database (:mod:`parkmap.read.database`).
     """
 
     projects: PathLike | None = None
@@ -84,6 +89,8 @@ class InputOptions:
     header_row: int | None = None
     parks_encoding: str | None = None
     context: PathLike | None = None
+    table: str | None = None
+    query: str | None = None
 
 
 @dataclass(frozen=True)

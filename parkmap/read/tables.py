@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from parkmap import cell_values
-from parkmap.errors import InputError
+from parkmap.errors import InputError, UsageError
 from parkmap.schema import header_key, match_headers
 from parkmap.settings import WGS84
 
@@ -105,23 +105,33 @@ def project_table(
     *,
     sheet: str | int | None = None,
     header_row: int | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> RawTable:
-    """Read the cells of a project record file of any supported kind.
+    """Read the cells of a project record file or database table of any supported kind.
 
     Parameters
     ----------
     path
-        CSV/XLSX ledger, Parquet file or folder, or point layer.
+        CSV/XLSX ledger, Parquet file or folder, point layer; or a database URL
+        (``postgresql://user@host:5432/db``) or SQLite/GeoPackage file with ``table`` or
+        ``query`` (:func:`parkmap.read.database.database_table`).
     sheet
         Worksheet of an Excel file (default: the first).
     header_row
         Spreadsheet row of the column headers (1-based); default: found (:func:`read_table`).
+    table, query
+        Table (``schema.table`` allowed) or ``SELECT`` of a database.
 
     Raises
     ------
     InputError
         If the file does not exist, is of an unsupported kind, or cannot be read.
     """
+    from parkmap.read import database
+
+    if database.is_database_source(path, table=table, query=query):
+        return _database_table(path, sheet=sheet, header_row=header_row, table=table, query=query)
     path = existing_path(path)
     suffix = path.suffix.lower()
     if suffix in VECTOR_SUFFIXES:
@@ -145,6 +155,30 @@ def project_table(
         f"{path}: unsupported file type {suffix or '(none)'}; "
         "use .csv, .xlsx, .parquet, .geojson, .gpkg or .shp"
     )
+
+
+def _database_table(
+    source: str | os.PathLike[str],
+    *,
+    sheet: str | int | None,
+    header_row: int | None,
+    table: str | None,
+    query: str | None,
+) -> RawTable:
+    """A database table or query; spreadsheet options do not apply to it."""
+    from parkmap.read import database
+
+    if not database.is_database_url(source):
+        suffix = Path(source).suffix.lower()
+        if suffix not in database.DATABASE_SUFFIXES:
+            raise UsageError(
+                f"{Path(source).name}: --table and --query read a database (a postgresql:// URL, "
+                f"or a .gpkg, .sqlite or .db file), not a {suffix or 'folder'} file"
+            )
+    for name, value in (("--sheet", sheet), ("--header-row", header_row)):
+        if value is not None:
+            raise UsageError(f"{name} applies to spreadsheets, not to a database table")
+    return database.database_table(source, table=table, query=query)
 
 
 def decode_text(data: bytes, *, path: Path | str = "<bytes>") -> tuple[str, str]:

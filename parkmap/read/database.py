@@ -1,0 +1,627 @@
+"""Project records from a database table or query: PostgreSQL/PostGIS, SQLite and GeoPackage.
+
+The rows become the same :class:`~parkmap.read.tables.RawTable` the file readers give, so every
+rule of :mod:`parkmap.validate` (aliases, units, coordinate systems, row outcomes) applies
+unchanged. Rows are fetched in chunks of :data:`CHUNK_ROWS` through a server-side cursor, so a
+table of a million rows never sits in the driver and in Python row objects at once.
+
+* **Sources.** A URL (``postgresql://user@host:5432/db``; SQLAlchemy's forms such as
+  ``postgresql+psycopg://`` and ``sqlite:///ledger.db`` too) or a SQLite/GeoPackage file, with
+  ``table`` (schema-qualified allowed) or ``query`` (one ``SELECT``, run read-only).
+* **Credentials** come from the URL, ``PGPASSWORD`` or ``~/.pgpass`` (libpq reads the last
+  two); a password never appears in a message: :func:`masked` hides it.
+* **Names.** Table and column names are quoted identifiers built by SQLAlchemy, never pasted
+  into SQL; only ``query`` is SQL, and it is the user's own.
+* **Rows.** A table with a single-column whole-number primary key numbers its rows by that key
+  (``row_label`` is the key's name: ``gid 17``); otherwise rows are numbered 1, 2, … in the order
+  read (``record 5``): by primary key when there is one, as the query orders them for a query.
+* **Geometry.** A PostGIS ``geometry``/``geography`` column or a GeoPackage geometry column gives
+  ``lon``/``lat`` (it wins over lon/lat columns, as in a point layer file). A geometry in another
+  SRID is converted to WGS-84 with PROJ; SRID 0 (unknown) is read as lon/lat. A row whose
+  geometry is not a point is rejected (as for point layer files), never reduced to a centroid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, cast
+from urllib.parse import quote as url_quote
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from parkmap.errors import InputError, MissingDependencyError, UsageError
+from parkmap.schema import header_key
+from parkmap.settings import WGS84, PathLike
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from parkmap.read.tables import RawTable
+
+#: Rows fetched from the server per round trip; tests set it small to get many chunks.
+CHUNK_ROWS: int = 20_000
+
+#: Files read as SQLite databases when ``table`` or ``query`` is given.
+DATABASE_SUFFIXES: Final = {".gpkg", ".sqlite", ".sqlite3", ".db"}
+
+#: ``scheme://`` at the start of a source: a database URL, not a file.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+INSTALL_HINT: Final = "pip install 'parkmap[db]'"
+
+_GEOMETRY_TYPES: Final = ("geometry", "geography")
+
+#: Size of a GeoPackage blob's envelope by its flags' envelope code (GeoPackage 1.3, §2.1.3).
+_GPKG_ENVELOPE: Final = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def is_database_url(source: object) -> bool:
+    """Whether ``source`` is a database URL (``postgresql://…``, ``sqlite:///…``)."""
+    return isinstance(source, str) and bool(_URL.match(source))
+
+
+def is_database_source(
+    source: object, *, table: str | None = None, query: str | None = None
+) -> bool:
+    """Whether the records come from a database: a URL, or a table/query of a SQLite file."""
+    return is_database_url(source) or table is not None or query is not None
+
+
+def masked(text: str, url: str | None = None) -> str:
+    """``text`` with every password it may carry replaced by ``***``.
+
+    The password of ``url`` (as written and percent-decoded) and of ``PGPASSWORD`` are
+    hidden, and so is the password part of any ``scheme://user:password@`` in the text.
+    """
+    secrets = [os.environ.get("PGPASSWORD", "")]
+    if url is not None and is_database_url(url):
+        match = re.match(r"^[^:]+://[^:/@]*:([^@/]*)@", url)
+        if match:
+            secrets += [match[1], unquote(match[1])]
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
+def source_label(source: PathLike, *, table: str | None = None, query: str | None = None) -> str:
+    """How messages name a database source: the table as given, or ``query``.
+
+    A ``/`` becomes a full-width ``／`` so the label stays one path part
+    (:func:`parkmap.validate.problems` shows ``Path(label).name``).
+    """
+    label = table if table is not None else "query"
+    return label.replace("/", "／")
+
+
+@dataclass
+class QualifiedName:
+    """A table name split into schema and table, as ``--table`` gives it."""
+
+    table: str
+    schema: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.table}" if self.schema else self.table
+
+
+def parse_table_name(text: str) -> QualifiedName:
+    """Split ``schema.table`` as SQL does: a part in double quotes may hold dots and ``""``.
+
+    A part not in quotes is taken as written (no case folding); a double quote inside it is
+    part of the name (``we"ird name`` is one table).
+
+    Raises
+    ------
+    UsageError
+        For an empty name, an unclosed quote, or more than two parts.
+    """
+    parts: list[str] = []
+    i, n = 0, len(text)
+    while i <= n:
+        if i < n and text[i] == '"':
+            j, name = i + 1, []
+            while True:
+                if j >= n:
+                    raise UsageError(f"--table {text}: unclosed double quote")
+                if text[j] == '"':
+                    if j + 1 < n and text[j + 1] == '"':
+                        name.append('"')
+                        j += 2
+                        continue
+                    break
+                name.append(text[j])
+                j += 1
+            parts.append("".join(name))
+            i = j + 1
+            if i < n and text[i] != ".":
+                raise UsageError(f"--table {text}: expected '.' after a quoted name")
+        else:
+            j = text.find(".", i)
+            j = n if j < 0 else j
+            parts.append(text[i:j])
+            i = j
+        i += 1
+    if len(parts) > 2 or not all(parts):
+        raise UsageError(
+            f"--table {text}: give TABLE or SCHEMA.TABLE (double-quote a name with a dot)"
+        )
+    return QualifiedName(parts[-1], parts[0] if len(parts) == 2 else None)
+
+
+def _sqlalchemy() -> Any:
+    try:
+        import sqlalchemy
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"reading from a database needs SQLAlchemy: {INSTALL_HINT}"
+        ) from exc
+    return sqlalchemy
+
+
+def make_engine(source: PathLike) -> tuple[Engine, str]:
+    """A SQLAlchemy engine for ``source`` and the name messages give it (password hidden).
+
+    ``postgresql://`` and ``postgres://`` use psycopg 3; a SQLite/GeoPackage file is opened
+    read-only.
+    """
+    sa = _sqlalchemy()
+    if not is_database_url(source):
+        import sqlite3
+
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        uri = f"file:{url_quote(str(path.resolve()))}?mode=ro"
+        engine = sa.create_engine(
+            "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+        )
+        return engine, path.name
+    text = str(source)
+    try:
+        url = sa.engine.make_url(text)
+    except Exception:  # SQLAlchemy's ArgumentError may echo the URL
+        raise UsageError(f"{masked(text, text)}: not a database URL") from None
+    shown = masked(url.render_as_string(hide_password=True), text)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    try:
+        engine = sa.create_engine(url)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{shown}: the database driver is not installed ({exc.name or exc}): {INSTALL_HINT}"
+        ) from None
+    except Exception as exc:  # an unknown dialect, a bad option
+        raise UsageError(f"{shown}: {masked(_one_line(exc), text)}") from None
+    return engine, shown
+
+
+def _one_line(exc: BaseException) -> str:
+    """A driver error as one line: the driver's own message, without SQLAlchemy's additions."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    text = text.split("\n[SQL:", 1)[0].split("(Background on this error", 1)[0]
+    return " ".join(text.split()) or type(exc).__name__
+
+
+@dataclass
+class _Plan:
+    """What to select and how to number and turn the rows into cells."""
+
+    statement: Any
+    names: list[str]
+    geometry: str | None = None
+    srid: int | None = None
+    geometry_kind: str = "wkb"  # "wkb" (PostGIS ST_AsBinary) or "gpkg" (GeoPackage blobs)
+    key: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def database_table(
+    source: PathLike,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    chunk_rows: int | None = None,
+) -> RawTable:
+    """Read a database table or query as the raw table the file readers give.
+
+    Parameters
+    ----------
+    source
+        Database URL, or a SQLite/GeoPackage file.
+    table
+        Table (or view) name, ``schema.table`` allowed; double quotes as in SQL.
+    query
+        One ``SELECT``; run in a read-only transaction.
+    chunk_rows
+        Rows per fetch (default :data:`CHUNK_ROWS`).
+
+    Returns
+    -------
+    RawTable
+        ``row_label`` is the primary key's name when it numbers the rows, else ``record``.
+
+    Raises
+    ------
+    UsageError
+        When neither or both of ``table`` and ``query`` are given.
+    InputError
+        When the server cannot be reached, the table does not exist or the query fails; the
+        message is one line and carries no password.
+    MissingDependencyError
+        When SQLAlchemy or the database driver is not installed.
+    """
+    from parkmap.read.tables import RawTable as Raw
+
+    label = source_label(source, table=table, query=query)
+    chunks: list[pd.DataFrame] = []
+    plans: list[_Plan] = []
+    for part, plan in _chunks(source, table=table, query=query, chunk_rows=chunk_rows):
+        chunks.append(part)
+        plans[:] = [plan]
+    plan = plans[0]
+    frame = _concat(chunks, plan.names)
+    cells, rows, row_label, notes = _cells_and_rows(frame, plan)
+    return Raw(
+        cells,
+        Path(label),
+        None,
+        row_label,
+        1,
+        row_numbers=rows,
+        notes=[*plan.notes, *notes],
+    )
+
+
+def iter_chunks(
+    source: PathLike,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    chunk_rows: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The rows of a table or query, one DataFrame per fetch (geometry still as read)."""
+    for part, _ in _chunks(source, table=table, query=query, chunk_rows=chunk_rows):
+        yield part
+
+
+def _chunks(
+    source: PathLike, *, table: str | None, query: str | None, chunk_rows: int | None
+) -> Iterator[tuple[pd.DataFrame, _Plan]]:
+    if (table is None) == (query is None):
+        where = masked(str(source), str(source)) if is_database_url(source) else str(source)
+        raise UsageError(f"{where}: give --table NAME or --query SQL (one of them)")
+    sa = _sqlalchemy()
+    engine, shown = make_engine(source)
+    size = chunk_rows or CHUNK_ROWS
+    secret = str(source)
+    try:
+        with _connect(engine, shown, secret) as conn:
+            plan = _plan(conn, shown, table=table, query=query)
+            try:
+                result = conn.execution_options(stream_results=True, yield_per=size).execute(
+                    plan.statement
+                )
+                yielded = False
+                for rows in result.partitions(size):
+                    yielded = True
+                    yield _frame(rows, plan.names), plan
+                if not yielded:
+                    yield _frame([], plan.names), plan
+            except sa.exc.DBAPIError as exc:
+                what = f"table {table}" if table is not None else "query"
+                raise InputError(
+                    f"{shown}: cannot read the {what}: {masked(_one_line(exc), secret)}"
+                ) from None
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _connect(engine: Engine, shown: str, secret: str) -> Iterator[Connection]:
+    sa = _sqlalchemy()
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise InputError(f"{shown}: cannot connect: {masked(_one_line(exc), secret)}") from None
+    try:
+        if engine.dialect.name == "postgresql":
+            # Nothing a query does can change the data; a server-side cursor needs a transaction.
+            conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+        yield conn
+    finally:
+        with contextlib.suppress(Exception):
+            conn.rollback()
+        conn.close()
+
+
+def _plan(conn: Connection, shown: str, *, table: str | None, query: str | None) -> _Plan:
+    sa = _sqlalchemy()
+    order: list[Any] = []
+    key = None
+    if query is not None:
+        sql = query.strip().rstrip(";").strip()
+        if not sql:
+            raise UsageError("--query is empty")
+        # The user's own SQL, as a subquery; every name around it is quoted by SQLAlchemy.
+        from_clause: Any = (
+            sa.select(sa.literal_column("*"))
+            .select_from(sa.text(f"({sql}) AS parkmap_query"))
+            .subquery("parkmap_rows")
+        )
+        names, kinds = _probe(conn, sa.select(from_clause).limit(0), shown, "query")
+        plan = _Plan(None, names)
+        geometry = next(
+            (n for n, k in zip(names, kinds, strict=True) if k in _GEOMETRY_TYPES), None
+        )
+        plan.geometry = geometry
+        if geometry is None and conn.dialect.name == "sqlite":
+            plan.geometry_kind = "query"  # GeoPackage blobs are told by their content
+    else:
+        assert table is not None
+        name = _existing_table(conn, parse_table_name(table), shown)
+        from_clause = sa.table(
+            sa.sql.quoted_name(name.table, True),
+            schema=sa.sql.quoted_name(name.schema, True) if name.schema else None,
+        )
+        probe = sa.select(sa.literal_column("*")).select_from(from_clause).limit(0)
+        names, kinds = _probe(conn, probe, shown, f"table {table}")
+        plan = _Plan(None, names)
+        keys = sa.inspect(conn).get_pk_constraint(name.table, schema=name.schema)
+        columns = [c for c in keys.get("constrained_columns") or [] if c in names]
+        key = columns[0] if len(columns) == 1 else None
+        if len(columns) > 1:
+            plan.notes.append(
+                f"{name}: primary key of {len(columns)} columns; rows are numbered 1, 2, … "
+                "in key order (record N)"
+            )
+        order = [_col(sa, c) for c in columns]
+        plan.geometry, plan.srid, plan.geometry_kind = _table_geometry(conn, name, names, kinds)
+    plan.key = key
+    as_wkb = plan.geometry_kind == "wkb"
+    selected, plan.names = [], []
+    for column in names:
+        expr = _col(sa, column)
+        if column == plan.geometry and as_wkb:
+            selected += [
+                sa.func.ST_AsBinary(expr).label("__wkb"),
+                sa.func.ST_SRID(expr).label("__srid"),
+            ]
+            plan.names += ["__wkb", "__srid"]
+        else:
+            selected.append(expr)
+            plan.names.append(column)
+    statement = sa.select(*selected).select_from(from_clause)
+    plan.statement = statement.order_by(*order) if order else statement
+    if plan.geometry is not None:
+        plan.notes.append(f"coordinates from the geometry column {plan.geometry}")
+    return plan
+
+
+def _col(sa: Any, name: str) -> Any:
+    """A column by its exact name, always quoted."""
+    return sa.column(sa.sql.quoted_name(name, True))
+
+
+def _probe(conn: Connection, statement: Any, shown: str, what: str) -> tuple[list[str], list[str]]:
+    """Column names of a select, and each column's type name (PostgreSQL; else "")."""
+    sa = _sqlalchemy()
+    try:
+        result = conn.execute(statement)
+    except sa.exc.DBAPIError as exc:
+        raise InputError(f"{shown}: cannot read the {what}: {_one_line(exc)}") from None
+    names = [str(n) for n in result.keys()]  # noqa: SIM118 - a Result, not a dict
+    codes = [d[1] for d in (result.cursor.description or [])] if result.cursor else []
+    result.close()
+    kinds = [""] * len(names)
+    if conn.dialect.name == "postgresql" and codes:
+        found = conn.execute(
+            sa.text("SELECT oid, typname FROM pg_type WHERE oid = ANY(:oids)"),
+            {"oids": [int(str(c)) for c in codes if c is not None]},
+        ).all()
+        by_oid = {int(oid): str(name) for oid, name in found}
+        kinds = [by_oid.get(int(str(c)), "") if c is not None else "" for c in codes]
+    return names, kinds
+
+
+def _existing_table(conn: Connection, name: QualifiedName, shown: str) -> QualifiedName:
+    """The table as the database spells it: as given, else folded to lower case (PostgreSQL
+    folds unquoted names), else an error listing the tables there are."""
+    sa = _sqlalchemy()
+    inspector = sa.inspect(conn)
+    candidates = [name]
+    if name.table != name.table.lower() or (name.schema and name.schema != name.schema.lower()):
+        candidates.append(QualifiedName(name.table.lower(), name.schema and name.schema.lower()))
+    for candidate in candidates:
+        try:
+            if inspector.has_table(candidate.table, schema=candidate.schema):
+                return candidate
+            if candidate.table in inspector.get_view_names(schema=candidate.schema):
+                return candidate
+        except sa.exc.DBAPIError:
+            continue  # no such schema
+    try:
+        tables = sorted(inspector.get_table_names(schema=name.schema))
+    except sa.exc.DBAPIError:
+        tables = []
+    tables = [t for t in tables if not t.startswith(("gpkg_", "rtree_", "sqlite_", "spatial_ref"))]
+    listed = ", ".join(tables[:20]) + (" …" if len(tables) > 20 else "")
+    where = f"schema {name.schema}" if name.schema else "the database"
+    raise InputError(
+        f"{shown}: no table {name} in {where}"
+        + (f"; tables are: {listed}" if listed else "; it has no tables")
+    )
+
+
+def _table_geometry(
+    conn: Connection, name: QualifiedName, names: Sequence[str], kinds: Sequence[str]
+) -> tuple[str | None, int | None, str]:
+    """The geometry column of a table, its SRID if declared, and how it is stored."""
+    sa = _sqlalchemy()
+    postgis = [n for n, k in zip(names, kinds, strict=True) if k in _GEOMETRY_TYPES]
+    if postgis:
+        return postgis[0], None, "wkb"
+    if conn.dialect.name != "sqlite":
+        return None, None, "wkb"
+    try:
+        found = conn.execute(
+            sa.text(
+                "SELECT g.column_name, s.organization, s.organization_coordsys_id, g.srs_id "
+                "FROM gpkg_geometry_columns g LEFT JOIN gpkg_spatial_ref_sys s "
+                "ON s.srs_id = g.srs_id WHERE lower(g.table_name) = lower(:t)"
+            ),
+            {"t": name.table},
+        ).first()
+    except sa.exc.DBAPIError:
+        return None, None, "gpkg"  # a plain SQLite file
+    if found is None or found[0] not in names:
+        return None, None, "gpkg"
+    column, organization, code, srs_id = found
+    srid = int(code) if str(organization or "").upper() == "EPSG" else int(srs_id or 0)
+    return str(column), srid, "gpkg"
+
+
+def _frame(rows: Sequence[Sequence[object]], names: list[str]) -> pd.DataFrame:
+    """One fetch as columns; driver types become what the cell rules read (Decimal → float)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    data = {}
+    for position, cells in enumerate(columns):
+        values = list(cells)
+        kind = next((type(v) for v in values if v is not None), None)
+        if kind is not None and kind.__name__ == "Decimal":
+            values = [None if v is None else float(v) for v in values]
+        elif kind in (dict, list, tuple) or (kind is not None and kind.__module__ == "uuid"):
+            values = [None if v is None else str(v) for v in values]
+        elif kind is memoryview:
+            values = [None if v is None else bytes(v) for v in values]
+        data[position] = pd.Series(values, dtype=object)
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+    frame.columns = pd.Index(names, dtype=object)
+    return frame
+
+
+def _concat(chunks: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
+    """The chunks as one table; a column numeric in every chunk becomes a numeric column."""
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    out = {}
+    for position, name in enumerate(names):
+        column = frame.iloc[:, position]
+        if name in ("__wkb",):
+            out[position] = column
+            continue
+        out[position] = column.infer_objects() if len(column) else column
+    result = pd.DataFrame(out)
+    result.columns = pd.Index(names, dtype=object)
+    return result
+
+
+def _cells_and_rows(
+    frame: pd.DataFrame, plan: _Plan
+) -> tuple[pd.DataFrame, np.ndarray, str, list[str]]:
+    """Cells with ``lon``/``lat`` from the geometry, the row numbers and their label."""
+    notes: list[str] = []
+    cells = frame
+    if plan.geometry is None and plan.statement is not None and plan.geometry_kind == "query":
+        _find_gpkg_geometry(frame, plan)
+    if plan.geometry is not None:
+        cells, geo_notes = _geometry_to_lonlat(frame, plan)
+        notes += geo_notes
+    numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
+    label = "record"
+    if plan.key is not None and plan.key in cells.columns:
+        keys = cells[plan.key]
+        if pd.api.types.is_integer_dtype(keys) and not keys.isna().any():
+            numbers = keys.to_numpy(dtype=np.int64)
+            label = str(plan.key)
+        else:
+            notes.append(
+                f"primary key {plan.key} is not a whole number; rows are numbered 1, 2, … "
+                "in key order (record N)"
+            )
+    return cells, numbers, label, notes
+
+
+def _geometry_to_lonlat(frame: pd.DataFrame, plan: _Plan) -> tuple[pd.DataFrame, list[str]]:
+    """Replace the geometry with ``lon``, ``lat`` and ``__geom_type`` (read as in
+    :func:`parkmap.read.tables.points_table`: lon/lat columns of the table give way)."""
+    import geopandas as gpd
+
+    notes: list[str] = []
+    if plan.geometry_kind == "wkb":
+        blobs = frame.pop("__wkb")
+        srids = frame.pop("__srid").fillna(0).astype("int64")
+    else:
+        blobs = frame.pop(str(plan.geometry)).map(_gpkg_wkb)
+        srids = pd.Series(plan.srid or 0, index=frame.index, dtype="int64")
+    values = [None if b is None else bytes(b) for b in blobs.tolist()]
+    geoms = shapely.from_wkb(np.array(values, dtype=object), on_invalid="ignore")
+    lon = np.full(len(geoms), np.nan)
+    lat = np.full(len(geoms), np.nan)
+    for srid in pd.unique(srids):
+        pick = (srids == srid).to_numpy()
+        part = gpd.GeoSeries(geoms[pick], crs=None if srid in (0, 4326) else f"EPSG:{srid}")
+        if part.crs is not None:
+            try:
+                part = part.to_crs(WGS84)
+            except Exception as exc:  # pyproj raises several types
+                raise InputError(
+                    f"geometry column {plan.geometry}: cannot convert SRID {srid} to WGS-84: {exc}"
+                ) from None
+            notes.append(f"geometry column {plan.geometry}: EPSG:{srid} converted to WGS-84")
+        points = np.asarray(part.array, dtype=object)
+        is_point = np.array(
+            [g is not None and g.geom_type == "Point" and not g.is_empty for g in points], bool
+        )
+        xy = np.where(is_point, points, np.array(None, dtype=object))
+        lon[pick] = shapely.get_x(xy)
+        lat[pick] = shapely.get_y(xy)
+    types = pd.Series(
+        [
+            "missing" if g is None else ("empty" if g.is_empty else g.geom_type)
+            for g in geoms.tolist()
+        ],
+        index=frame.index,
+        dtype=object,
+    )
+    cells = frame.drop(columns=[c for c in frame.columns if header_key(c)[0] in ("lon", "lat")])
+    cells = cells.copy()
+    cells["lon"] = lon
+    cells["lat"] = lat
+    cells["__geom_type"] = types
+    return cells, notes
+
+
+def _find_gpkg_geometry(frame: pd.DataFrame, plan: _Plan) -> None:
+    """The first column of a SQLite query's result that holds GeoPackage geometry blobs, and
+    the SRS of its first blob (GeoPackage files number their SRS by the EPSG code)."""
+    for name in frame.columns:
+        first = next((v for v in frame[name].tolist() if v is not None), None)
+        if isinstance(first, bytes) and first[:2] == b"GP" and len(first) >= 8:
+            order = "<" if first[3] & 1 else ">"
+            plan.geometry, plan.geometry_kind = str(name), "gpkg"
+            plan.srid = max(int(np.frombuffer(first[4:8], dtype=f"{order}i4")[0]), 0)
+            plan.notes.append(f"coordinates from the geometry column {name}")
+            return
+
+
+def _gpkg_wkb(blob: object) -> bytes | None:
+    """The WKB inside a GeoPackage geometry blob (``GP`` header, optional envelope)."""
+    if blob is None or (isinstance(blob, float) and math.isnan(blob)):
+        return None
+    data: bytes = bytes(cast(Any, blob))
+    if data[:2] != b"GP":
+        return data  # plain WKB
+    flags = data[3]
+    if flags & 0b10000:
+        return None  # an empty geometry
+    envelope = _GPKG_ENVELOPE.get((flags >> 1) & 0b111, 0)
+    return data[8 + envelope :]
