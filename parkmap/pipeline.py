@@ -141,6 +141,8 @@ def _no_rows_message(path: PathLike, row_label: str) -> str:
     """ "ledger.csv: no data rows below the header" (or no features / records)."""
     if row_label == "row":
         return f"{Path(path).name}: no data rows below the header"
+    if row_label not in ("feature", "record"):
+        row_label = "record"  # a database table whose rows are named by their primary key
     return f"{Path(path).name}: no {row_label}s to read"
 
 

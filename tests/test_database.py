@@ -160,14 +160,19 @@ def create_pg_table(
     *,
     schema: str | None = None,
     geometry_srid: int | None = None,
+    numeric: bool = False,
 ) -> None:
     """The ledger's rows as a table, primary key ``gid`` = the CSV's row number; with
-    ``geometry_srid`` the coordinates are a PostGIS point column instead of lon/lat."""
+    ``geometry_srid`` the coordinates are a PostGIS point column instead of lon/lat; with
+    ``numeric`` the investment is a ``numeric`` column (the rows must hold numbers there)."""
     from psycopg import sql
 
     table = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+    types = list(PG_TYPES)
+    if numeric:
+        types[4] = "numeric(12, 2)"
     kept = COLUMNS[:6] + COLUMNS[8:] if geometry_srid else COLUMNS
-    types = PG_TYPES[:6] + PG_TYPES[8:] if geometry_srid else PG_TYPES
+    types = types[:6] + types[8:] if geometry_srid else types
     defs = [
         sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
         for c, t in zip(kept, types, strict=True)
@@ -208,13 +213,40 @@ def _build(tmp_path: Path, name: str, *args: str, env: dict[str, str] | None = N
 # ---------------------------------------------------------------- PostgreSQL / PostGIS
 
 
+def numeric_rows(rows: list[list[object]]) -> list[list[object]]:
+    """The ledger with investment as numbers in 万元 (亿元 cells × 10,000, 待定 → empty), some
+    with cents, as a ``numeric`` column holds them."""
+    out = []
+    for k, row in enumerate(rows):
+        text = str(row[4])
+        if text.endswith("亿元"):
+            amount: float | int | None = float(text[:-2]) * 10_000
+        elif text in ("", "待定"):
+            amount = None
+        else:
+            amount = float(text) + (0.25 if k % 3 == 0 else 0.0)
+        if amount is not None and amount.is_integer():
+            amount = int(amount)  # as the CSV would show it: 500, not 500.0
+        out.append([*row[:4], amount, *row[5:]])
+    return out
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("geometry", [False, True], ids=["lonlat", "postgis"])
+@pytest.mark.parametrize("kind", ["lonlat", "postgis", "numeric"])
 def test_pg_build_equals_csv_build(
-    postgis: pg.PgServer, ledger_rows: list[list[object]], tmp_path: Path, geometry: bool
+    postgis: pg.PgServer, ledger_rows: list[list[object]], tmp_path: Path, kind: str
 ) -> None:
-    table = "ledger_geom" if geometry else "ledger_lonlat"
-    create_pg_table(postgis, ledger_rows, table, geometry_srid=4326 if geometry else None)
+    geometry = kind == "postgis"
+    table = f"ledger_{kind}"
+    if kind == "numeric":
+        ledger_rows = numeric_rows(ledger_rows)
+    create_pg_table(
+        postgis,
+        ledger_rows,
+        table,
+        geometry_srid=4326 if geometry else None,
+        numeric=kind == "numeric",
+    )
     ledger = write_ledger_csv(ledger_rows, tmp_path / "ledger.csv")
     by_csv = _build(tmp_path, "csv", "--projects", str(ledger))
     by_db = _build(tmp_path, "db", "--projects", postgis.url(), "--table", table)
@@ -518,3 +550,35 @@ def test_passwords_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "postgresql://bob:***@db.example:5432/ledger" in shown
     monkeypatch.setenv("PGPASSWORD", "from-env-42")
     assert masked("FATAL: password from-env-42 wrong") == "FATAL: password *** wrong"
+
+
+def test_pg_empty_table_is_one_line(server: pg.PgServer, ledger_rows: list[list[object]]) -> None:
+    create_pg_table(server, ledger_rows[:0], "empty")
+    result = CliRunner().invoke(main, ["validate", "--projects", server.url(), "--table", "empty"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "Error: empty: no records to read"
+
+
+@pytest.mark.usefixtures("_sqlalchemy")
+def test_sqlite_mixed_cells_are_read_as_written(tmp_path: Path) -> None:
+    """SQLite keeps each cell's own type: numbers and text in one column stay what they are."""
+    path = tmp_path / "mixed.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (项目编号, 经度, 纬度, 总投资)")
+        conn.executemany(
+            "INSERT INTO t VALUES (?, ?, ?, ?)",
+            [
+                (101, 120.25, 36.5, 12),
+                ("P-2", "120°15'0\"E", "36.5", "5000万元"),
+                (None, None, None, None),
+            ],
+        )
+    loaded = read.project_table(path, table="t")
+    assert loaded.row_label == "record" and loaded.numbers().tolist() == [1, 2, 3]
+    from parkmap.validate import validate_records
+
+    result = validate_records(loaded)
+    assert result.projects["project_id"].tolist() == ["101", "P-2"]
+    assert result.projects["lon"].tolist() == [120.25, 120.25]
+    assert result.projects["investment_100m_cny"].tolist() == [12.0, 0.5]
+    assert result.rejected["row"].tolist() == [3]

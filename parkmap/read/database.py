@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from parkmap.cell_values import TEXT
 from parkmap.errors import InputError, MissingDependencyError, UsageError
 from parkmap.schema import header_key
 from parkmap.settings import WGS84, PathLike
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
 
 #: Rows fetched from the server per round trip; tests set it small to get many chunks.
 CHUNK_ROWS: int = 20_000
+
+#: Seconds to wait for a PostgreSQL server to answer (a ``connect_timeout`` in the URL wins).
+CONNECT_TIMEOUT_S: Final = 15
 
 #: Files read as SQLite databases when ``table`` or ``query`` is given.
 DATABASE_SUFFIXES: Final = {".gpkg", ".sqlite", ".sqlite3", ".db"}
@@ -191,10 +195,13 @@ def make_engine(source: PathLike) -> tuple[Engine, str]:
     except Exception:  # SQLAlchemy's ArgumentError may echo the URL
         raise UsageError(f"{masked(text, text)}: not a database URL") from None
     shown = masked(url.render_as_string(hide_password=True), text)
+    connect_args: dict[str, object] = {}
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S  # an unreachable host fails, not hangs
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, connect_args=connect_args)
     except ImportError as exc:
         raise MissingDependencyError(
             f"{shown}: the database driver is not installed ({exc.name or exc}): {INSTALL_HINT}"
@@ -322,6 +329,9 @@ def _chunks(
                 raise InputError(
                     f"{shown}: cannot read the {what}: {masked(_one_line(exc), secret)}"
                 ) from None
+    except (InputError, UsageError) as exc:
+        # Driver messages may quote the connection string: no message leaves with a password.
+        raise type(exc)(masked(str(exc), secret)) from None
     finally:
         engine.dispose()
 
@@ -389,9 +399,14 @@ def _plan(conn: Connection, shown: str, *, table: str | None, query: str | None)
     plan.key = key
     as_wkb = plan.geometry_kind == "wkb"
     selected, plan.names = [], []
-    for column in names:
+    for column, kind in zip(names, kinds, strict=True):
         expr = _col(sa, column)
-        if column == plan.geometry and as_wkb:
+        if kind == "numeric":
+            # Amounts become floats in any case; PostgreSQL sends float8 for the driver to parse
+            # in C, instead of a Python Decimal per cell (the same correctly rounded number).
+            selected.append(sa.cast(expr, sa.Float(precision=53)).label(column))
+            plan.names.append(column)
+        elif column == plan.geometry and as_wkb:
             selected += [
                 sa.func.ST_AsBinary(expr).label("__wkb"),
                 sa.func.ST_SRID(expr).label("__srid"),
@@ -496,29 +511,36 @@ def _frame(rows: Sequence[Sequence[object]], names: list[str]) -> pd.DataFrame:
     data = {}
     for position, cells in enumerate(columns):
         values = list(cells)
-        kind = next((type(v) for v in values if v is not None), None)
-        if kind is not None and kind.__name__ == "Decimal":
-            values = [None if v is None else float(v) for v in values]
-        elif kind in (dict, list, tuple) or (kind is not None and kind.__module__ == "uuid"):
-            values = [None if v is None else str(v) for v in values]
-        elif kind is memoryview:
-            values = [None if v is None else bytes(v) for v in values]
-        data[position] = pd.Series(values, dtype=object)
+        kinds = set(map(type, values)) - {type(None)}
+        if any(k.__name__ == "Decimal" for k in kinds):  # PostgreSQL numeric
+            values = [v if v is None or isinstance(v, str) else float(v) for v in values]
+        elif kinds & {dict, list, tuple} or any(k.__module__ == "uuid" for k in kinds):
+            values = [None if v is None else str(v) for v in values]  # json, arrays, uuid
+        elif memoryview in kinds:
+            values = [bytes(v) if isinstance(v, memoryview) else v for v in values]
+        column = pd.Series(values, dtype=object)
+        if kinds == {str}:
+            # Arrow strings: a million text cells take a fraction of Python's str objects.
+            column = column.astype(TEXT)
+        elif kinds:
+            column = column.infer_objects()  # numbers (SQLite may mix them with text: kept)
+        data[position] = column
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
     frame.columns = pd.Index(names, dtype=object)
     return frame
 
 
 def _concat(chunks: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
-    """The chunks as one table; a column numeric in every chunk becomes a numeric column."""
+    """The chunks as one table; a column of numbers (or text) in every chunk where it is not
+    empty becomes a column of numbers (or text)."""
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     out = {}
     for position, name in enumerate(names):
         column = frame.iloc[:, position]
-        if name in ("__wkb",):
-            out[position] = column
-            continue
-        out[position] = column.infer_objects() if len(column) else column
+        if name != "__wkb" and pd.api.types.is_object_dtype(column) and len(column):
+            kinds = set(map(type, column.dropna().tolist()))
+            column = column.astype(TEXT) if kinds == {str} else column.infer_objects()
+        out[position] = column
     result = pd.DataFrame(out)
     result.columns = pd.Index(names, dtype=object)
     return result
