@@ -346,3 +346,18 @@ def browser():
         chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server with PostGIS of the test session's own (tests/pg_server.py):
+    skipped locally with a one-line reason when none is installed, fails in CI."""
+    import pg_server
+
+    reason = pg_server.missing_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the database tests: {reason}")
+        pytest.skip(reason)
+    with pg_server.pg_server() as server:
+        yield server

@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -62,17 +61,13 @@ def _fail_or_skip(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[pg.PgServer]:
-    """A PostgreSQL server of its own for this module (skipped locally without one)."""
-    reason = pg.missing_reason()
-    if reason:
-        _fail_or_skip(reason)
-    with pg.pg_server() as running:
-        yield running
+@pytest.fixture
+def server(postgres_server: pg.PgServer) -> pg.PgServer:
+    """The session's PostgreSQL server (tests/conftest.py; skipped locally without one)."""
+    return postgres_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def postgis(server: pg.PgServer) -> pg.PgServer:
     if not server.postgis:
         _fail_or_skip("PostGIS not installed (apt-get install postgresql-15-postgis-3)")
@@ -326,6 +321,10 @@ def test_pg_query_is_read_only(server: pg.PgServer, ledger_rows: list[list[objec
     assert result.exit_code == 2
     assert "read-only transaction" in result.output
     assert len(result.output.strip().splitlines()) == 1
+    # a query is one statement: it cannot close the read-only transaction and run another
+    escape = "SELECT 1 AS lon, 2 AS lat) AS q; COMMIT; DELETE FROM ledger_lonlat; SELECT (1"
+    with pytest.raises(InputError, match="syntax error"):
+        read.project_table(server.url(), query=escape)
     with _admin(server) as conn:  # type: ignore[attr-defined]
         assert conn.execute("SELECT count(*) FROM ledger_lonlat").fetchone()[0] == len(ledger_rows)
 
