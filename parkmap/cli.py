@@ -353,6 +353,8 @@ def build(
         parkmap build --projects 项目台账.csv --parks parks.geojson --out maps
 
         parkmap build 项目台账.csv          (the same as --projects 项目台账.csv)
+
+        parkmap build --projects postgresql://planner@db/ledger --table projects
     """
     from parkmap.pipeline import build as run_build
     from parkmap.progress import progress_bar

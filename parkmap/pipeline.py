@@ -75,6 +75,11 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
         encoding=inputs.parks_encoding,
     )
     projects = inputs.projects
+    if projects is None and (inputs.table is not None or inputs.query is not None):
+        raise UsageError(
+            "--table and --query need --projects: a database URL (postgresql://…) or a "
+            ".gpkg/.sqlite file"
+        )
     raw = read.project_table(
         projects if projects is not None else read.bundled_path("projects.csv"),
         sheet=inputs.sheet,

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import os
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
@@ -581,3 +582,26 @@ def test_sqlite_mixed_cells_are_read_as_written(tmp_path: Path) -> None:
     assert result.projects["lon"].tolist() == [120.25, 120.25]
     assert result.projects["investment_100m_cny"].tolist() == [12.0, 0.5]
     assert result.rejected["row"].tolist() == [3]
+
+
+def test_missing_packages_name_the_install_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ledger_rows: list[list[object]]
+) -> None:
+    """Without SQLAlchemy (or psycopg for PostgreSQL) the error is the pip line, exit 2."""
+    pytest.importorskip("sqlalchemy")
+    source = write_sqlite(ledger_rows[:2], tmp_path / "ledger.sqlite", "projects")
+    runner = CliRunner()
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg → ImportError
+    url = "postgresql://planner:s3cr3t@127.0.0.1:1/ledger"
+    result = runner.invoke(main, ["validate", "--projects", url, "--table", "projects"])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: postgresql://planner:***@127.0.0.1:1/ledger: the ")
+    assert "pip install 'parkmap[db]'" in result.output and "s3cr3t" not in result.output
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)
+    result = runner.invoke(main, ["validate", "--projects", str(source), "--table", "projects"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "Error: reading from a database needs SQLAlchemy: pip install 'parkmap[db]'"
+    )
+    result = runner.invoke(main, ["validate", "--table", "projects"])
+    assert result.exit_code == 2 and "--table and --query need --projects" in result.output
