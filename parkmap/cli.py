@@ -149,6 +149,16 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "GeoPackage …) drawn under the parks. Default: the bundled Qingdao districts, "
             "only where they meet the data.",
         ),
+        click.option(
+            "--declared-within",
+            "declared_within_km",
+            type=click.FloatRange(min=0.0),
+            default=InputOptions.declared_within_km,
+            show_default=True,
+            metavar="KM",
+            help="Count a project that lies outside every park, but at most KM km from the park "
+            "its 所属园区 declares, in that park (with a warning); 0 turns this off.",
+        ),
     ]
 
     @functools.wraps(func)
@@ -182,6 +192,7 @@ INPUT_NAMES = (
     "header_row",
     "parks_encoding",
     "context",
+    "declared_within_km",
 )
 
 

@@ -147,7 +147,9 @@ def _process_partition(
         first_rows=first_rows,
     )
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
-    joined = join_projects_to_parks(loaded.projects, parks)
+    joined = join_projects_to_parks(
+        loaded.projects, parks, declared_within_km=options["declared_within_km"]
+    )
     # Plausibility per partition: the median amount and the middle of the points are the
     # partition's (a partition holds many thousand rows), not the whole file's.
     joined = check_plausibility(joined)
@@ -211,6 +213,7 @@ def analyse_partitions(
         "path": str(path),
         "investment_unit": inputs.investment_unit,
         "coords": inputs.coords,
+        "declared_within_km": inputs.declared_within_km,
     }
     with dask_client(scheduler, n_workers=n_workers) as client:
         lengths = frame.map_partitions(len).compute().tolist()

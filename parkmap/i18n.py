@@ -2,7 +2,7 @@
 reports.
 
 :data:`TEXT` holds the words by where they appear (``map``, ``basemap``, ``sheet``, ``report``,
-``plot``, ``scheme``, ``form``), each group once per language with the same keys; a word's
+``plot``, ``scheme``, ``row``, ``form``), each group once per language with the same keys; a word's
 placeholders (``{n}``, ``{km}``) are the same in both languages. Keys are unique across the
 groups, so :func:`texts` can merge groups without one word hiding another. Sentences carry
 their punctuation in the table (``"{label}（{unit}）"`` / ``"{label} ({unit})"``), so code never
@@ -55,8 +55,9 @@ STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
 #: ``TEXT[group][lang][key]``. Groups: ``map`` the interactive map (its page gets the whole
 #: group; the sheets reuse its words), ``basemap`` the tile layers' names, ``sheet`` the static
 #: maps, atlas, hot-spot page and workbook, ``report`` ``summary.md`` of the cluster analysis,
-#: ``plot`` the Ripley plots, ``scheme`` the names of the classification schemes, ``form`` how
-#: a label is joined to its unit or value. Project statuses are in :data:`STATUS_LABELS`.
+#: ``plot`` the Ripley plots, ``scheme`` the names of the classification schemes, ``row`` the
+#: row warnings of the join, ``form`` how a label is joined to its unit or value. Project
+#: statuses are in :data:`STATUS_LABELS`.
 TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
     # The interactive map: titles, layers, legend, filters, popups, notes. The page gets this
     # whole group; the sheets reuse its words (legend titles, units, notes).
@@ -125,6 +126,7 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "top_industries": "主要行业",
             "park": "园区",
             "outside": "园区外，距最近园区{park} {km} km",
+            "declared_outside": "（按所属园区计入，点位在园区范围外 {km} km）",
             "near_park": "（{park}）",
             "status": "状态",
             "industry": "行业",
@@ -235,6 +237,7 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "top_industries": "Top industries",
             "park": "Park",
             "outside": "Outside parks, {km} km to nearest park{park}",
+            "declared_outside": " (counted as its ledger declares; {km} km outside the outline)",
             "near_park": " ({park})",
             "status": "Status",
             "industry": "Industry",
@@ -584,6 +587,18 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "scheme_headtail_breaks": "head/tail breaks",
             "scheme_percentiles": "percentiles",
             "scheme_std_mean": "standard deviation",
+        },
+    },
+    # Row warnings the join writes (the project's ``warnings`` column); validation's own
+    # warnings are English words in the code, these are chosen by the join's ``lang``.
+    "row": {
+        "zh": {
+            "declared_counted": "所属园区 {declared}：点位在该园区范围外 {km} km，"
+            "按台账所属园区计入",
+        },
+        "en": {
+            "declared_counted": "declared park {declared} but the point lies {km} km outside it; "
+            "counted in it as the ledger declares",
         },
     },
     # How a label is joined to its unit or its value.

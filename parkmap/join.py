@@ -3,6 +3,14 @@
 A point on a park's boundary belongs to the park; a point in two overlapping parks counts in both
 and is flagged; a point outside every park stays on the map as "outside parks", with the
 geodesic distance to the nearest park.
+
+**Declared parks.** A ledger says which park a project belongs to (所属园区), and a planner
+counts it there. A point geocoded to the village or road beside a park — or into its planned
+extension, beyond the approved outline a park layer draws — would otherwise drop out of the
+park's figures. So a project whose point lies in no park, but which declares a park of the layer
+and lies at most ``declared_within_km`` from that park's outline, is counted in its declared park,
+with a row warning that says how far outside it lies. A point inside another park keeps that park
+(with a warning, as before); a point farther away stays outside every park.
 """
 
 from __future__ import annotations
@@ -18,13 +26,21 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import Geod, Transformer
 
+from parkmap.errors import UsageError
+from parkmap.i18n import texts as words
 from parkmap.nearest import Edges, nearest_edges, point_segment_distance, polygon_edges
-from parkmap.settings import ELLIPSOID
+from parkmap.settings import DECLARED_WITHIN_KM, ELLIPSOID
 
 _GEOD = Geod(ellps=ELLIPSOID)
 
 
-def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def join_projects_to_parks(
+    projects: gpd.GeoDataFrame,
+    parks: gpd.GeoDataFrame,
+    *,
+    declared_within_km: float = DECLARED_WITHIN_KM,
+    lang: str = "en",
+) -> gpd.GeoDataFrame:
     """Attach park membership to every project.
 
     Parameters
@@ -34,16 +50,34 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
         :func:`parkmap.load.projects_from_file`.
     parks
         Park polygons (WGS-84) with ``park_id`` and ``name``.
+    declared_within_km
+        A point in no park that declares a park of the layer (所属园区) and lies at most this
+        far (km) from its outline is counted in that park, with a warning; 0 turns this off.
+    lang
+        Language of that warning (``"en"``, like validation's warnings, or ``"zh"``).
 
     Returns
     -------
     GeoDataFrame
-        ``projects`` plus ``park_id`` (the park the point is in, ``""`` when outside),
-        ``park_name``, ``park_ids`` (every park containing the point, ``;``-joined),
-        ``outside_parks``, ``nearest_park_id`` and ``distance_km`` (0 inside a park). Warnings
-        are added for points in overlapping parks and for a declared park (所属园区) that
-        differs from the one found.
+        ``projects`` plus ``park_id`` (the park the point is counted in, ``""`` when none),
+        ``park_name``, ``park_ids`` (every park containing the point, ``;``-joined, or the
+        declared park it is counted in), ``outside_parks`` (false for a point counted in its
+        declared park), ``nearest_park_id`` and ``distance_km`` (0 inside a park; else the
+        true distance to the nearest park's outline), and ``declared_km``: for a point counted
+        in its declared park from outside it, the distance to that park (NaN for every other
+        row). Warnings are added for points in overlapping parks, for a declared park that
+        differs from the one found, and for a point counted in its declared park from outside.
+
+    Raises
+    ------
+    UsageError
+        If ``declared_within_km`` is negative or not a number.
     """
+    if not declared_within_km >= 0:  # also NaN
+        raise UsageError(
+            f"--declared-within must be 0 or more km (0 turns it off), got {declared_within_km}"
+        )
+    notes_text = words(lang, "row")  # an unknown language is a UsageError
     out = projects.copy(deep=False)  # new columns only; the caller's frame is left alone
     n = len(out)
     park_ids = parks["park_id"].astype(str).to_numpy(dtype=object)
@@ -77,17 +111,6 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
     primary = np.where(declared_hit, wanted, first_of)
 
     inside = n_members > 0
-    overlaps = np.flatnonzero(n_members > 1)  # rare: list every park
-    listed = [
-        ";".join(park_ids[park_idx[pairs_from[i] : pairs_from[i] + n_members[i]]]) for i in overlaps
-    ]
-    which = np.where(inside, primary + 1, 0)  # 0 = "" (outside), 1 + k = park k
-    out["park_id"] = _strings(["", *park_ids], which)
-    out["park_name"] = _strings(["", *park_names], which)
-    which[overlaps] = 1 + len(park_ids) + np.arange(len(overlaps))
-    out["park_ids"] = _strings(["", *park_ids, *listed], which)
-    out["outside_parks"] = ~inside
-
     # Only points outside every park need the nearest-park search.
     nearest = np.where(inside, primary, -1)
     distance = np.zeros(n)
@@ -95,8 +118,38 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
         nearest[~inside], distance[~inside] = nearest_parks(
             out.geometry[~inside], parks, outside=True
         )
+
+    # The declared-park rule: outside every park, declaring a park of the layer, near enough.
+    declared_km = np.full(n, np.nan)
+    counted = np.zeros(0, dtype=np.intp)
+    if declared_within_km > 0:
+        candidates = np.flatnonzero(declares & ~inside & (wanted >= 0))
+        km = distance[candidates]  # right where the declared park is the nearest one
+        other = np.flatnonzero(nearest[candidates] != wanted[candidates])
+        if len(other):
+            rows = candidates[other]
+            km[other] = distances_to_parks(out.geometry.iloc[rows], parks, wanted[rows])
+        near_enough = km <= declared_within_km
+        counted = candidates[near_enough]
+        declared_km[counted] = km[near_enough]
+    by_declaration = np.zeros(n, dtype=bool)
+    by_declaration[counted] = True
+    primary[counted] = wanted[counted]
+    in_a_park = inside | by_declaration
+
+    overlaps = np.flatnonzero(n_members > 1)  # rare: list every park
+    listed = [
+        ";".join(park_ids[park_idx[pairs_from[i] : pairs_from[i] + n_members[i]]]) for i in overlaps
+    ]
+    which = np.where(in_a_park, primary + 1, 0)  # 0 = "" (outside), 1 + k = park k
+    out["park_id"] = _strings(["", *park_ids], which)
+    out["park_name"] = _strings(["", *park_names], which)
+    which[overlaps] = 1 + len(park_ids) + np.arange(len(overlaps))
+    out["park_ids"] = _strings(["", *park_ids, *listed], which)
+    out["outside_parks"] = ~in_a_park
     out["nearest_park_id"] = _strings(["", *park_ids], nearest + 1)  # "" if none (no parks)
     out["distance_km"] = distance
+    out["declared_km"] = declared_km
 
     # Warnings: the loader's, then overlaps, then a declared park that was not found.
     before = out["warnings"].astype(str) if "warnings" in out else pd.Series([""] * n)
@@ -107,7 +160,7 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
     ]
     claims = pa.array([f"declared park {d!r}" for d in distinct], type=pa.string())
     quoted = pa.array([repr(name) for name in park_names], type=pa.string())
-    wrong = declares & ~declared_hit
+    wrong = declares & ~declared_hit & ~by_declaration
     unknown = np.flatnonzero(wrong & (wanted < 0))
     elsewhere = np.flatnonzero(wrong & (wanted >= 0) & inside)
     outside = np.flatnonzero(wrong & (wanted >= 0) & ~inside)
@@ -118,6 +171,13 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
         return pc.binary_join_element_wise(claims.take(codes[rows]), *parts, "")
 
     km = pa.array([f"{d:.1f}" for d in distance[outside].tolist()], type=pa.string())
+    counted_notes = pa.array(
+        [
+            notes_text["declared_counted"].format(declared=repr(distinct[codes[i]]), km=f"{d:.1f}")
+            for i, d in zip(counted.tolist(), declared_km[counted].tolist(), strict=True)
+        ],
+        type=pa.string(),
+    )
     declared_notes = pa.concat_arrays(
         [
             note(
@@ -135,6 +195,7 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
                 quoted.take(nearest[outside]),
                 ")",
             ),
+            counted_notes,
         ]
     )
     out["warnings"] = _column(
@@ -142,7 +203,9 @@ def join_projects_to_parks(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) 
             pa.array(before, type=pa.string()),
             _sparse_strings(n, overlaps, pa.array(overlap_notes, type=pa.string())),
             _sparse_strings(
-                n, np.concatenate([inside_after_all, unknown, elsewhere, outside]), declared_notes
+                n,
+                np.concatenate([inside_after_all, unknown, elsewhere, outside, counted]),
+                declared_notes,
             ),
         )
     )
@@ -255,6 +318,43 @@ def nearest_parks(
         distance = distance.astype(float)
         distance[found] = np.asarray(_GEOD.inv(lon1, lat1, lon2, lat2)[2], dtype=float)
     return nearest, distance / 1000.0
+
+
+def distances_to_parks(
+    points: gpd.GeoSeries, parks: gpd.GeoDataFrame, which: np.ndarray
+) -> np.ndarray:
+    """Distance in km from each point to the outline of one given park each.
+
+    ``which`` holds, for each point, the position of its park in ``parks``. Measured as
+    :func:`nearest_parks` measures: in the data's CGCS2000 Gauss–Krüger zone, or on the
+    ellipsoid between the point and the nearest point of the park when the data span zones.
+    A point inside its park is 0 km from it.
+    """
+    from parkmap.coords import choose_metric_crs, lonlat_transformer
+
+    if len(points) == 0:
+        return np.array([], dtype=float)
+    geoms = points.array
+    lon, lat = shapely.get_x(geoms), shapely.get_y(geoms)
+    lons = np.concatenate([lon, shapely.get_x(shapely.centroid(parks.geometry.array))])
+    crs, fallback_note = choose_metric_crs(lons)
+    to_m = lonlat_transformer(crs)
+    x, y = to_m.transform(lon, lat)
+    targets = np.unique(which)
+    shapes = np.empty(len(parks), dtype=object)
+    shapes[targets] = shapely.transform(
+        parks.geometry.array[targets], lambda xy: np.column_stack(to_m.transform(*xy.T))
+    )
+    points_m = shapely.points(x, y)
+    distance = np.asarray(shapely.distance(points_m, shapes[which]), dtype=float)
+    if fallback_note:  # not a conformal zone: measure the gap on the ellipsoid
+        to_deg = lonlat_transformer(crs, inverse=True)
+        lines = shapely.shortest_line(points_m, shapes[which])
+        coords = shapely.get_coordinates(lines).reshape(len(which), 2, 2)
+        lon1, lat1 = to_deg.transform(coords[:, 0, 0], coords[:, 0, 1])
+        lon2, lat2 = to_deg.transform(coords[:, 1, 0], coords[:, 1, 1])
+        distance = np.asarray(_GEOD.inv(lon1, lat1, lon2, lat2)[2], dtype=float)
+    return distance / 1000.0
 
 
 def _nearest_polygons(points_m: np.ndarray, parks_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -96,7 +96,9 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     # to WGS-84
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
     # join, then check the coordinate system against the parks, then the park figures
-    joined = join_projects_to_parks(loaded.projects, park_layer)
+    joined = join_projects_to_parks(
+        loaded.projects, park_layer, declared_within_km=inputs.declared_within_km
+    )
     # plausibility: far-off points and amounts in the wrong unit get row warnings
     joined = check_plausibility(joined)
     alerts = []

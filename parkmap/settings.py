@@ -39,6 +39,13 @@ PathLike = str | os.PathLike[str]
 #: 15 km² park spans some twenty cells.
 DEFAULT_CELL_KM: Final = 1.0
 
+#: How far outside its declared park (所属园区) a project may lie and still be counted in it (km).
+#: Ledgers geocode a project to the nearest village, road or gate, and a zone's planned area
+#: reaches well beyond its approved core: 40.5 km² planned around Pingdu EDZ's approved 7.65 km²
+#: (a circle's radius grows from 1.6 to 3.6 km), 62 km² planned around Jiangshan's 3.4 km² NEV
+#: park (1.0 to 4.4 km). 5 km covers that growth; the next park or town centre lies farther.
+DECLARED_WITHIN_KM: Final = 5.0
+
 
 @dataclass(frozen=True)
 class InputOptions:
@@ -76,6 +83,10 @@ class InputOptions:
     table, query
         The database table (``schema.table`` allowed) or ``SELECT`` that holds the records,
         when ``projects`` is a database (:mod:`parkmap.read.database`).
+    declared_within_km
+        A project outside every park that declares one (所属园区) within this many km of its
+        outline is counted in it, with a warning (:data:`DECLARED_WITHIN_KM`); 0 turns the
+        rule off.
     """
 
     projects: PathLike | None = None
@@ -91,6 +102,7 @@ class InputOptions:
     context: PathLike | None = None
     table: str | None = None
     query: str | None = None
+    declared_within_km: float = DECLARED_WITHIN_KM
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,55 @@ def test_build_on_unseen_gbk_file(inputs, tmp_path):
     assert "<img src=x onerror=alert(1)>" not in html
 
 
+@pytest.mark.parametrize(
+    ("option", "counted"), [((), True), (("--declared-within", "3"), True),
+                            (("--declared-within", "2.5"), False),
+                            (("--declared-within", "0"), False)]
+)  # fmt: skip
+def test_declared_within_counts_a_ledger_project_in_its_declared_park(
+    inputs, tmp_path, option, counted
+):
+    # D1 declares 西园 and lies 0.03° (about 2.7 km, by pyproj) east of its edge at 120.1
+    _, parks = inputs
+    records = tmp_path / "declared.csv"
+    records.write_text(
+        "项目编号,项目名称,所属园区,总投资,经度,纬度\nW1,西一,西园,1.5,120.05,36.55\n"
+        "D1,近西园,西园,2.5,120.13,36.55\n",
+        encoding="utf-8",
+    )
+    km = GEOD.inv(120.1, 36.55, 120.13, 36.55)[2] / 1000
+    assert 2.5 < km < 3
+    out = tmp_path / "out"
+    args = ["build", str(records), "--parks", str(parks), "--out", str(out), *option]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "parks.csv", encoding="utf-8-sig").set_index("park_id")
+    assert table.loc["west", "projects"] == (2 if counted else 1)
+    assert table.loc["west", "investment_100m_cny"] == pytest.approx(4.0 if counted else 1.5)
+    doc = json.loads((out / "projects.geojson").read_text(encoding="utf-8"))
+    d1 = next(f["properties"] for f in doc["features"] if f["properties"]["project_id"] == "D1")
+    assert d1["park_id"] == ("west" if counted else "")
+    assert d1["outside_parks"] is (not counted)
+    assert d1["distance_km"] == pytest.approx(km, rel=1e-3)  # the true distance either way
+    if counted:
+        assert d1["declared_km"] == pytest.approx(km, rel=1e-3)
+        said = f"lies {km:.1f} km outside it; counted in it as the ledger declares"
+        assert said in d1["warnings"]
+    else:
+        assert d1["declared_km"] is None
+        assert "lies outside every park" in d1["warnings"]
+    assert "read 2 · mapped 1 · warnings 1 · rejected 0" in result.output
+
+
+def test_declared_within_must_not_be_negative(inputs, tmp_path):
+    records, _ = inputs
+    result = CliRunner().invoke(
+        main, ["validate", "--projects", str(records), "--declared-within", "-1"]
+    )
+    assert result.exit_code == 2
+    assert "--declared-within" in result.output
+
+
 def test_build_without_arguments_builds_the_demo(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("build")

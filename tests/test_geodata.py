@@ -30,12 +30,14 @@ GEOD = Geod(ellps="WGS84")
 #: CGCS2000 3-degree Gauss–Krüger zone with CM 120° E (metres), independent of the generator's CRS.
 TO_GK = Transformer.from_crs("EPSG:4326", "EPSG:4549", always_xy=True)
 
+#: Published areas (Nancun's total area, Jiangshan's NEV park from its 2016 assessment notice,
+#: the two zones' approved areas in the NDRC 2018 catalogue); the airport zone's is a GUESS.
 PARK_TARGETS_KM2 = {
-    "pingdu-nancun": 20.0,
-    "laixi-jiangshan": 15.0,
+    "pingdu-nancun": 28.3,
+    "laixi-jiangshan": 3.4,
     "qingwei-airport-zone": 60.0,
-    "pingdu-edz": 40.5,
-    "laixi-edz": 30.0,
+    "pingdu-edz": 7.65,
+    "laixi-edz": 2.17,
 }
 PARK_PROPERTIES = {
     "park_id",
@@ -136,7 +138,9 @@ def test_parks_file_is_rfc7946_with_five_parks() -> None:
         assert all(
             isinstance(props[k], str) and props[k] for k in PARK_PROPERTIES - {"area_target_km2"}
         )
-        check_polygon_ring(feature["geometry"], 8, 14)
+        check_polygon_ring(feature["geometry"], 6, 14)
+        # the source states the area the park is drawn to
+        assert f"{props['area_target_km2']:g} km²" in props["source"]
 
 
 def test_park_attributes() -> None:
@@ -156,8 +160,19 @@ def test_park_geodesic_area_within_one_percent(
     assert area_km2(parks[park_id]) == pytest.approx(target, rel=0.01)
 
 
-def test_pingdu_edz_matches_published_area(parks: dict[str, BaseGeometry]) -> None:
-    assert area_km2(parks["pingdu-edz"]) == pytest.approx(40.5, rel=0.01)
+def test_published_areas_and_what_the_sources_say(parks: dict[str, BaseGeometry]) -> None:
+    props = {f["properties"]["park_id"]: f["properties"] for f in load("parks.geojson")["features"]}
+    assert area_km2(parks["pingdu-nancun"]) == pytest.approx(28.3, rel=0.01)
+    assert area_km2(parks["pingdu-edz"]) == pytest.approx(7.65, rel=0.01)
+    assert area_km2(parks["laixi-edz"]) == pytest.approx(2.17, rel=0.01)
+    assert area_km2(parks["laixi-jiangshan"]) == pytest.approx(3.4, rel=0.01)
+    # approved, not planned, areas for the zones; the difference is said
+    for park_id in ("pingdu-edz", "laixi-edz"):
+        assert "approved area" in props[park_id]["source"]
+        assert "planned area" in props[park_id]["source"]
+    assert "40.5 km²" in props["pingdu-edz"]["source"]
+    for road in ("青龙高速", "G204", "纬二十一路", "S394"):
+        assert road in props["laixi-jiangshan"]["source"]
 
 
 def test_parks_do_not_overlap(parks: dict[str, BaseGeometry]) -> None:
@@ -168,7 +183,7 @@ def test_parks_do_not_overlap(parks: dict[str, BaseGeometry]) -> None:
 @pytest.mark.parametrize(
     ("park_id", "lat", "lon"),
     [
-        ("pingdu-nancun", 36.55, 120.14),
+        ("pingdu-nancun", 36.565, 120.095),
         ("laixi-jiangshan", 36.66, 120.58),
         ("pingdu-edz", 36.76, 120.00),
         ("laixi-edz", 36.85, 120.50),
@@ -212,7 +227,7 @@ def test_context_file_features() -> None:
         props = feature["properties"]
         assert props["accuracy"] == "schematic"
         assert props["name_en"] and props["source"]
-        check_polygon_ring(feature["geometry"], 16, 30)
+        check_polygon_ring(feature["geometry"], 16, 90)
 
     (airport,) = by_kind["airport"]
     assert airport["properties"]["iata"] == "TAO"
@@ -253,7 +268,8 @@ def test_districts_contain_their_parks(
     assert laixi.contains(parks["laixi-jiangshan"])
     assert laixi.contains(parks["laixi-edz"])
     zone = parks["qingwei-airport-zone"]
-    assert area_km2(zone.intersection(pingdu)) >= 0.5 * area_km2(zone)
+    # across the Pingdu–Jiaozhou line: part in 平度, part south of it
+    assert 0.05 * area_km2(zone) <= area_km2(zone.intersection(pingdu)) <= 0.5 * area_km2(zone)
     assert not pingdu.contains(Point(120.087, 36.362))  # the airport is in Jiaozhou
 
 

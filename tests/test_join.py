@@ -240,3 +240,119 @@ def test_join_without_declared_or_warning_columns_leaves_the_input_alone():
         "in 2 overlapping parks: 平度南村智能家电产业集聚区, 平度经济开发区",
         "",
     ]
+
+
+# --- the declared-park rule -------------------------------------------------------------------
+# Distances below are worked out apart from parkmap: pyproj's geodesic from a point due east of
+# a box to the box's edge on the same parallel, or shapely in EPSG:4549 (distance_to_each_park).
+
+
+def _geodesic_km(lon1, lat1, lon2, lat2):
+    return Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2] / 1000
+
+
+def test_a_point_near_its_declared_park_is_counted_there():
+    lon, lat = 120.23, 36.55  # due east of the EDZ's east edge at 120.2: about 2.7 km
+    joined = join_projects_to_parks(projects([(lon, lat)], ["平度经济开发区"]), PARKS)
+    row = joined.iloc[0]
+    want = _geodesic_km(120.2, lat, lon, lat)
+    assert 2.6 < want < 2.8
+    assert row["park_id"] == "edz" and row["park_name"] == "平度经济开发区"
+    assert row["park_ids"] == "edz"
+    assert not row["outside_parks"]  # not "outside" for counting …
+    assert row["nearest_park_id"] == "edz"
+    assert row["distance_km"] == pytest.approx(want, rel=1e-3)  # … but the true distance
+    assert row["declared_km"] == pytest.approx(want, rel=1e-3)
+    assert row["warnings"] == (
+        f"declared park '平度经济开发区' but the point lies {want:.1f} km outside it; "
+        "counted in it as the ledger declares"
+    )
+
+
+def test_the_warning_in_chinese():
+    joined = join_projects_to_parks(projects([(120.23, 36.55)], ["开发区"]), PARKS, lang="zh")
+    want = _geodesic_km(120.2, 36.55, 120.23, 36.55)
+    assert joined["warnings"].iloc[0] == (
+        f"所属园区 '开发区'：点位在该园区范围外 {want:.1f} km，按台账所属园区计入"
+    )
+
+
+def test_beyond_the_limit_or_with_the_rule_off_the_point_stays_outside():
+    lon, lat = 120.3, 36.55  # 8.9 km east of the EDZ
+    want = _geodesic_km(120.2, lat, lon, lat)
+    for limit in (5.0, 0.0, want - 0.01):
+        joined = join_projects_to_parks(
+            projects([(lon, lat)], ["开发区"]), PARKS, declared_within_km=limit
+        )
+        row = joined.iloc[0]
+        assert row["park_id"] == "" and row["outside_parks"], limit
+        assert np.isnan(row["declared_km"])
+        assert row["distance_km"] == pytest.approx(want, rel=1e-3)
+        assert "lies outside every park" in row["warnings"]
+    joined = join_projects_to_parks(
+        projects([(lon, lat)], ["开发区"]), PARKS, declared_within_km=want + 0.01
+    )
+    assert joined["park_id"].iloc[0] == "edz"
+
+
+def test_the_declared_park_need_not_be_the_nearest():
+    # 8.9 km from the EDZ, about 17.9 km from 南村 (box 120.0–120.1): counted in 南村 with its
+    # own distance when the limit allows; nearest park and distance_km still the EDZ's.
+    lon, lat = 120.3, 36.55
+    joined = join_projects_to_parks(projects([(lon, lat)], ["南村"]), PARKS, declared_within_km=20)
+    row = joined.iloc[0]
+    each = distance_to_each_park(np.array([lon]), np.array([lat]), PARKS)[0]
+    assert row["park_id"] == "nancun" and not row["outside_parks"]
+    assert row["declared_km"] == pytest.approx(each[0], rel=1e-9)
+    assert row["nearest_park_id"] == "edz"
+    assert row["distance_km"] == pytest.approx(each[1], rel=1e-9)
+    assert f"lies {each[0]:.1f} km outside it" in row["warnings"]
+
+
+def test_a_point_inside_another_park_keeps_that_park():
+    joined = join_projects_to_parks(
+        projects([(120.15, 36.55)], ["南村"]), PARKS, declared_within_km=50
+    )
+    row = joined.iloc[0]
+    assert row["park_id"] == "edz" and np.isnan(row["declared_km"])
+    assert row["warnings"] == "declared park '南村' but the point lies in '平度经济开发区'"
+
+
+@pytest.mark.parametrize("said", ["", "园区外", "待定", "不存在园区", "平度"])
+def test_only_a_park_of_the_layer_is_a_declaration_to_count(said):
+    # nothing, "no park", undecided, a park not in the layer, an ambiguous name
+    joined = join_projects_to_parks(projects([(120.23, 36.55)], [said]), PARKS)
+    assert joined["park_id"].iloc[0] == "" and joined["outside_parks"].iloc[0]
+    assert np.isnan(joined["declared_km"].iloc[0])
+
+
+def test_counted_rows_among_many_and_across_gauss_krueger_zones():
+    # Two parks in zones 39 and 40: distances fall back to the ellipsoid, and each counted
+    # row carries its own park and distance (the rows interleave with others).
+    parks = gpd.GeoDataFrame(
+        {"park_id": ["w", "e"], "name": ["W园", "E园"]},
+        geometry=[box(117.0, 36.0, 117.2, 36.2), box(121.0, 36.0, 121.2, 36.2)],
+        crs="EPSG:4326",
+    )
+    points = [(117.23, 36.1), (121.1, 36.1), (120.96, 36.1), (117.5, 36.1), (120.97, 36.1)]
+    declared = ["W园", "E园", "E园", "W园", "W园"]
+    joined = join_projects_to_parks(projects(points, declared), parks)
+    assert joined["park_id"].tolist() == ["w", "e", "e", "", ""]
+    assert joined["outside_parks"].tolist() == [False, False, False, True, True]
+    want = [
+        _geodesic_km(117.2, 36.1, 117.23, 36.1),
+        0.0,
+        _geodesic_km(121.0, 36.1, 120.96, 36.1),
+    ]
+    assert joined["declared_km"].iloc[0] == pytest.approx(want[0], rel=1e-3)
+    assert np.isnan(joined["declared_km"].iloc[1])  # inside: no rule needed
+    assert joined["declared_km"].iloc[2] == pytest.approx(want[2], rel=1e-3)
+    assert np.isnan(joined["declared_km"].iloc[3:]).all()  # 26 km; 335 km away
+
+
+@pytest.mark.parametrize("limit", [-1.0, float("nan")])
+def test_a_negative_limit_is_a_usage_error(limit):
+    from parkmap.errors import UsageError
+
+    with pytest.raises(UsageError, match="declared-within"):
+        join_projects_to_parks(projects([(120.23, 36.55)]), PARKS, declared_within_km=limit)

@@ -198,3 +198,14 @@ def test_empty_and_blank_columns_are_left_out():
     assert json.loads(packed_text(empty)) == {
         k: [] for k in ("x", "y", "inv", "st", "ind", "park", "near", "name")
     }
+
+
+def test_a_project_counted_in_its_declared_park_carries_its_distance_to_it():
+    # P1 inside 甲园 (declared_km NaN), P3 counted in 甲园 from 1.26 km outside it, P5 outside
+    # every park (2.26 km to the nearest): km is the declared park's distance, else the nearest's.
+    frame = hand_frame()
+    frame["declared_km"] = [np.nan, np.nan, 1.26, np.nan, np.nan, np.nan]
+    c = projects_payload(frame, hand_parks(), "zh", "status")["columns"]
+    assert list(c["id"]) == ["P3", "P1", "", "P5", "P2"]
+    assert c["park"].tolist() == [0, 0, 1, -1, -1]
+    np.testing.assert_array_equal(c["km"], [1.3, np.nan, np.nan, 2.3, 1.2])

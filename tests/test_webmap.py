@@ -573,6 +573,30 @@ def test_browser_outside_and_unknown_investment(open_map, full_map, projects_joi
 
 
 @pytest.mark.browser
+def test_browser_popup_of_a_project_counted_in_its_declared_park(
+    open_map, park_metrics, projects_joined, parks_raw
+):
+    # An outside project counted in its nearest park as its ledger declares (what the join's
+    # declared-park rule gives): the popup names the park and how far outside it the point lies.
+    projects = projects_joined.copy()
+    row = projects.index[projects["outside_parks"]][0]
+    park = projects.loc[row, "nearest_park_id"]
+    name = parks_raw.set_index("park_id").loc[park, "name"]
+    km = float(projects.loc[row, "distance_km"])
+    projects.loc[row, ["park_id", "park_name", "outside_parks"]] = [park, name, False]
+    projects["declared_km"] = np.nan
+    projects.loc[row, "declared_km"] = km
+    s = open_map(build_map(park_metrics, projects))
+    target = projects.loc[row]
+    s.click_latlng(target["lat"], target["lon"], zoom=16)
+    text = s.page.locator(".leaflet-popup-content").inner_text()
+    assert target["name"] in text
+    assert f"{name}（按所属园区计入，点位在园区范围外 {km:.1f} km）" in text
+    assert "园区外，距最近园区" not in text
+    s.assert_clean()
+
+
+@pytest.mark.browser
 def test_browser_xss_names_show_as_text(open_map, xss_inputs):
     parks, projects, breakdown = xss_inputs
     m = build_map(parks, projects, breakdown=breakdown, title=XSS_TITLE, data_note=XSS_NOTE)

@@ -5,7 +5,8 @@ synthetic set, every synthetic row marked ``source = "synthetic"``. The syntheti
 so the whole file matches the reported January–May 2020 aggregates: 平度市 49 projects of 1亿元 or
 more totalling 301亿元, 莱西市 111 projects totalling 495亿元, and 19 newly signed projects in the
 Nancun cluster. Points are drawn uniformly inside their park (at least 100 m from its edge) or, for
-projects outside every park, inside their district outline and at least 500 m from every park.
+projects outside every park, at least 500 m from every park; either way at least 1.5 km inside the
+outline of the district they declare, so they lie in it on the surveyed outline too.
 
 Run ``python -m parkmap.geodata.make_demo_projects [--seed 2020] [--out PATH]``; the same seed gives
 byte-identical output.
@@ -77,6 +78,9 @@ NAME_ENDINGS = ("配套项目", "生产基地", "扩建项目", "研发中心", 
 #: Margins (m): park points from the park edge; outside points from parks and district edge.
 PARK_MARGIN_M = 100.0
 OUTSIDE_MARGIN_M = 500.0
+#: Margin (m) from the drawn district outline for every point: the hand-drawn outline strays from
+#: the surveyed line by up to about a kilometre, and a point must lie in its district on either.
+DISTRICT_MARGIN_M = 1500.0
 
 #: Signed dates of synthetic rows: 2020-01-01 .. 2020-05-31 (the reporting period).
 FIRST_DAY = dt.date(2020, 1, 1)
@@ -166,9 +170,9 @@ class NamedProject:
 NAMED_TABLE = """
 # name | park_id | district | industry | status | offset_km (east north)
 #     | investment_100m_cny | signed_date
-亿达未来智能动力谷中小企业产业园 | pingdu-edz | 平度市 | 智能制造 | 投产 | 1.2 -1.0
-钢研新材料生产基地 | pingdu-edz | 平度市 | 新材料 | 在建 | -1.5 -1.6
-青啤百万千升扩能 | pingdu-edz | 平度市 | 食品饮料 | 在建 | 0.6 1.7
+亿达未来智能动力谷中小企业产业园 | pingdu-edz | 平度市 | 智能制造 | 投产 | 0.7 -0.6
+钢研新材料生产基地 | pingdu-edz | 平度市 | 新材料 | 在建 | -0.8 -0.6
+青啤百万千升扩能 | pingdu-edz | 平度市 | 食品饮料 | 在建 | 0.3 0.9
 # Reported as signed in H1 2020; the day is a GUESS inside the Jan–May reporting period.
 万洋众创产城 | pingdu-nancun | 平度市 | 智能家电 | 签约 | 0.4 0.5 | | 2020-05-20
 # Reported as signed "early July 2020"; the day (6 July) is a GUESS.
@@ -176,8 +180,8 @@ NAMED_TABLE = """
     | 签约 | 0.1 0.6 | 150.0 | 2020-07-06
 # Outside the parks, about 6 km south of the Laixi city seat (position GUESS).
 南部新城 | | 莱西市 | 城市建设 | 签约 | 0.4 -6.0 | 150.0
-五菱柳机 | laixi-jiangshan | 莱西市 | 新能源汽车 | 在建 | -0.6 -0.9
-韩国蓝星动力科技 | laixi-jiangshan | 莱西市 | 新能源汽车 | 在建 | 0.7 -1.2
+五菱柳机 | laixi-jiangshan | 莱西市 | 新能源汽车 | 在建 | -0.4 -0.5
+韩国蓝星动力科技 | laixi-jiangshan | 莱西市 | 新能源汽车 | 在建 | 0.4 -0.6
 """
 
 NAMED: tuple[NamedProject, ...] = tuple(
@@ -321,10 +325,10 @@ class _Layers:
     def region(self, park_id: str | None, district: str) -> BaseGeometry:
         """Return where a point of this park (or outside the parks) may lie, in metres."""
         if park_id is None:
-            inner = self.districts_m[district].buffer(-OUTSIDE_MARGIN_M)
+            inner = self.districts_m[district].buffer(-DISTRICT_MARGIN_M)
             return inner.difference(self.near_parks_m)
         inner = self.parks_m[park_id].buffer(-PARK_MARGIN_M)
-        return inner.intersection(self.districts_m[district].buffer(-PARK_MARGIN_M))
+        return inner.intersection(self.districts_m[district].buffer(-DISTRICT_MARGIN_M))
 
 
 def _named_rows(layers: _Layers, district: str) -> list[_Row]:

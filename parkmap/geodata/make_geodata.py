@@ -3,8 +3,11 @@
 No public boundary file exists for the parks, so the project draws its own **schematic** outlines
 from the public facts (centre, published or estimated area). Each park is a hand-chosen ring of
 vertex offsets in km around its centre, scaled until its geodesic area on the WGS-84 ellipsoid
-matches the target area. The two county-level cities are hand-drawn simplified outlines that respect
-their published extents and areas and share one border polyline, so they never overlap.
+matches the target area (a published area where one exists, said in the park's ``source``). The two
+county-level cities are hand-drawn simplified outlines, a vertex every few kilometres, that respect
+their published extents and areas and share one border polyline, so they never overlap; they were
+adjusted by hand until they overlapped the real outlines well (checked, never copied: see
+``tests/test_geodata_reference.py``).
 
 The facts are written once, as text tables (:data:`PARK_TABLE`, :data:`CITY_TABLE`) read by
 :func:`parse_table`, and coordinate lists as ``"x y, x y, …"`` text read by :func:`parse_pairs`.
@@ -160,60 +163,82 @@ PARK_TABLE = """
 #     | source
 #     | offsets_km (east north, counter-clockwise)
 pingdu-nancun | 平度南村智能家电产业集聚区 | Pingdu Nancun Smart Home-Appliance Cluster
-    | 平度市 | 智能家电 | 120.14 36.55 | 20.0
-    | schematic; centre GUESS (Nancun town), 20 km² GUESS
+    | 平度市 | 智能家电 | 120.095 36.565 | 28.3
+    | schematic; 28.3 km² from the published total area of the 山东省智能家电产业集聚区;
+      centre GUESS in Nancun town, kept west of the line with 即墨区 so the whole cluster lies in
+      平度市
     | 2.6 -0.4, 2.3 1.5, 0.9 2.2, -0.3 2.7, -1.8 1.9, -2.7 0.6, -2.2 -1.1, -1.1 -2.3, 0.6 -2.5,
       1.9 -1.7
 laixi-jiangshan | 莱西姜山新能源汽车产业集聚区 | Laixi Jiangshan New-Energy-Vehicle Cluster
-    | 莱西市 | 新能源汽车 | 120.58 36.66 | 15.0
-    | schematic; centre GUESS (Jiangshan town), 15 km² from the published NEV-cluster area;
-      straight E/W/S sides echo the expressway, G204 and S394 bounds
-    | 1.6 -2.0, 1.8 -0.3, 1.6 1.6, 0.9 2.9, -0.4 3.1, -1.4 2.3, -1.7 0.4, -1.8 -1.7, -0.2 -2.2
+    | 莱西市 | 新能源汽车 | 120.58 36.66 | 3.4
+    | schematic; 3.4 km² from the 2016 environmental-assessment notice, which bounds it by the
+      青龙高速 (west), G204 (east), 纬二十一路 (south) and S394 (north); the straight sides stand
+      for those roads, their positions GUESS (centre GUESS in Jiangshan town); the wider
+      姜山先进制造业功能区 is planned at 62 km²
+    | -0.8 -1.0, 0.8 -1.0, 0.85 0.0, 0.8 1.0, -0.55 1.1, -0.7 0.0
 qingwei-airport-zone | 青潍临空产业协作区
     | Qingdao–Weifang Airport-Linked Industry Collaboration Zone
     | 平度市/胶州市 | 临空产业 | 120.00 36.475 | 60.0
     | schematic; GUESS placement NW of Jiaodong airport across the Pingdu–Jiaozhou line,
-      60 km² GUESS
+      60 km² GUESS (the 青岛胶东临空经济示范区 around the airport is planned at 149 km²)
     | 7.0 -0.6, 6.2 1.4, 4.0 2.5, 1.2 2.9, -1.8 3.1, -4.6 2.4, -6.8 1.0, -7.1 -1.0, -5.0 -2.2,
       -2.0 -2.6, 1.0 -3.0, 4.5 -2.4
 pingdu-edz | 平度经济开发区 | Pingdu Economic Development Zone
-    | 平度市 | 食品饮料/新材料/智能制造 | 120.00 36.76 | 40.5
-    | schematic; centre GUESS, 40.5 km² from the zone's published area
-    | 3.4 -0.8, 3.6 1.2, 2.4 2.9, 0.5 3.5, -1.4 3.0, -2.9 1.9, -3.3 0.0, -2.8 -2.0, -1.2 -3.2,
-      0.9 -3.4, 2.6 -2.4
+    | 平度市 | 食品饮料/新材料/智能制造 | 120.00 36.76 | 7.65
+    | schematic; centre GUESS; 7.65 km² is the approved area in the NDRC 2018 catalogue of
+      development zones; the zone's planned area (40.5 km² since 2010) is larger
+    | 1.6 -0.3, 1.5 0.9, 0.6 1.5, -0.5 1.4, -1.4 0.8, -1.6 -0.3, -1.0 -1.3, 0.2 -1.5, 1.2 -1.1
 laixi-edz | 莱西经济开发区 | Laixi Economic Development Zone
-    | 莱西市 | 高端装备/新材料 | 120.50 36.85 | 30.0
-    | schematic; centre GUESS, 30 km² GUESS (area not published)
-    | 3.2 -0.2, 2.4 0.9, 1.0 1.2, 0.3 2.6, -1.8 2.5, -3.2 0.8, -3.0 -1.5, -1.3 -2.9, 0.9 -3.0,
-      2.6 -1.8
+    | 莱西市 | 高端装备/新材料 | 120.50 36.85 | 2.17
+    | schematic; centre GUESS; 2.17 km² is the approved area in the NDRC 2018 catalogue of
+      development zones; the zone's planned area is larger
+    | 0.9 -0.2, 0.7 0.6, 0.0 0.9, -0.7 0.6, -0.9 -0.2, -0.5 -0.8, 0.3 -0.9
 """
 
 PARKS: tuple[ParkSketch, ...] = tuple(
     ParkSketch.from_fields(fields) for fields in parse_table(PARK_TABLE, n_fields=9)
 )
 
-#: Shared Pingdu–Laixi border, south (Jimo tripoint) to north; (lon, lat).
+#: Shared Pingdu–Laixi border, south (the tripoint with 即墨区) to north (the tripoint with
+#: Yantai); (lon, lat).
 PINGDU_LAIXI_BORDER = parse_pairs(
-    "120.31 36.69, 120.28 36.765, 120.245 36.815, 120.20 36.86, 120.24 36.93, 120.265 36.975"
+    "120.25 36.63, 120.285 36.645, 120.285 36.675, 120.275 36.69, 120.272 36.73, 120.268 36.77, "
+    "120.262 36.8, 120.275 36.85, 120.282 36.885, 120.27 36.91, 120.29 36.925, 120.315 36.962, "
+    "120.29 36.99, 120.312 37.003, 120.285 37.01, 120.275 37.025, 120.29 37.03, 120.27 37.04, "
+    "120.25 37.035, 120.235 37.041, 120.2 37.042"
 )
 
-#: Pingdu outline except the shared border: south-west corner eastwards to the border's south end,
-#: then (after the border) from its north end westwards. Extent 119°31′–120°19′ E, 36°28′–37°02′ N.
+#: Pingdu outline except the shared border: from the west end of its south-west side eastwards
+#: along the lines with 高密, 胶州 and 即墨 to the border's south end; then (after the border) from
+#: its north end westwards and down the west side. Extent 119°31′–120°19′ E, 36°28′–37°02′ N.
 PINGDU_SOUTH_EAST = parse_pairs(
-    "119.63 36.585, 119.75 36.525, 119.87 36.49, 120.00 36.4667, 120.09 36.472, 120.19 36.49,"
-    " 120.27 36.545, 120.3167 36.63"
+    "119.555 36.72, 119.58 36.705, 119.6 36.68, 119.615 36.648, 119.645 36.625, 119.68 36.607, "
+    "119.705 36.595, 119.728 36.575, 119.73 36.563, 119.76 36.562, 119.8 36.548, 119.86 36.535, "
+    "119.912 36.525, 119.96 36.524, 119.99 36.505, 120 36.497, 120.03 36.48, 120.05 36.477, "
+    "120.06 36.488, 120.13 36.483, 120.15 36.48, 120.175 36.472, 120.168 36.49, 120.155 36.505, "
+    "120.163 36.52, 120.147 36.54, 120.158 36.56, 120.165 36.58, 120.19 36.588, 120.205 36.61, "
+    "120.215 36.625, 120.235 36.632"
 )
 PINGDU_NORTH_WEST = parse_pairs(
-    "120.17 37.012, 120.07 37.0333, 119.96 37.015, 119.85 36.975, 119.74 36.915, 119.64 36.855,"
-    " 119.56 36.785, 119.5167 36.71, 119.555 36.64"
+    "120.17 37.025, 120.13 37.018, 120.07 37.018, 120.05 37.005, 120.02 37, 119.975 37.012, "
+    "119.94 36.995, 119.89 36.998, 119.83 37, 119.8 37.012, 119.77 37.005, 119.73 36.99, "
+    "119.71 37.005, 119.68 37, 119.65 37.01, 119.61 37.015, 119.595 36.99, 119.58 36.952, "
+    "119.595 36.92, 119.596 36.86, 119.57 36.825, 119.56 36.805, 119.54 36.805, 119.528 36.78, "
+    "119.525 36.76, 119.535 36.735"
 )
 
-#: Laixi outline except the shared border: from the border's south end eastwards round to its
-#: north end. Extent about 120°12′–120°47′ E, 36°35′–37°09′ N.
+#: Laixi outline except the shared border: from the border's south end eastwards along the line
+#: with 即墨区, up the east side (莱阳), west along the north side and round the north-western lobe
+#: to the border's north end. Extent about 120°12′–120°39′ E, 36°34′–37°09′ N.
 LAIXI_REST = parse_pairs(
-    "120.42 36.665, 120.50 36.625, 120.56 36.5833, 120.635 36.595, 120.70 36.675, 120.7833 36.745,"
-    " 120.70 36.835, 120.635 36.91, 120.60 37.02, 120.595 37.10, 120.57 37.15, 120.535 37.08,"
-    " 120.47 37.0, 120.39 36.95, 120.315 36.945"
+    "120.27 36.62, 120.33 36.622, 120.37 36.62, 120.42 36.615, 120.47 36.61, 120.5 36.627, "
+    "120.535 36.615, 120.54 36.575, 120.56 36.575, 120.58 36.598, 120.625 36.585, "
+    "120.632 36.625, 120.648 36.635, 120.62 36.662, 120.6 36.69, 120.58 36.7, 120.578 36.728, "
+    "120.545 36.74, 120.55 36.79, 120.588 36.805, 120.585 36.83, 120.57 36.845, 120.565 36.88, "
+    "120.6 36.89, 120.595 36.91, 120.565 36.935, 120.56 36.965, 120.58 36.995, 120.6 37.02, "
+    "120.585 37.05, 120.54 37.045, 120.54 37.11, 120.525 37.145, 120.5 37.14, 120.47 37.12, "
+    "120.42 37.12, 120.4 37.105, 120.35 37.1, 120.335 37.08, 120.32 37.11, 120.29 37.13, "
+    "120.255 37.12, 120.23 37.125, 120.215 37.09, 120.205 37.055"
 )
 
 
@@ -251,7 +276,7 @@ class CitySketch:
 CITY_TABLE = """
 # name_zh | name_en | adcode | area_km2_official | published extent | seat (lon lat)
 平度市 | Pingdu | 370283 | 3176.0 | 119°31′–120°19′ E, 36°28′–37°02′ N | 119.9538 36.7886
-莱西市 | Laixi | 370285 | 1568.2 | about 120°12′–120°47′ E, 36°35′–37°09′ N | 120.5214 36.8647
+莱西市 | Laixi | 370285 | 1568.2 | about 120°12′–120°39′ E, 36°34′–37°09′ N | 120.5214 36.8647
 """
 
 CITIES: tuple[CitySketch, ...] = tuple(

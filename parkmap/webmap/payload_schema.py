@@ -132,7 +132,8 @@ KM = Field(
     "sparse_ints",
     KM_SCALE,
     optional=True,
-    meaning="distance to the nearest park in km, for projects outside every park",
+    meaning="distance to the nearest park in km, for projects outside every park; for a "
+    "project counted in its declared park from outside it, the distance to that park",
 )
 WARN = Field("warn", "sparse_texts", optional=True, meaning="the row's warnings")
 ORIG_SYS = Field(

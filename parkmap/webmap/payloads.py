@@ -352,6 +352,9 @@ def projects_payload(
     outside = np.array([t == "" for t in park_ids[1]])[park_ids[0][rows]]
     km = np.round(_numbers(projects, "distance_km")[rows], 1)
     km[~(np.isfinite(km) & outside)] = np.nan
+    # A project counted in its declared park from outside it: how far outside that park.
+    declared_km = np.round(_numbers(projects, "declared_km")[rows], 1)
+    km = np.where(outside, km, declared_km)
     dates = _column(projects, "signed_date", None).iloc[rows]
 
     rounded_inv = np.round(inv, 4)

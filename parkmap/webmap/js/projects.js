@@ -57,7 +57,9 @@ function projectPopup(s, d, i) {
   var c = d.columns;
   var html = '<div class="pm-popup"><h3>' + esc(c.name[i]) + "</h3><table>";
   if (c.park[i] >= 0) {
-    html += row(t.park, esc(d.parkNames[c.park[i]]));
+    // km beside a park: counted there as its ledger declares, from outside the outline
+    var declared = c.km[i] != null ? fill(t.declared_outside, { km: esc(num(c.km[i], 1)) }) : "";
+    html += row(t.park, esc(d.parkNames[c.park[i]]) + declared);
   } else if (c.km[i] != null) {
     var near = c.near[i] >= 0 ? d.parkNames[c.near[i]] : "";
     var nearHtml = near ? fill(t.near_park, { park: esc(near) }) : "";
