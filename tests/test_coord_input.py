@@ -96,8 +96,14 @@ def test_gcj02_file_joins_as_its_true_positions(gcj_file):
 def test_gcj02_file_read_as_wgs84_is_wrong_and_warned(gcj_file):
     path, _ = gcj_file
     loaded = load.projects_from_file(path)  # declared wgs84 (the default): wrong
-    joined = join_projects_to_parks(loaded.projects, PARKS)
+    joined = join_projects_to_parks(loaded.projects, PARKS, declared_within_km=0)
     assert (joined["park_id"] == "").sum() > 20  # pushed ~450 m east, past the east edges
+    # The declared-park rule counts them in their parks all the same, each with a warning that
+    # says how far outside it lies; the check below still sees the shift and names the flag.
+    joined = join_projects_to_parks(loaded.projects, PARKS)
+    moved = joined["declared_km"].notna()
+    assert moved.sum() > 20 and (joined.loc[moved, "declared_km"] < 0.6).all()
+    assert joined.loc[moved, "warnings"].str.contains("counted in it as the ledger declares").all()
     check = check_coordinate_system(loaded.projects, PARKS)
     assert check.suspicious and check.likely == "gcj02"
     message = check.message()
