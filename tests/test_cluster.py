@@ -153,6 +153,21 @@ def test_too_few_points_is_said_not_failed(tmp_path):
     assert "too few projects to test Ripley L (n = 1; needs ≥ 10)" in text
 
 
+def test_projects_counted_from_outside_a_park_are_left_out_of_its_point_tests():
+    # 100 lattice points inside the square and 5 a kilometre east of it, counted in the park by
+    # the declared-park rule (declared_km set): the park's NNI is the lattice's alone.
+    x, y = lattice()
+    outside_x = np.full(5, X0 + SIDE + 1000.0)
+    outside_y = Y0 + np.linspace(500.0, 3500.0, 5)
+    projects = projects_at(np.r_[x, outside_x], np.r_[y, outside_y])
+    projects["declared_km"] = np.r_[np.full(len(x), np.nan), np.full(5, 1.0)]
+    options = {"permutations": PERMUTATIONS, "simulations": 19, "seed": SEED}
+    result = cluster_analysis(projects, square_park(), **options)
+    alone = cluster_analysis(projects_at(x, y), square_park(), **options)
+    assert result.nni["parks"]["sq"]["n"] == len(x) == 100
+    assert result.nni["parks"]["sq"]["nni"] == pytest.approx(alone.nni["parks"]["sq"]["nni"])
+
+
 # --- figures recomputed from the files -------------------------------------------------------
 
 

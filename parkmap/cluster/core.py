@@ -56,17 +56,24 @@ def _memberships(projects: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
     """Park id → which projects lie in it (``park_ids`` is ``;``-joined: parks may overlap).
 
     One split and one grouping for all parks, instead of a scan of every project per park.
+    A project counted in its declared park from outside the outline (``declared_km`` set by
+    :func:`parkmap.join.join_projects_to_parks`) counts in the park's figures, but not here:
+    the point-pattern tests measure points inside the park's area.
     """
     ids = projects["park_ids"].fillna("").astype(str).str.split(";").explode()
     position = np.repeat(
         np.arange(len(projects)),
         projects["park_ids"].fillna("").astype(str).str.count(";").to_numpy() + 1,
     )
+    outside = np.zeros(len(projects), dtype=bool)
+    if "declared_km" in projects:
+        declared_km = pd.to_numeric(projects["declared_km"], errors="coerce")
+        outside = declared_km.notna().to_numpy(dtype=bool)
     found: dict[str, np.ndarray] = {}
     for park_id, where in pd.Series(position, index=ids.to_numpy()).groupby(level=0):
         members = np.zeros(len(projects), dtype=bool)
         members[where.to_numpy()] = True
-        found[str(park_id)] = members
+        found[str(park_id)] = members & ~outside
     return found
 
 
