@@ -7,6 +7,7 @@ can cause become one ``Error: …`` line with exit status 2, never a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -20,12 +21,14 @@ from parkmap.settings import (
     CLUSTER_COMMAND_DEFAULTS,
     CLUSTER_DEFAULTS,
     COLOR_BY,
+    COMPARE_DEFAULTS,
     EXPORT_DEFAULTS,
     LANGUAGES,
     MAP_DEFAULTS,
     BuildOptions,
     ClusterOptions,
     ClusterParameters,
+    CompareOptions,
     ExportOptions,
     InputOptions,
     MapOptions,
@@ -351,9 +354,27 @@ def main() -> None:
     help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786); default: a "
     "LocalCluster on this machine.",
 )
+@click.option(
+    "--history",
+    metavar="STORE",
+    help="Also append this snapshot to a history store: a GeoPackage/SQLite file (made when "
+    "missing) or a database URL. parkmap compare --history STORE --since DATE reads it.",
+)
+@click.option(
+    "--as-of",
+    metavar="DATE",
+    help="Date of the snapshot in the history store, YYYY-MM-DD (default: today). A second "
+    "build with the same date replaces that date's snapshot.",
+)
 @_friendly_errors
 def build(
-    inputs: InputOptions, out: str, engine: str, scheduler: str | None, **map_options: Any
+    inputs: InputOptions,
+    out: str,
+    engine: str,
+    scheduler: str | None,
+    history: str | None,
+    as_of: str | None,
+    **map_options: Any,
 ) -> None:
     """Build the interactive map and tables from project records and park layers.
 
@@ -366,20 +387,34 @@ def build(
         parkmap build 项目台账.csv          (the same as --projects 项目台账.csv)
 
         parkmap build --projects postgresql://planner@db/ledger --table projects
+        parkmap build 项目台账.xlsx --history 历史.gpkg      (and keep this week's snapshot)
     """
     from parkmap.pipeline import build as run_build
     from parkmap.progress import progress_bar
 
     if engine == "dask" and inputs.projects is None:
         raise click.UsageError("--engine dask needs --projects (a Parquet file or folder)")
+    if as_of is not None and history is None:
+        raise click.UsageError("--as-of dates a snapshot in --history STORE; give --history too")
     options = BuildOptions(
-        inputs=inputs, map=MapOptions(**map_options), out=out, engine=engine, scheduler=scheduler
+        inputs=inputs,
+        map=MapOptions(**map_options),
+        out=out,
+        engine=engine,
+        scheduler=scheduler,
+        history=history,
+        as_of=as_of,
     )
     with progress_bar("partitions" if engine == "dask" else "parkmap build") as update:
         analysis, written = run_build(options, progress=update)
     _print_outcomes(analysis, files=written)
     for path in written.values():
         click.echo(f"wrote {path}")
+    if history is not None:
+        from parkmap.history import parse_date, store_label
+
+        day = parse_date(as_of, "--as-of").isoformat()
+        click.echo(f"added the snapshot of {day} to {store_label(history)}")
 
 
 @main.command()
@@ -584,6 +619,122 @@ def cluster(
         font=font,
     )
     _report(run_cluster(options))
+
+
+@main.command()
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.option(
+    "--parks",
+    "parks",
+    type=click.Path(exists=True, dir_okay=False),
+    multiple=True,
+    help="Park layer (GeoJSON, Shapefile, GeoPackage, KML); repeat for several. "
+    "Default: the bundled Qingdao parks.",
+)
+@click.option("--park-id-field", help="Field with the park id (default: detected).")
+@click.option("--park-name-field", help="Field with the park name (default: detected).")
+@click.option(
+    "--investment-unit",
+    help="Unit of an investment column whose header names none: 元, 万元 or 亿元 (default 亿元).",
+)
+@click.option("--sheet", help="Worksheet of Excel snapshots (default: the first).")
+@click.option(
+    "--coords",
+    default=InputOptions.coords,
+    show_default=True,
+    help="Coordinate system of the snapshots: wgs84, cgcs2000, gcj02 or bd09.",
+)
+@click.option(
+    "--parks-coords",
+    default=InputOptions.coords,
+    show_default=True,
+    help="Coordinate system of lon/lat park layers.",
+)
+@click.option(
+    "--header-row",
+    type=click.IntRange(min=1),
+    help="Spreadsheet row holding the column headers (default: found).",
+)
+@click.option(
+    "--parks-encoding", help="Text encoding of park-layer attributes (default: detected)."
+)
+@click.option(
+    "--history",
+    metavar="STORE",
+    help="Compare two snapshots of a history store (parkmap build --history) instead of two "
+    "files: a GeoPackage/SQLite file or a database URL.",
+)
+@click.option(
+    "--since",
+    metavar="DATE",
+    help="With --history: the old snapshot is the last one taken on or before DATE (YYYY-MM-DD).",
+)
+@click.option(
+    "--until",
+    metavar="DATE",
+    help="With --history: the new snapshot is the last one taken on or before DATE "
+    "(default: the latest).",
+)
+@_out_option(
+    COMPARE_DEFAULTS.out,
+    "changes.csv, park_changes.csv, map.html, bulletin.pdf and bulletin.md",
+)
+@_lang_option()
+@_font_option("the bulletin")
+@_friendly_errors
+def compare(
+    old: str | None,
+    new: str | None,
+    history: str | None,
+    since: str | None,
+    until: str | None,
+    out: str,
+    lang: str,
+    font: str | None,
+    **reading: Any,
+) -> None:
+    """Compare two snapshots of the project ledger and write the weekly bulletin.
+
+    OLD and NEW are anything --projects accepts (two files of the ledger). Projects are
+    matched by project_id, or by name and park where the ledger gives no id. Writes
+    changes.csv (one row per change), park_changes.csv (per park, before and after),
+    map.html (the new snapshot with a layer of changes), bulletin.pdf and bulletin.md.
+
+    Example:
+
+        parkmap compare 台账-0601.xlsx 台账-0608.xlsx --out 周报
+
+        parkmap compare --history 历史.gpkg --since 2020-06-01 --out 周报
+    """
+    from parkmap.pipeline import compare as run_compare
+
+    for name in (old, new):
+        if name is not None and "://" not in name and not os.path.exists(name):
+            raise click.BadParameter(f"{name}: no such file", param_hint="OLD/NEW")
+    inputs = InputOptions(**reading)
+    options = CompareOptions(
+        old=old,
+        new=new,
+        inputs=inputs,
+        history=history,
+        since=since,
+        until=until,
+        out=out,
+        lang=lang,
+        font=font,
+    )
+    outcome = run_compare(options)
+    for message in outcome.warnings:
+        click.echo(f"note: {message}", err=True)
+    headline = outcome.comparison.headline
+    click.echo(
+        f"{outcome.labels[0]} → {outcome.labels[1]}: {headline['new_projects']} new, "
+        f"{headline['removed_projects']} removed, {headline['step_ups']} stepped up, "
+        f"{headline['step_backs']} stepped back; {len(outcome.comparison.changes)} changes"
+    )
+    for path in outcome.files.values():
+        click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

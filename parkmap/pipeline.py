@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from parkmap import cell_values, metrics, read, validate, write
@@ -36,6 +37,7 @@ from parkmap.settings import (
     WGS84,
     BuildOptions,
     ClusterOptions,
+    CompareOptions,
     ExportOptions,
     InputOptions,
     MapOptions,
@@ -43,6 +45,7 @@ from parkmap.settings import (
 )
 
 if TYPE_CHECKING:
+    from parkmap.compare import Comparison
     from parkmap.fonts import FontSetup
 
 
@@ -348,10 +351,16 @@ def build(
                 "--engine dask reads a Parquet file or folder, not a database; "
                 "use --engine memory (the default)"
             )
+        if options.history is not None:
+            raise UsageError("--history works with --engine memory only")
         return _build_dask(options, progress)
     if options.engine != "memory":
         raise UsageError(f"unknown engine {options.engine!r}; choose memory or dask")
     out = options.out
+    if options.history is not None:
+        from parkmap.history import parse_date
+
+        parse_date(options.as_of, "--as-of")  # a bad date fails before any reading
     report = progress or (lambda done, total=None, label=None: None)
     _import_in_background("folium")
     report(0, 3, "loading and joining")
@@ -374,6 +383,10 @@ def build(
         staged = {"map": save_map(folium_map, stage.path / OUTPUT_MAP)}
         staged.update(tables.result())
     written = stage.finals(staged)
+    if options.history is not None and len(analysis.projects):
+        from parkmap.history import append_snapshot
+
+        append_snapshot(options.history, analysis.projects, options.as_of)
     report(3, 3, "done")
     if not len(analysis.projects):
         raise _nothing_mapped(analysis, options.inputs, written)
@@ -517,3 +530,162 @@ def cluster(options: ClusterOptions | None = None) -> Outcome:
             files.update(exported.files)
             messages = list(exported.warnings)
     return Outcome(analysis, stage.finals(files), messages, result)
+
+
+def analyse_records(records: pd.DataFrame, inputs: InputOptions | None = None) -> Analysis:
+    """The analysis of project records already read, validated and in WGS-84 (a snapshot of
+    the history store): the join, coordinate and metrics stages of :func:`analyse` against
+    the park layers of ``inputs``.
+
+    Parameters
+    ----------
+    records
+        Columns as :func:`parkmap.validate.validate_records` gives them, with ``lon``/``lat``
+        in WGS-84 (``park_id``/``park_ids`` are found again against the parks).
+    inputs
+        The park layers (``inputs.projects`` is not read); ``None``: the bundled parks.
+    """
+    inputs = inputs or InputOptions()
+    park_layer = read.parks_from_files(
+        list(inputs.parks) or [read.bundled_path("parks.geojson")],
+        id_field=inputs.park_id_field,
+        name_field=inputs.park_name_field,
+        coords=inputs.parks_coords,
+        encoding=inputs.parks_encoding,
+    )
+    located = records.drop(
+        columns=[c for c in ("park_id", "park_ids", "geometry") if c in records.columns]
+    )
+    points = gpd.GeoDataFrame(
+        located,
+        geometry=gpd.points_from_xy(located["lon"], located["lat"]),
+        crs=WGS84,
+    )
+    joined = check_plausibility(join_projects_to_parks(points, park_layer))
+    known = metrics.known_figures(joined)
+    summary = metrics.park_summary(park_layer, joined, known=known)
+    summary.attrs["layer"] = {
+        "demo": not inputs.parks,
+        "name": Path(inputs.parks[0]).stem if len(inputs.parks) == 1 else "",
+    }
+    return Analysis(
+        known_figures=known,
+        parks=summary,
+        projects=joined,
+        rejected=_no_rejections(),
+        breakdown=metrics.park_breakdown(park_layer, joined, by="industry", known=known),
+        summary=validate.summarise(joined, _no_rejections(), blank=0),
+        problems=[],
+        notes=list(park_layer.attrs.get("notes", [])),
+        context=_context_near(park_layer, joined),
+    )
+
+
+def _no_rejections() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in validate.REJECTED_COLUMNS})
+
+
+@dataclass
+class CompareOutcome:
+    """What ``parkmap compare`` did.
+
+    Attributes
+    ----------
+    comparison
+        The changes, the park table, the headline figures and how projects were matched.
+    old, new
+        The analyses of the two snapshots.
+    labels
+        What the snapshots are called in the outputs (file names, or history dates).
+    files
+        Paths written, by name.
+    warnings
+        Things the user should know (matching, fonts).
+    """
+
+    comparison: Comparison
+    old: Analysis
+    new: Analysis
+    labels: tuple[str, str]
+    files: dict[str, Path]
+    warnings: list[str] = field(default_factory=list)
+
+
+def compare(options: CompareOptions) -> CompareOutcome:
+    """Compare two snapshots and write ``changes.csv``, ``park_changes.csv``, ``map.html``
+    (the new snapshot with a layer of changes), ``bulletin.md`` and ``bulletin.pdf``.
+
+    The snapshots are two inputs read as :func:`analyse` reads ``--projects`` (each is
+    ``dataclasses.replace(options.inputs, projects=…)``), or two dates of the history store
+    (``options.history``, ``options.since``). Every file is written, or none.
+
+    Raises
+    ------
+    UsageError
+        When neither two snapshots nor a history store and ``since`` are given.
+    NothingMappedError
+        When a snapshot has no mapped project.
+    OutputError
+        When ``options.out`` cannot be written to; then no output there has changed.
+    """
+    from parkmap.compare import compare_snapshots
+
+    setup = _fonts(options.lang, options.font)  # a bad font fails before the data is read
+    if options.history is not None:
+        if options.old is not None or options.new is not None:
+            raise UsageError(
+                "give two snapshots (OLD NEW) or --history STORE --since DATE, not both"
+            )
+        from parkmap.history import history_pair
+
+        (day0, records0), (day1, records1) = history_pair(
+            options.history, options.since, options.until
+        )
+        old = analyse_records(records0, options.inputs)
+        new = analyse_records(records1, options.inputs)
+        labels = (day0.isoformat(), day1.isoformat())
+    else:
+        if options.old is None or options.new is None:
+            raise UsageError(
+                "compare needs two snapshots, OLD and NEW, or --history STORE --since DATE"
+            )
+        old = analyse(dataclasses.replace(options.inputs, projects=options.old))
+        new = analyse(dataclasses.replace(options.inputs, projects=options.new))
+        labels = (source_name(options.old), source_name(options.new))
+        for analysis, inputs in ((old, options.old), (new, options.new)):
+            if not len(analysis.projects):
+                raise NothingMappedError(
+                    nothing_mapped_message(analysis, inputs, {}), analysis=analysis, files={}
+                )
+    comparison = compare_snapshots(old.projects, new.projects, new.parks, lang=options.lang)
+    messages = [comparison.match.line(), *comparison.match.warnings]
+    if setup.warning:
+        messages.append(setup.warning)
+    from parkmap.export.bulletin import bulletin_markdown, save_bulletin_pdf
+    from parkmap.settings import (
+        OUTPUT_BULLETIN_MD,
+        OUTPUT_BULLETIN_PDF,
+        OUTPUT_CHANGES,
+        OUTPUT_PARK_CHANGES,
+    )
+    from parkmap.webmap import save_map
+    from parkmap.webmap.changes import change_map
+
+    with write.staged_outputs(options.out) as stage:
+        folder = stage.path
+        files = {
+            "changes": write.save_table_csv(comparison.changes, folder / OUTPUT_CHANGES),
+            "park_changes": write.save_table_csv(comparison.parks, folder / OUTPUT_PARK_CHANGES),
+        }
+        page = change_map(
+            new, comparison, MapOptions(lang=options.lang), by_added=options.color_by_added
+        )
+        files["map"] = save_map(page, folder / OUTPUT_MAP)
+        files["bulletin_md"] = write.atomic_write(
+            folder / OUTPUT_BULLETIN_MD,
+            bulletin_markdown(comparison, new, labels=labels, lang=options.lang),
+        )
+        files["bulletin_pdf"] = save_bulletin_pdf(
+            folder / OUTPUT_BULLETIN_PDF, comparison, new, setup, labels=labels
+        )
+    return CompareOutcome(comparison, old, new, labels, stage.finals(files), messages)

@@ -28,6 +28,13 @@ OUTPUT_MAP: Final = "map.html"
 OUTPUT_PARKS: Final = "parks.csv"
 OUTPUT_PROJECTS: Final = "projects.geojson"
 OUTPUT_REJECTED: Final = "rejected.csv"
+#: Fixed names of the files ``parkmap compare`` writes (``map.html`` too).
+OUTPUT_CHANGES: Final = "changes.csv"
+OUTPUT_PARK_CHANGES: Final = "park_changes.csv"
+OUTPUT_BULLETIN_PDF: Final = "bulletin.pdf"
+OUTPUT_BULLETIN_MD: Final = "bulletin.md"
+#: Table of the history store that ``parkmap build --history`` appends each snapshot to.
+HISTORY_TABLE: Final = "parkmap_history"
 
 LANGUAGES: Final = ("zh", "en")
 COLOR_BY: Final = ("status", "industry")
@@ -149,6 +156,10 @@ class BuildOptions:
     engine: str = "memory"
     #: Address of a running Dask scheduler; ``None`` starts a LocalCluster.
     scheduler: str | None = None
+    #: History store (SQLite/GeoPackage file or database URL) the snapshot is appended to.
+    history: str | None = None
+    #: Date of the snapshot in the history store (ISO ``YYYY-MM-DD``); ``None``: today.
+    as_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +261,41 @@ class ExportOptions:
     clusters: ClusterParameters | None = None
 
 
+@dataclass(frozen=True)
+class CompareOptions:
+    """Everything ``parkmap compare`` takes.
+
+    Attributes
+    ----------
+    old, new
+        The two snapshots: anything ``--projects`` accepts. Both ``None`` with ``history``.
+    inputs
+        The park layers and how to read the snapshots (its ``projects`` is ignored: each
+        snapshot is read as ``dataclasses.replace(inputs, projects=old)``).
+    history, since, until
+        Instead of two files: the history store, the old snapshot (the last one taken on or
+        before ``since``) and the new one (the last taken on or before ``until``; default:
+        the latest).
+    out
+        Folder for ``changes.csv``, ``park_changes.csv``, ``map.html`` and the bulletin.
+    lang, font
+        Language of the bulletin and the map, and a font file for the bulletin.
+    color_by_added
+        Colour the parks on the map by investment added instead of density.
+    """
+
+    old: PathLike | None = None
+    new: PathLike | None = None
+    inputs: InputOptions = field(default_factory=InputOptions)
+    history: str | None = None
+    since: str | None = None
+    until: str | None = None
+    out: PathLike = "maps/compare"
+    lang: str = "zh"
+    font: PathLike | None = None
+    color_by_added: bool = False
+
+
 #: The map's defaults, for options of other commands that share them.
 MAP_DEFAULTS: Final = MapOptions()
 #: The cluster statistics' defaults, for the CLI's option defaults.
@@ -259,3 +305,4 @@ EXPORT_DEFAULTS: Final = ExportOptions()
 #: The build's and the cluster command's defaults (output folders, engine).
 BUILD_DEFAULTS: Final = BuildOptions()
 CLUSTER_COMMAND_DEFAULTS: Final = ClusterOptions()
+COMPARE_DEFAULTS: Final = CompareOptions()

@@ -30,7 +30,19 @@ NO_DATA_COLOR = "#d9d9d9"
 #: light grey, lighter than the no-data grey and no colour of the YlOrRd classes.
 NO_PROJECTS_COLOR = "#f4f4f4"
 
+#: The kinds of change the change map draws (``parkmap compare``), in legend order, each with
+#: its colour and symbol (the same on the web map and in the bulletin): new projects a green
+#: circle, status step-ups a blue triangle pointing up, step-backs an orange one pointing down,
+#: removed projects a grey cross (drawn where the project was).
+CHANGE_SYMBOLS: dict[str, tuple[str, str]] = {
+    "new": ("#1a9850", "circle"),
+    "up": ("#2166ac", "triangle-up"),
+    "back": ("#e66101", "triangle-down"),
+    "removed": ("#636363", "cross"),
+}
+
 __all__ = [
+    "CHANGE_SYMBOLS",
     "INDUSTRY_COLORS",
     "NO_DATA_COLOR",
     "NO_PROJECTS_COLOR",

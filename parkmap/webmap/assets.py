@@ -36,6 +36,7 @@ RUNTIME_FILES: tuple[str, ...] = (
     "projects.js",  # the projects canvas layer, hit test, popup, search
     "layers.js",  # setup (panes, shared canvas); parks, grid, density and context layers
     "clusters.js",  # hot/cold-spot cells and cluster hulls
+    "changes.js",  # the change layer of `parkmap compare` (symbols, legend rows, check boxes)
     "legend.js",  # the legend
     "controls.js",  # title, full screen, note, search box, year slider
     "testing.js",  # test hooks (installed only with the test flag)

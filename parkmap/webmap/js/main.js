@@ -11,6 +11,7 @@ api.densityLayer = densityLayer;
 api.contextLayer = contextLayer;
 api.hotspotsLayer = hotspotsLayer;
 api.clustersLayer = clustersLayer;
+api.changesLayer = changesLayer;
 api.addTitle = addTitle;
 api.addFullscreen = addFullscreen;
 api.addLegend = addLegend;
