@@ -33,7 +33,6 @@ Parks
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -152,13 +151,9 @@ def made_up_ids(projects: pd.DataFrame) -> pd.Series:
     """Whether each row's ``project_id`` was made from its row number (``R12``, ``R12-2``),
     the ledger giving none."""
     ids = projects["project_id"].astype(str)
-    made = ("R" + projects["row"].astype(str)).to_numpy(dtype=object)
-    exact = ids.to_numpy(dtype=object) == made
-    suffixed = np.array(
-        [bool(re.fullmatch(re.escape(m) + r"-\d+", i)) for i, m in zip(ids, made, strict=True)],
-        dtype=bool,
-    )
-    return pd.Series(exact | suffixed, index=projects.index)
+    made = "R" + projects["row"].astype(str)
+    base = ids.str.replace(r"-\d+$", "", regex=True)  # "R12-2" → "R12"
+    return (ids == made) | (base == made)
 
 
 def _park_key(projects: pd.DataFrame) -> pd.Series:
@@ -173,9 +168,12 @@ def _name_key(projects: pd.DataFrame) -> pd.Series:
 def _pair(
     old_keys: pd.Series, new_keys: pd.Series, what: str, warnings: list[str]
 ) -> list[tuple[int, int]]:
-    """Pairs of (old position, new position) with equal keys; a repeated key pairs in order."""
-    for side, keys in (("old", old_keys), ("new", new_keys)):
-        repeated = keys[keys.duplicated(keep=False)]
+    """Pairs of (old position, new position) with equal keys; a repeated key pairs in order.
+
+    A key repeated on one side and present on the other is ambiguous: a warning names it.
+    """
+    for side, keys, other in (("old", old_keys, new_keys), ("new", new_keys, old_keys)):
+        repeated = keys[keys.duplicated(keep=False) & keys.isin(set(other))]
         if len(repeated):
             shown = ", ".join(repr(k.replace("\x1f", " @ ")) for k in repeated.unique()[:5])
             warnings.append(
@@ -202,35 +200,30 @@ def match_projects(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, 
     old = old.reset_index(drop=True)
     new = new.reset_index(drop=True)
     report = MatchReport()
-    old_real, new_real = ~made_up_ids(old), ~made_up_ids(new)
-    by_id = _pair(
-        old["project_id"].astype(str)[old_real],
-        new["project_id"].astype(str)[new_real],
-        "project_id",
-        report.warnings,
-    )
+    old_real = ~made_up_ids(old).to_numpy(dtype=bool)
+    new_real = ~made_up_ids(new).to_numpy(dtype=bool)
+    old_id, new_id = old["project_id"].astype(str), new["project_id"].astype(str)
+    by_id = _pair(old_id[old_real], new_id[new_real], "project_id", report.warnings)
     taken_old = {o for o, _ in by_id}
     taken_new = {n for _, n in by_id}
     # name + park, for rows left where at least one side has no id of its own
-    old_ids = set(old["project_id"].astype(str)[old_real])
-    new_ids = set(new["project_id"].astype(str)[new_real])
-    old_left = [
-        i
-        for i in range(len(old))
-        if i not in taken_old and not (old_real[i] and str(old["project_id"][i]) in new_ids)
-    ]
-    new_left = [
-        i
-        for i in range(len(new))
-        if i not in taken_new and not (new_real[i] and str(new["project_id"][i]) in old_ids)
-    ]
-    candidates = []
-    for o, n in _pair(
-        _name_key(old).iloc[old_left], _name_key(new).iloc[new_left], "name + park", report.warnings
-    ):
-        if not (old_real[o] and new_real[n]):  # two different ids are two projects
-            candidates.append((o, n))
-    by_name = candidates
+    # (a row whose id the other side has, but was paired already, is a repeat: left out)
+    old_seen = old_real & old_id.isin(set(new_id[new_real])).to_numpy(dtype=bool)
+    new_seen = new_real & new_id.isin(set(old_id[old_real])).to_numpy(dtype=bool)
+    old_left = [i for i in range(len(old)) if i not in taken_old and not old_seen[i]]
+    new_left = [i for i in range(len(new)) if i not in taken_new and not new_seen[i]]
+    # two different ids are two projects: a row with an id pairs only with one without
+    names_old, names_new = _name_key(old), _name_key(new)
+    left_old = [i for i in old_left if not old_real[i]]
+    by_name = _pair(
+        names_old.iloc[left_old], names_new.iloc[new_left], "name + park", report.warnings
+    )
+    paired_new = {n for _, n in by_name}
+    real_old = [i for i in old_left if old_real[i]]
+    open_new = [i for i in new_left if not new_real[i] and i not in paired_new]
+    by_name += _pair(
+        names_old.iloc[real_old], names_new.iloc[open_new], "name + park", report.warnings
+    )
     report.by_id, report.by_name_park = len(by_id), len(by_name)
     used_old = taken_old | {o for o, _ in by_name}
     used_new = taken_new | {n for _, n in by_name}
@@ -278,14 +271,12 @@ def _statuses(values: pd.Series) -> np.ndarray:
     return np.array([v if v in STATUS_ORDER else UNKNOWN for v in text], dtype=object)
 
 
-def _points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    return np.array(
-        [
-            UNKNOWN if np.isnan(x) or np.isnan(y) else f"{x:.6f},{y:.6f}"
-            for x, y in zip(lon, lat, strict=True)
-        ],
-        dtype=object,
-    )
+def _points(lon: np.ndarray, lat: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``"lon,lat"`` (6 decimals, about 0.1 m) at the positions of ``where``, else ``""``."""
+    out = np.full(len(lon), "", dtype=object)
+    for i in np.flatnonzero(where):
+        out[i] = f"{lon[i]:.6f},{lat[i]:.6f}"
+    return out
 
 
 def _pick(value: object, mask: np.ndarray) -> object:
@@ -365,16 +356,17 @@ def compare_snapshots(
     add(n, s0 != s1, "status", s0, s1, step=steps, matched_by=how)
     x0, x1 = _amounts(o["investment_100m_cny"]), _amounts(n["investment_100m_cny"])
     same = (x0 == x1) | (np.isnan(x0) & np.isnan(x1))
-    texts0 = np.array([amount_text(x) for x in x0], dtype=object)
-    texts1 = np.array([amount_text(x) for x in x1], dtype=object)
+    texts0, texts1 = np.full(len(o), "", dtype=object), np.full(len(o), "", dtype=object)
+    for i in np.flatnonzero(~same):  # only the amounts that changed are written out
+        texts0[i], texts1[i] = amount_text(x0[i]), amount_text(x1[i])
     add(n, ~same, "investment", texts0, texts1, matched_by=how)
     moved = np.isfinite(dist) & (dist > MOVE_THRESHOLD_M)
     add(
         n,
         moved,
         "moved",
-        _points(lon0, lat0),
-        _points(lon1, lat1),
+        _points(lon0, lat0, moved),
+        _points(lon1, lat1, moved),
         distance_m=np.round(dist, 1),
         matched_by=how,
     )

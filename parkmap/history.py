@@ -121,8 +121,8 @@ def snapshot_rows(projects: pd.DataFrame, date: _dt.date) -> pd.DataFrame:
         {c: projects[c] if c in projects.columns else "" for c in HISTORY_COLUMNS[1:]}
     )
     for column in _TEXT:
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
-        frame[column] = frame[column].map(str).astype(object)
+        text = frame[column].astype(object).where(frame[column].notna(), "")
+        frame[column] = text.astype(str).astype(object)
     if "signed_date" in projects.columns:
         signed = pd.to_datetime(projects["signed_date"], errors="coerce")
         frame["signed_date"] = signed.dt.strftime("%Y-%m-%d").fillna("").astype(object)

@@ -391,3 +391,22 @@ def test_history_errors_are_one_line(files, tmp_path):
         compare(
             CompareOptions(history=str(tmp_path / "h.gpkg"), since="2020-06-09", out=tmp_path / "o")
         )
+
+
+def test_a_row_that_lost_its_id_is_matched_by_name_and_park():
+    old = _frame(["A", "B"], ["x", "y"])
+    new = _frame(["R2", "B"], ["x", "y"])  # row 2 of the new ledger has no id: "R2"
+    pairs, report = match_projects(old, new)
+    assert sorted(zip(pairs["old"], pairs["new"], pairs["matched_by"], strict=True)) == [
+        (0, 0, "name+park"),
+        (1, 1, "project_id"),
+    ]
+    assert report.warnings == []
+
+
+def test_repeated_names_among_projects_with_ids_are_no_ambiguity():
+    old = _frame(["A", "B", "C"], ["same", "same", "z"])
+    new = _frame(["C"], ["z"])
+    _, report = match_projects(old, new)
+    assert (report.by_id, report.removed) == (1, 2)
+    assert report.warnings == []
