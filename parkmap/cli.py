@@ -681,6 +681,12 @@ def cluster(
     "changes.csv, park_changes.csv, map.html, bulletin.pdf and bulletin.md",
 )
 @_lang_option()
+@click.option(
+    "--color-by-added",
+    is_flag=True,
+    help="On the map, fill the parks by the investment added between the snapshots instead "
+    "of by density (a layer you can switch off).",
+)
 @_font_option("the bulletin")
 @_friendly_errors
 def compare(
@@ -691,6 +697,7 @@ def compare(
     until: str | None,
     out: str,
     lang: str,
+    color_by_added: bool,
     font: str | None,
     **reading: Any,
 ) -> None:
@@ -723,6 +730,7 @@ def compare(
         out=out,
         lang=lang,
         font=font,
+        color_by_added=color_by_added,
     )
     outcome = run_compare(options)
     for message in outcome.warnings:

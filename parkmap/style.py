@@ -41,7 +41,12 @@ CHANGE_SYMBOLS: dict[str, tuple[str, str]] = {
     "removed": ("#636363", "cross"),
 }
 
+#: Fills of the parks by investment added (``parkmap compare --color-by-added``), light to dark
+#: green; a park with nothing added gets :data:`NO_DATA_COLOR`.
+ADDED_COLORS: tuple[str, ...] = ("#c7e9c0", "#74c476", "#31a354", "#006d2c")
+
 __all__ = [
+    "ADDED_COLORS",
     "CHANGE_SYMBOLS",
     "INDUSTRY_COLORS",
     "NO_DATA_COLOR",

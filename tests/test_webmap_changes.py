@@ -7,9 +7,10 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pages import OfflinePage, with_test_hooks
-from snapshots import NEW_ROWS, OLD_ROWS, write_csv, write_parks
+from snapshots import NEW_ROWS, OLD_ROWS, write_csv, write_parks, write_snapshots
 
 from parkmap.pipeline import compare
 from parkmap.settings import CompareOptions, InputOptions
@@ -98,6 +99,51 @@ def test_browser_change_layer_symbols_legend_and_filters(browser, outcome):
         assert page.locator(".pm-change-marker").count() == 0
         assert legend.is_hidden()
         assert page.evaluate("typeof window.__xss") == "undefined"
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+def test_added_classes_by_hand():
+    from parkmap.webmap.changes import added_classes
+
+    # 甲 +3, 乙 +24, 丙 0: two classes of the positive amounts (median 13.5), 丙 nothing added
+    classes, tops = added_classes(np.array([3.0, 24.0, 0.0]))
+    assert classes.tolist() == [0, 1, -1] and tops == [13.5, 24.0]
+    classes, tops = added_classes(np.array([np.nan, -2.0]))
+    assert classes.tolist() == [-1, -1] and tops == []
+
+
+@pytest.mark.browser
+def test_browser_parks_by_investment_added_replace_the_density_fill(browser, tmp_path):
+    old, new, parks = write_snapshots(tmp_path)
+    done = compare(
+        CompareOptions(
+            old=old,
+            new=new,
+            inputs=InputOptions(parks=(parks,)),
+            out=tmp_path / "out",
+            color_by_added=True,
+        )
+    )
+    s = OfflinePage(with_test_hooks(browser), Path(done.files["map"]))
+    page = s.page
+    try:
+        section = page.locator('.pm-legend [data-layer="parksAdded"]')
+        assert section.locator(".pm-legend-label").all_inner_texts() == [
+            "0.00 – 13.50",
+            "13.50 – 24.00",
+            "无新增投资",
+        ]
+        assert section.locator(".pm-legend-count").all_inner_texts() == ["(1)", "(1)", "(1)"]
+        assert page.evaluate("parkmap.layerCount('parksAdded')") == 3
+        assert page.evaluate("parkmap.layerCount('parks')") == 0  # its place is taken
+        page.locator(".leaflet-control-layers-overlays label", has_text="园区新增投资").click()
+        assert page.evaluate("parkmap.layerCount('parksAdded')") == 0
+        page.wait_for_function("parkmap.layerCount('parks') === 3")  # and given back
+        parks_box = page.locator(".leaflet-control-layers-overlays label", has_text="园区投资密度")
+        assert parks_box.locator("input").is_checked()
+        assert section.is_hidden()
         s.assert_clean()
     finally:
         s.close()

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from parkmap.compare import map_changes
-from parkmap.i18n import texts
+from parkmap.i18n import fmt_number, park_name, texts
 from parkmap.settings import MapOptions
-from parkmap.style import CHANGE_SYMBOLS
+from parkmap.style import ADDED_COLORS, CHANGE_SYMBOLS, NO_DATA_COLOR
 from parkmap.webmap import basemaps
 from parkmap.webmap.elements import RuntimeLayer
-from parkmap.webmap.payloads import DECIMALS, number_or_none, text_or_empty
+from parkmap.webmap.payloads import DECIMALS, geometry_json, number_or_none, text_or_empty
 
 if TYPE_CHECKING:
     import folium
@@ -82,13 +82,86 @@ def changes_payload(comparison: Comparison, lang: str, system: str = "wgs84") ->
     }
 
 
+def added_classes(added: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Classes of the investment added per park: ``-1`` for nothing added (0, less, or
+    unknown), else 0… by quantiles of the positive amounts (at most four classes; equal
+    breaks merge). Returns the class of each park and the classes' upper bounds."""
+    added = np.asarray(added, dtype=float)
+    gained = np.isfinite(added) & (added > 0)
+    if not gained.any():
+        return np.full(len(added), -1), []
+    positive = added[gained]
+    k = min(len(ADDED_COLORS), len(positive))
+    tops = [float(x) for x in np.unique(np.quantile(positive, np.arange(1, k + 1) / k))]
+    classes = np.full(len(added), -1)
+    classes[gained] = np.searchsorted(np.array(tops), positive, side="left")
+    return classes, tops
+
+
+def added_payload(
+    parks: Any, comparison: Comparison, lang: str, system: str = "wgs84"
+) -> dict[str, Any]:
+    """Payload for ``parkmap.parksAddedLayer``: the parks filled by investment added.
+
+    ``geojson`` features have ``i`` (index into ``parks``); ``parks`` one record each
+    (``name``, ``added`` in 亿元 or ``None``, ``color``); ``entries`` the legend rows
+    (``label``, ``color``, ``count``), nothing added last.
+    """
+    t = texts(lang)
+    shown = basemaps.to_display(parks, system)
+    change = comparison.parks.set_index("park_id")["investment_change_100m_cny"]
+    ids = shown["park_id"].astype(str)
+    added = ids.map(change).to_numpy(dtype=float, na_value=np.nan)
+    classes, tops = added_classes(added)
+    colors = list(ADDED_COLORS[len(ADDED_COLORS) - len(tops) :])
+    features, records = [], []
+    for i, (geom, (_, row)) in enumerate(zip(shown.geometry, shown.iterrows(), strict=True)):
+        color = colors[classes[i]] if classes[i] >= 0 else NO_DATA_COLOR
+        geometry = geometry_json(geom)
+        if geometry is not None:
+            features.append({"type": "Feature", "properties": {"i": i}, "geometry": geometry})
+        records.append(
+            {"name": park_name(row, lang), "added": number_or_none(added[i]), "color": color}
+        )
+    entries = []
+    low = 0.0
+    for c, top in enumerate(tops):
+        entries.append(
+            {
+                "label": f"{fmt_number(low)} – {fmt_number(top)}",
+                "color": colors[c],
+                "count": int((classes == c).sum()),
+            }
+        )
+        low = top
+    entries.append(
+        {"label": t["chg_no_gain"], "color": NO_DATA_COLOR, "count": int((classes < 0).sum())}
+    )
+    return {
+        "geojson": {"type": "FeatureCollection", "features": features},
+        "parks": records,
+        "title": t["chg_legend_added"],
+        "entries": entries,
+    }
+
+
 def add_change_layer(
-    m: folium.Map, comparison: Comparison, *, lang: str = "zh", basemap: str = "none"
+    m: folium.Map,
+    comparison: Comparison,
+    *,
+    lang: str = "zh",
+    basemap: str = "none",
+    parks: Any = None,
 ) -> None:
-    """Add the change layer (on when the page opens) and its legend section to ``m``."""
+    """Add the change layer (on when the page opens) and its legend section to ``m``; with
+    ``parks`` (the new snapshot's park layer) also the parks filled by investment added."""
     system = basemaps.display_system(basemap)
+    t = texts(lang)
+    if parks is not None:
+        added = added_payload(parks, comparison, lang, system)
+        m.add_child(RuntimeLayer("parksAddedLayer", added, t["chg_layer_added"], show=True))
     payload = changes_payload(comparison, lang, system)
-    m.add_child(RuntimeLayer("changesLayer", payload, texts(lang)["chg_layer"], show=True))
+    m.add_child(RuntimeLayer("changesLayer", payload, t["chg_layer"], show=True))
 
 
 def change_map(
@@ -109,13 +182,18 @@ def change_map(
     options
         How the map is drawn, as for :func:`parkmap.webmap.compose.make_map`.
     by_added
-        Not drawn yet: the parks keep their density colours (reserved for colouring them by
-        investment added).
+        Also a layer of the parks filled by investment added (on when the page opens, above
+        the density colours; switch it off to see those).
     """
     from parkmap.webmap.compose import make_map
 
     options = options or MapOptions()
-    del by_added
     m = make_map(analysis, options)
-    add_change_layer(m, comparison, lang=options.lang, basemap=options.basemap)
+    add_change_layer(
+        m,
+        comparison,
+        lang=options.lang,
+        basemap=options.basemap,
+        parks=analysis.parks if by_added else None,
+    )
     return m

@@ -98,3 +98,40 @@ function changesLayer(map, d) {
   });
   return layer;
 }
+
+/**
+ * The parks filled by the investment added between the snapshots (parkmap compare
+ * --color-by-added). It takes the place of the density-coloured parks while it is on (one fill
+ * per park, under the projects) and gives it back when switched off; its legend section shows
+ * while it is on.
+ */
+function parksAddedLayer(map, d) {
+  var s = mapState(map);
+  var layer = canvasGeoJSON(s, d.geojson, function (props) {
+    return { color: "#662506", weight: 1.5, opacity: 0.9, fillColor: d.parks[props.i].color, fillOpacity: 1 };
+  });
+  layer.bindTooltip(
+    function (target) {
+      var p = d.parks[target.feature.properties.i];
+      return "<b>" + esc(p.name) + "</b><br>" + esc(d.title) + " " + esc(p.added == null ? s.t.unknown : num(p.added, 2));
+    },
+    { sticky: true, className: "pm-tooltip" }
+  );
+  layer.on("add", function () {
+    if (s.layers.parks && map.hasLayer(s.layers.parks)) map.removeLayer(s.layers.parks);
+    layer.bringToBack();
+  });
+  layer.on("remove", function () {
+    // After the layer control's click has run: it removes every unchecked layer, and the
+    // density parks' box is still unchecked while it runs.
+    setTimeout(function () {
+      if (s.layers.parks && !map.hasLayer(s.layers.parks) && !map.hasLayer(layer)) map.addLayer(s.layers.parks);
+    }, 0);
+  });
+  s.layers.parksAdded = layer;
+  s.data.parksAdded = d;
+  onReady(function () {
+    addLegendSections(map, { sections: [{ key: "parksAdded", title: d.title, entries: d.entries }] });
+  });
+  return layer;
+}

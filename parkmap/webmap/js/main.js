@@ -12,6 +12,7 @@ api.contextLayer = contextLayer;
 api.hotspotsLayer = hotspotsLayer;
 api.clustersLayer = clustersLayer;
 api.changesLayer = changesLayer;
+api.parksAddedLayer = parksAddedLayer;
 api.addTitle = addTitle;
 api.addFullscreen = addFullscreen;
 api.addLegend = addLegend;
