@@ -410,3 +410,22 @@ def test_repeated_names_among_projects_with_ids_are_no_ambiguity():
     _, report = match_projects(old, new)
     assert (report.by_id, report.removed) == (1, 2)
     assert report.warnings == []
+
+
+def test_a_snapshot_compared_with_itself_has_no_changes(files, tmp_path):
+    old, _new, parks = files
+    done = compare(
+        CompareOptions(old=old, new=old, inputs=InputOptions(parks=(parks,)), out=tmp_path / "o")
+    )
+    assert len(done.comparison.changes) == 0
+    assert _csv(done.files["changes"]).columns.tolist()[:6] == [
+        "project_id",
+        "name",
+        "park_id",
+        "change",
+        "before",
+        "after",
+    ]
+    assert done.comparison.headline["parks_without_progress"] == 3
+    assert (done.comparison.parks["investment_change_100m_cny"] == 0).all()
+    assert Path(done.files["bulletin_pdf"]).stat().st_size > 0
