@@ -23,6 +23,8 @@ from parkmap.settings import (
     COLOR_BY,
     COMPARE_DEFAULTS,
     EXPORT_DEFAULTS,
+    GEOJSON_AUTO_MAX_PROJECTS,
+    GEOJSON_CHOICES,
     LANGUAGES,
     MAP_DEFAULTS,
     BuildOptions,
@@ -231,8 +233,10 @@ def _print_outcomes(
 
 
 def _where_listed(files: dict[str, Any]) -> str:
-    """Where the problems are listed: the ``rejected.csv``/``projects.geojson`` written."""
-    listed = [str(files[name]) for name in ("rejected", "projects") if name in files]
+    """Where the problems are listed: the ``rejected.csv`` and project table written."""
+    # The warnings are in projects.geojson when it was written, else in projects.parquet.
+    table = "geojson" if "geojson" in files else "projects"
+    listed = [str(files[name]) for name in ("rejected", table) if name in files]
     if listed:
         return "see " + " and ".join(listed)
     return "parkmap validate --all lists them"
@@ -309,7 +313,9 @@ def main() -> None:
 
 @main.command()
 @_input_options
-@_out_option(BUILD_DEFAULTS.out, "map.html, parks.csv, projects.geojson and rejected.csv")
+@_out_option(
+    BUILD_DEFAULTS.out, "map.html, parks.csv, projects.parquet, projects.geojson and rejected.csv"
+)
 @_classes_options
 @_lang_option()
 @click.option(
@@ -347,7 +353,15 @@ def main() -> None:
     default=BUILD_DEFAULTS.engine,
     show_default=True,
     help="memory: everything on this machine. dask: load, convert, join and tally a "
-    "(partitioned) Parquet file on a Dask cluster; writes parks.csv and rejected.csv.",
+    "(partitioned) Parquet file on a Dask cluster; writes the same files.",
+)
+@click.option(
+    "--geojson",
+    type=click.Choice(GEOJSON_CHOICES),
+    default=BUILD_DEFAULTS.geojson,
+    show_default=True,
+    help=f"When to write projects.geojson besides projects.parquet: auto (up to "
+    f"{GEOJSON_AUTO_MAX_PROJECTS:,} projects), always or never.",
 )
 @click.option(
     "--scheduler",
@@ -374,6 +388,7 @@ def build(
     scheduler: str | None,
     history: str | None,
     as_of: str | None,
+    geojson: str,
     **map_options: Any,
 ) -> None:
     """Build the interactive map and tables from project records and park layers.
@@ -404,6 +419,7 @@ def build(
         scheduler=scheduler,
         history=history,
         as_of=as_of,
+        geojson=geojson,
     )
     with progress_bar("partitions" if engine == "dask" else "parkmap build") as update:
         analysis, written = run_build(options, progress=update)

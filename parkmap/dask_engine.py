@@ -9,6 +9,12 @@ in-memory engine ends in, so ``parks.csv`` is the same.
 Two things need the whole table and get a pass of their own before the partitions are
 processed: row numbers (from the partition lengths) and repeated project ids (the rows of their
 first occurrences).
+
+The joined projects come back one partition at a time, in order, as Arrow tables, and are
+appended to ``projects.parquet`` as they arrive (:class:`parkmap.write.ProjectsParquet`): the
+client never holds more than one partition of the full table. The map and ``projects.geojson``
+are made from that file by :mod:`parkmap.pipeline` (the map reads back only the columns the page
+shows).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from parkmap.join import join_projects_to_parks
 from parkmap.plausibility import check_plausibility
 from parkmap.read.tables import RawTable, parquet_project_columns
 from parkmap.schema import match_headers
-from parkmap.settings import WGS84, InputOptions
+from parkmap.settings import OUTPUT_PARKS, OUTPUT_REJECTED, WGS84, InputOptions
 from parkmap.validate import REJECTED_COLUMNS, Summary, problems, summarise
 
 PathLike = str | os.PathLike[str]
@@ -50,6 +56,12 @@ class DaskAnalysis:
     notes: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     partitions: int = 0
+    #: The figures the file tells anything about (:func:`parkmap.metrics.known_figures`).
+    known_figures: frozenset[str] = metrics.ALL_FIGURES
+    #: The park layer as read (the parks' outlines before any figures).
+    park_layer: gpd.GeoDataFrame | None = None
+    #: ``projects.parquet`` when :func:`analyse_partitions` was asked to write it.
+    projects_file: Path | None = None
 
 
 def _require_dask() -> Any:
@@ -154,7 +166,10 @@ def _process_partition(
     # partition's (a partition holds many thousand rows), not the whole file's.
     joined = check_plausibility(joined)
     counts = summarise(joined, loaded.rejected)
+    table = write.projects_table(joined) if options["tables"] else None
     return {
+        "table": table,
+        "schema": None if table is None else table.schema,
         "tallies": metrics.status_tallies(joined),
         "known": metrics.known_figures(joined) if len(joined) else frozenset(),
         "mapped": len(joined),
@@ -167,12 +182,21 @@ def _process_partition(
     }
 
 
+def _without_table(result: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in result.items() if key != "table"}
+
+
+def _table(result: dict[str, Any]) -> Any:
+    return result["table"]
+
+
 def analyse_partitions(
     inputs: InputOptions,
     *,
     scheduler: str | None = None,
     n_workers: int = 2,
     progress: Any = None,
+    projects_file: PathLike | None = None,
 ) -> DaskAnalysis:
     """Park figures and row outcomes for a (partitioned) Parquet file, computed with Dask.
 
@@ -187,6 +211,9 @@ def analyse_partitions(
         Worker processes of the LocalCluster.
     progress
         Optional callable ``progress(done, total)`` called as partitions finish.
+    projects_file
+        Where to write the joined projects as GeoParquet (``projects.parquet``), partition
+        after partition in order; ``None`` writes nothing.
 
     Returns
     -------
@@ -214,6 +241,7 @@ def analyse_partitions(
         "investment_unit": inputs.investment_unit,
         "coords": inputs.coords,
         "declared_within_km": inputs.declared_within_km,
+        "tables": projects_file is not None,
     }
     with dask_client(scheduler, n_workers=n_workers) as client:
         lengths = frame.map_partitions(len).compute().tolist()
@@ -242,12 +270,23 @@ def analyse_partitions(
         ]
         from distributed import as_completed
 
+        # Small results (tallies, rejected rows, counts) come back all at once; the tables of
+        # projects stay on the workers until they are written, one partition at a time.
+        small = [client.submit(_without_table, f, pure=False) for f in futures]
         # (as_completed is unannotated, as Client above.)
-        completed = as_completed(futures)  # type: ignore[no-untyped-call,unused-ignore]
+        completed = as_completed(small)  # type: ignore[no-untyped-call,unused-ignore]
         for done, _ in enumerate(completed, start=1):
             if progress is not None:
-                progress(done, len(futures))
-        results = client.gather(futures)
+                progress(done, len(small))
+        results = client.gather(small)
+        if projects_file is not None:
+            schema = write.unify_schemas([r["schema"] for r in results])
+            with write.ProjectsParquet(projects_file, schema) as parquet:
+                for future in futures:
+                    piece = client.submit(_table, future, pure=False)
+                    future.release()
+                    parquet.write(piece.result())
+                    piece.release()
 
     tallies = pd.concat([r["tallies"] for r in results], ignore_index=True)
     rejected = pd.concat(
@@ -275,14 +314,17 @@ def analyse_partitions(
         problems=[line for r in results for line in r["problems"]],
         notes=[*park_layer.attrs.get("notes", []), *notes],
         partitions=len(results),
+        known_figures=known,
+        park_layer=park_layer,
+        projects_file=None if projects_file is None else Path(projects_file),
     )
 
 
 def write_dask_outputs(analysis: DaskAnalysis, out: PathLike) -> dict[str, Path]:
-    """Write ``parks.csv`` and ``rejected.csv`` (the Dask engine does not draw the map)."""
+    """Write ``parks.csv`` and ``rejected.csv`` of a Dask analysis into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     return {
-        "parks": write.save_table_csv(metrics.parks_table(analysis.parks), out / "parks.csv"),
-        "rejected": write.save_rejected(analysis.rejected, out / "rejected.csv"),
+        "parks": write.save_table_csv(metrics.parks_table(analysis.parks), out / OUTPUT_PARKS),
+        "rejected": write.save_rejected(analysis.rejected, out / OUTPUT_REJECTED),
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -53,6 +54,26 @@ def write_point_features(
     chunk_rows
         Rows encoded per batch.
     """
+    write_feature_batches(
+        fh,
+        (
+            (properties.iloc[start : start + chunk_rows], geometry[start : start + chunk_rows])
+            for start in range(0, len(properties), chunk_rows)
+        ),
+    )
+
+
+def write_feature_batches(fh: BinaryIO, batches: Iterable[tuple[pd.DataFrame, np.ndarray]]) -> None:
+    """Write a GeoJSON FeatureCollection of points given as batches of rows.
+
+    Parameters
+    ----------
+    fh
+        Binary file opened for writing; receives UTF-8.
+    batches
+        ``(properties, geometry)`` pairs as for :func:`write_point_features`, read one at a
+        time (a file of any size is written in flat memory).
+    """
     fh.write(b'{"type": "FeatureCollection", "features": [\n')
     workers = max(1, min(ENCODERS, os.cpu_count() or 1))
     # Batches are encoded on worker threads (Arrow's kernels release the GIL) while this
@@ -60,9 +81,8 @@ def write_point_features(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="geojson") as pool:
         pending: deque[Future[memoryview | None]] = deque()
         written = 0
-        for start in range(0, len(properties), chunk_rows):
-            stop = min(start + chunk_rows, len(properties))
-            pending.append(pool.submit(_encode, properties.iloc[start:stop], geometry[start:stop]))
+        for properties, geometry in batches:
+            pending.append(pool.submit(_encode, properties, geometry))
             if len(pending) > workers:
                 written += _write(fh, pending.popleft().result(), written)
         while pending:

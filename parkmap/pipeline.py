@@ -30,9 +30,12 @@ from parkmap.errors import InputError, NothingMappedError, UsageError
 from parkmap.join import join_projects_to_parks
 from parkmap.plausibility import check_plausibility
 from parkmap.settings import (
+    GEOJSON_AUTO_MAX_PROJECTS,
+    GEOJSON_CHOICES,
     OUTPUT_MAP,
     OUTPUT_PARKS,
     OUTPUT_PROJECTS,
+    OUTPUT_PROJECTS_PARQUET,
     OUTPUT_REJECTED,
     WGS84,
     BuildOptions,
@@ -290,15 +293,67 @@ def write_rejected(analysis: Analysis, out: PathLike) -> dict[str, Path]:
     return stage.finals(staged)
 
 
-def write_tables(analysis: Analysis, out: PathLike) -> dict[str, Path]:
-    """Write ``parks.csv``, ``projects.geojson`` and ``rejected.csv`` into ``out``."""
+def write_tables(analysis: Analysis, out: PathLike, *, geojson: str = "auto") -> dict[str, Path]:
+    """Write ``parks.csv``, ``projects.parquet``, ``projects.geojson`` and ``rejected.csv``.
+
+    Parameters
+    ----------
+    analysis
+        From :func:`analyse`.
+    out
+        Output folder (created when missing).
+    geojson
+        When ``projects.geojson`` is written (:func:`wants_geojson`).
+
+    Returns
+    -------
+    dict
+        Paths written by name: ``parks``, ``projects`` (the Parquet file), ``geojson`` (when
+        written) and ``rejected``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return {
+    files = {
         "parks": write.save_table_csv(metrics.parks_table(analysis.parks), out / OUTPUT_PARKS),
-        "projects": write.save_projects_geojson(analysis.projects, out / OUTPUT_PROJECTS),
-        "rejected": write.save_rejected(analysis.rejected, out / OUTPUT_REJECTED),
+        "projects": write.save_projects_parquet(analysis.projects, out / OUTPUT_PROJECTS_PARQUET),
     }
+    if wants_geojson(geojson, len(analysis.projects)):
+        files["geojson"] = write.save_projects_geojson(analysis.projects, out / OUTPUT_PROJECTS)
+    files["rejected"] = write.save_rejected(analysis.rejected, out / OUTPUT_REJECTED)
+    return files
+
+
+def wants_geojson(choice: str, projects: int) -> bool:
+    """Whether ``projects.geojson`` is written for ``projects`` mapped projects.
+
+    Parameters
+    ----------
+    choice
+        ``auto`` (up to :data:`~parkmap.settings.GEOJSON_AUTO_MAX_PROJECTS`), ``always`` or
+        ``never``.
+    projects
+        Number of mapped projects.
+
+    Raises
+    ------
+    UsageError
+        For another ``choice``.
+    """
+    if choice not in GEOJSON_CHOICES:
+        raise UsageError(f"unknown geojson {choice!r}; choose one of: {', '.join(GEOJSON_CHOICES)}")
+    return choice == "always" or (choice == "auto" and projects <= GEOJSON_AUTO_MAX_PROJECTS)
+
+
+def geojson_skipped_note(choice: str, projects: int) -> str | None:
+    """The note telling the user ``projects.geojson`` was left out, or ``None`` when it was
+    written (or ``--geojson never`` asked for none)."""
+    if choice != "auto" or wants_geojson(choice, projects):
+        return None
+    return (
+        f"{OUTPUT_PROJECTS} not written: {projects:,} projects are more than "
+        f"{GEOJSON_AUTO_MAX_PROJECTS:,}; {OUTPUT_PROJECTS_PARQUET} holds every project "
+        "(--geojson always writes the GeoJSON too)"
+    )
 
 
 def _import_in_background(module: str) -> None:
@@ -330,8 +385,10 @@ def build(
     Returns
     -------
     analysis, written
-        The analysis and the paths written, by name (``map``, ``parks``, ``projects``,
-        ``rejected``).
+        The analysis and the paths written, by name (``map``, ``parks``, ``projects`` (the
+        GeoParquet file), ``geojson`` (when written, see ``options.geojson``) and
+        ``rejected``). When ``projects.geojson`` was left out for size, a note in
+        ``analysis.notes`` says so.
 
     Raises
     ------
@@ -342,6 +399,7 @@ def build(
         When ``options.out`` cannot be written to; then no output there has changed.
     """
     options = options or BuildOptions()
+    wants_geojson(options.geojson, 0)  # a bad choice fails before any reading
     if options.engine == "dask":
         inputs = options.inputs
         if inputs.projects is not None and read.is_database_source(
@@ -373,7 +431,7 @@ def build(
         write.staged_outputs(out) as stage,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-tables") as pool,
     ):
-        tables = pool.submit(write_tables, analysis, stage.path)
+        tables = pool.submit(write_tables, analysis, stage.path, geojson=options.geojson)
         from parkmap.webmap.compose import make_map
 
         folium_map = make_map(analysis, options.map)
@@ -387,6 +445,9 @@ def build(
         from parkmap.history import append_snapshot
 
         append_snapshot(options.history, analysis.projects, options.as_of)
+    skipped = geojson_skipped_note(options.geojson, len(analysis.projects))
+    if skipped:
+        analysis.notes.append(skipped)
     report(3, 3, "done")
     if not len(analysis.projects):
         raise _nothing_mapped(analysis, options.inputs, written)
@@ -396,13 +457,75 @@ def build(
 def _build_dask(
     options: BuildOptions, progress: Callable[..., None] | None
 ) -> tuple[Any, dict[str, Path]]:
-    """The Dask engine: park figures and row outcomes of a partitioned Parquet file."""
+    """The Dask engine: the same files as the in-memory engine, from a partitioned Parquet file.
+
+    The workers validate, convert, join and tally each partition; the joined partitions are
+    appended to ``projects.parquet`` one at a time, in order. The map is then drawn from the
+    park figures (summed from the tallies) and the columns of ``projects.parquet`` the page
+    shows (:data:`parkmap.webmap.compose.MAP_PROJECT_COLUMNS`), never the whole table;
+    ``projects.geojson`` is converted from the Parquet file row group by row group.
+    """
     from parkmap.dask_engine import analyse_partitions, write_dask_outputs
 
-    result = analyse_partitions(options.inputs, scheduler=options.scheduler, progress=progress)
     with write.staged_outputs(options.out) as stage:
+        parquet = stage.path / OUTPUT_PROJECTS_PARQUET
+        result = analyse_partitions(
+            options.inputs, scheduler=options.scheduler, progress=progress, projects_file=parquet
+        )
         staged = write_dask_outputs(result, stage.path)
-    return result, stage.finals(staged)
+        staged["projects"] = parquet
+        mapped = result.summary.mapped
+        if wants_geojson(options.geojson, mapped):
+            staged["geojson"] = write.geojson_from_parquet(parquet, stage.path / OUTPUT_PROJECTS)
+        from parkmap.webmap import save_map
+        from parkmap.webmap.compose import make_map
+
+        analysis = _map_analysis(result, options.inputs, parquet)
+        staged["map"] = save_map(make_map(analysis, options.map), stage.path / OUTPUT_MAP)
+    written = stage.finals({name: staged[name] for name in _OUTPUT_ORDER if name in staged})
+    skipped = geojson_skipped_note(options.geojson, mapped)
+    if skipped:
+        result.notes.append(skipped)
+    return result, written
+
+
+#: The order the written files are listed in (as the in-memory engine lists them).
+_OUTPUT_ORDER = ("map", "parks", "projects", "geojson", "rejected")
+
+
+def _map_analysis(result: Any, inputs: InputOptions, parquet: Path) -> Analysis:
+    """What the map of a Dask analysis is drawn from: the park figures, and the columns of
+    ``projects.parquet`` the page shows."""
+    import pyarrow.parquet as pq
+
+    from parkmap.webmap.compose import MAP_PROJECT_COLUMNS
+
+    names = pq.ParquetFile(parquet).schema_arrow.names
+    columns = [c for c in MAP_PROJECT_COLUMNS if c in names]
+    projects = gpd.read_parquet(parquet, columns=[*columns, write.GEOMETRY_COLUMN])
+    parks = result.parks
+    parks.attrs["layer"] = {
+        "demo": not inputs.parks,
+        "name": Path(inputs.parks[0]).stem if len(inputs.parks) == 1 else "",
+    }
+    layer = result.park_layer
+    if inputs.context is not None:
+        context, notes = _user_context(inputs.context)
+        result.notes.extend(notes)
+    else:
+        context = _context_near(layer, projects)
+    breakdown = metrics.park_breakdown(layer, projects, by="industry", known=result.known_figures)
+    return Analysis(
+        parks=parks,
+        projects=projects,
+        rejected=result.rejected,
+        breakdown=breakdown,
+        summary=result.summary,
+        problems=result.problems,
+        notes=result.notes,
+        context=context,
+        known_figures=result.known_figures,
+    )
 
 
 @dataclass

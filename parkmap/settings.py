@@ -27,6 +27,16 @@ STATUSES: Final = ("planned", "signed", "under_construction", "in_production", "
 OUTPUT_MAP: Final = "map.html"
 OUTPUT_PARKS: Final = "parks.csv"
 OUTPUT_PROJECTS: Final = "projects.geojson"
+#: Every mapped project as GeoParquet, always written (GeoJSON only up to a size, below).
+OUTPUT_PROJECTS_PARQUET: Final = "projects.parquet"
+
+#: When ``projects.geojson`` is written: ``auto`` (up to :data:`GEOJSON_AUTO_MAX_PROJECTS`
+#: projects), ``always`` or ``never``.
+GEOJSON_CHOICES: Final = ("auto", "always", "never")
+#: Most projects ``--geojson auto`` writes as GeoJSON. A project takes about 0.7 kB of GeoJSON
+#: text, so 200,000 make some 140 MB, about what QGIS or a browser still open without a long
+#: wait; above it ``projects.parquet`` (several times smaller, read in a second) is the table.
+GEOJSON_AUTO_MAX_PROJECTS: Final = 200_000
 OUTPUT_REJECTED: Final = "rejected.csv"
 #: Fixed names of the files ``parkmap compare`` writes (``map.html`` too).
 OUTPUT_CHANGES: Final = "changes.csv"
@@ -160,6 +170,9 @@ class BuildOptions:
     history: str | None = None
     #: Date of the snapshot in the history store (ISO ``YYYY-MM-DD``); ``None``: today.
     as_of: str | None = None
+    #: When ``projects.geojson`` is written (:data:`GEOJSON_CHOICES`); ``projects.parquet``
+    #: always is.
+    geojson: str = "auto"
 
 
 @dataclass(frozen=True)

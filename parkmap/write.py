@@ -9,6 +9,7 @@ finished (:func:`staged_outputs`), so a failure midway never leaves new files ne
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -16,15 +17,19 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import BinaryIO, Final, TextIO
+from types import TracebackType
+from typing import Any, BinaryIO, Final, TextIO
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
 from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
 from parkmap.errors import OutputError
-from parkmap.geojson_out import write_point_features
+from parkmap.geojson_out import write_feature_batches, write_point_features
 from parkmap.settings import WGS84
 from parkmap.validate import REJECTED_COLUMNS
 
@@ -242,4 +247,211 @@ def save_projects_geojson(projects: gpd.GeoDataFrame, path: str | os.PathLike[st
     props = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     with atomic_binary_writer(path) as fh:
         write_point_features(fh, props, np.asarray(frame.geometry.array), chunk_rows=GEOJSON_CHUNK)
+    return Path(path)
+
+
+def _wgs84_points(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if projects.crs and not projects.crs.equals(WGS84):
+        return projects.to_crs(WGS84)
+    return projects
+
+
+#: Name of the geometry column of ``projects.parquet`` (WKB, per GeoParquet 1.0).
+GEOMETRY_COLUMN: Final = "geometry"
+
+#: Rows per row group of ``projects.parquet``: a reader can stream the file in such steps.
+PARQUET_ROW_GROUP: Final = 250_000
+
+
+def _arrow_values(column: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A column as Arrow; a column of mixed objects (numbers and text) as text, as the
+    GeoJSON writer writes it."""
+    try:
+        return pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        texts = [None if _missing(v) else str(v) for v in column]
+        return pa.array(texts, type=pa.large_string())
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def projects_table(projects: gpd.GeoDataFrame) -> pa.Table:
+    """The mapped projects as an Arrow table: the columns of ``projects.geojson``'s
+    properties in order, then ``geometry`` as WKB (WGS-84; null where a point is missing).
+
+    Parameters
+    ----------
+    projects
+        Projects joined to the parks (any CRS; converted to WGS-84).
+    """
+    frame = _wgs84_points(projects)
+    names = [c for c in frame.columns if c != frame.geometry.name]
+    arrays = [_arrow_values(frame[c]) for c in names]
+    points = np.asarray(frame.geometry.array)
+    missing = shapely.is_missing(points)
+    wkb = shapely.to_wkb(points, output_dimension=2)
+    arrays.append(pa.array(wkb, type=pa.binary(), mask=missing))
+    return pa.Table.from_arrays(arrays, names=[*map(str, names), GEOMETRY_COLUMN])
+
+
+def geoparquet_metadata(bbox: tuple[float, float, float, float] | None = None) -> bytes:
+    """The ``geo`` key of a GeoParquet 1.0 file of WGS-84 points in :data:`GEOMETRY_COLUMN`.
+
+    The CRS is EPSG:4326 as PROJJSON, as geopandas writes it; GeoParquet coordinates are
+    always longitude first, whatever the CRS's axis order.
+    """
+    from pyproj import CRS
+
+    column: dict[str, Any] = {
+        "encoding": "WKB",
+        "geometry_types": ["Point"],
+        "crs": CRS.from_user_input(WGS84).to_json_dict(),
+    }
+    if bbox is not None and all(np.isfinite(bbox)):
+        column["bbox"] = [float(v) for v in bbox]
+    meta = {
+        "version": "1.0.0",
+        "primary_column": GEOMETRY_COLUMN,
+        "columns": {GEOMETRY_COLUMN: column},
+    }
+    return json.dumps(meta).encode("utf-8")
+
+
+def unify_schemas(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema every table of ``schemas`` can be cast to.
+
+    Null columns take the type of the others, integers widen to floats, strings to large
+    strings; a column whose types cannot be reconciled (numbers in one part, text in
+    another) becomes text.
+    """
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    names = list(dict.fromkeys(name for schema in schemas for name in schema.names))
+    fields = []
+    for name in names:
+        types = [s.field(name).type for s in schemas if name in s.names]
+        try:
+            merged = pa.unify_schemas(
+                [pa.schema([pa.field(name, t)]) for t in types], promote_options="permissive"
+            ).field(name)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            merged = pa.field(name, pa.large_string())
+        fields.append(merged)
+    return pa.schema(fields)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with the columns of ``schema`` in its order and types (a column it lacks is
+    all null; text stands in for values that cannot be cast)."""
+    arrays = []
+    for field in schema:
+        if field.name not in table.column_names:
+            arrays.append(pa.nulls(len(table), type=field.type))
+            continue
+        column = table.column(field.name)
+        try:
+            arrays.append(column.cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            texts = [None if v is None else str(v) for v in column.to_pylist()]
+            arrays.append(pa.array(texts, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema.remove_metadata())
+
+
+class ProjectsParquet:
+    """``projects.parquet`` written one table at a time (partitions of the Dask engine).
+
+    Every table is cast to ``schema`` (:func:`conform`); the file gets the GeoParquet
+    ``geo`` metadata with the bounding box of all points written, and appears at ``path``
+    (atomically) when the writer is closed without an error.
+
+    Parameters
+    ----------
+    path
+        Target file.
+    schema
+        The columns (:func:`projects_table`'s, unified with :func:`unify_schemas`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], schema: pa.Schema) -> None:
+        self.path = Path(path)
+        self.schema = schema.remove_metadata()
+        self._replace = _replacing(self.path)
+        fd = self._replace.__enter__()
+        self._file = os.fdopen(fd, "wb")
+        self._writer = pq.ParquetWriter(self._file, self.schema, compression="snappy")
+        self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
+
+    def write(self, table: pa.Table) -> None:
+        """Append the rows of ``table`` (as :func:`projects_table` makes them)."""
+        table = conform(table, self.schema)
+        wkb = table.column(GEOMETRY_COLUMN).to_numpy(zero_copy_only=False)
+        points = shapely.from_wkb(wkb)
+        bounds = shapely.bounds(points)
+        if len(bounds):
+            with np.errstate(invalid="ignore"):
+                low = np.nanmin(bounds[:, :2], axis=0, initial=np.inf)
+                high = np.nanmax(bounds[:, 2:], axis=0, initial=-np.inf)
+            self._bounds = np.concatenate(
+                [np.minimum(self._bounds[:2], low), np.maximum(self._bounds[2:], high)]
+            )
+        self._writer.write_table(table, row_group_size=PARQUET_ROW_GROUP)
+
+    def close(self, failed: BaseException | None = None) -> Path:
+        """Finish the file (or drop it when ``failed``)."""
+        try:
+            if failed is None:
+                bbox = tuple(self._bounds) if np.isfinite(self._bounds).all() else None
+                self._writer.add_key_value_metadata({"geo": geoparquet_metadata(bbox)})
+            self._writer.close()
+            self._file.close()
+        except BaseException as exc:
+            self._replace.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if failed is None:
+            self._replace.__exit__(None, None, None)
+        else:
+            self._replace.__exit__(type(failed), failed, failed.__traceback__)
+        return self.path
+
+    def __enter__(self) -> ProjectsParquet:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close(exc)
+
+
+def save_projects_parquet(projects: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write the mapped projects as GeoParquet 1.0 (``projects.parquet``): the columns of
+    ``projects.geojson``, dates as dates, the point as WKB in WGS-84.
+
+    ``geopandas.read_parquet`` reads it back as a GeoDataFrame; so do QGIS, DuckDB and GDAL.
+    """
+    table = projects_table(projects)
+    with ProjectsParquet(path, table.schema) as writer:
+        writer.write(table)
+    return Path(path)
+
+
+def geojson_from_parquet(parquet: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """Write ``projects.geojson`` from a ``projects.parquet``, one row group at a time, so a
+    file of any size is converted in flat memory."""
+    source = pq.ParquetFile(parquet)
+
+    def batches() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        for batch in source.iter_batches(batch_size=GEOJSON_CHUNK):
+            frame = batch.to_pandas()
+            wkb = frame.pop(GEOMETRY_COLUMN).to_numpy(dtype=object)
+            yield frame, shapely.from_wkb(wkb)
+
+    with atomic_binary_writer(path) as fh:
+        write_feature_batches(fh, batches())
     return Path(path)

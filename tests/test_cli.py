@@ -64,6 +64,7 @@ def test_build_on_unseen_gbk_file(inputs, tmp_path):
         "map.html",
         "parks.csv",
         "projects.geojson",
+        "projects.parquet",
         "rejected.csv",
     ]
     rejected = pd.read_csv(out / "rejected.csv")
@@ -148,7 +149,7 @@ def test_build_without_arguments_builds_the_demo(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("build")
     assert result.exit_code == 0, result.output
-    for name in ("map.html", "parks.csv", "projects.geojson", "rejected.csv"):
+    for name in ("map.html", "parks.csv", "projects.parquet", "projects.geojson", "rejected.csv"):
         assert (tmp_path / "maps" / name).is_file()
     parks = pd.read_csv(tmp_path / "maps" / "parks.csv")
     assert len(parks) == 5

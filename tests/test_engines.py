@@ -68,7 +68,9 @@ def test_parquet_and_geoparquet_read_like_csv(records, tmp_path):
 
 
 @pytest.mark.slow
-def test_dask_engine_gives_identical_parks_csv(parquet_parts, tmp_path):
+def test_dask_engine_writes_every_output_of_the_memory_engine(records, parquet_parts, tmp_path):
+    """On a LocalCluster (distributed) with four partitions: map, project tables, parks and
+    rejected rows, the same as the in-memory engine's."""
     memory_out, dask_out = tmp_path / "memory", tmp_path / "dask"
     runner = CliRunner()
     result = runner.invoke(
@@ -90,6 +92,56 @@ def test_dask_engine_gives_identical_parks_csv(parquet_parts, tmp_path):
     analysis = pipeline.analyse(parquet_parts)
     expected = metrics.parks_table(analysis.parks)
     assert pd.read_csv(dask_out / "parks.csv")["projects"].tolist() == expected["projects"].tolist()
+
+    names = ["map.html", "parks.csv", "projects.geojson", "projects.parquet", "rejected.csv"]
+    assert sorted(p.name for p in dask_out.iterdir()) == names
+    assert sorted(p.name for p in memory_out.iterdir()) == names
+    # The project table: the same rows (in the same order: partition order is file order).
+    memory_rows = gpd.read_parquet(memory_out / "projects.parquet")
+    dask_rows = gpd.read_parquet(dask_out / "projects.parquet")
+    assert len(dask_rows) == len(records) - 3 == len(analysis.projects)
+    assert list(dask_rows.columns) == list(memory_rows.columns)
+    assert dask_rows.crs.equals("EPSG:4326")
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(dask_rows.drop(columns="geometry")),
+        pd.DataFrame(memory_rows.drop(columns="geometry")),
+    )
+    assert dask_rows.geometry.geom_equals_exact(memory_rows.geometry, 0).all()
+    # Points as the records give them, read back by geopandas from the file alone.
+    expected_lon = records.drop(index=[7, 400, 500])["lon"].to_numpy()
+    np.testing.assert_array_equal(dask_rows.geometry.x.to_numpy(), expected_lon)
+    geojson = (dask_out / "projects.geojson").read_bytes()
+    assert geojson == (memory_out / "projects.geojson").read_bytes()
+    # The map: the same projects, parks and legend counts; park sums may differ in the last
+    # digit (the Dask engine adds per partition).
+    dask_page = (dask_out / "map.html").read_text(encoding="utf-8")
+    memory_page = (memory_out / "map.html").read_text(encoding="utf-8")
+    for function in ("projectsLayer", "parksLayer", "addLegend", "addFilters"):
+        assert _numbers_rounded(_call(dask_page, function)) == _numbers_rounded(
+            _call(memory_page, function)
+        ), function
+    assert _call(dask_page, "projectsLayer")["n"] == len(dask_rows)
+
+
+def _call(html: str, function: str) -> dict:
+    """The JSON argument of ``parkmap.<function>(map_…, {…})`` in a page."""
+    import json
+    import re
+
+    match = re.search(rf"parkmap\.{function}\(\s*map_\w+,\s*(.+?)\);\n", html)
+    assert match, f"no parkmap.{function} call"
+    return json.loads(match.group(1))
+
+
+def _numbers_rounded(value, digits: int = 6):
+    """``value`` with every float rounded to ``digits`` significant digits."""
+    if isinstance(value, dict):
+        return {k: _numbers_rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_rounded(v, digits) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    return value
 
 
 def test_dask_engine_needs_projects():

@@ -26,4 +26,10 @@ def test_quickstart_runs_and_writes_its_outputs(tmp_path):
     execute(NOTEBOOKS / "01_quickstart.ipynb", tmp_path)
     assert (tmp_path / "quickstart-map.html").stat().st_size > 10_000
     written = sorted(p.name for p in (tmp_path / "quickstart-maps").iterdir())
-    assert written == ["map.html", "parks.csv", "projects.geojson", "rejected.csv"]
+    assert written == [
+        "map.html",
+        "parks.csv",
+        "projects.geojson",
+        "projects.parquet",
+        "rejected.csv",
+    ]

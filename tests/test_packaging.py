@@ -142,7 +142,7 @@ def test_installed_wheel_runs_the_demo_outside_the_checkout(wheel, tmp_path):
     names_zh = [feature["properties"]["name_zh"] for feature in parks["features"]]
 
     _run([parkmap, "build", "--out", "A"], cwd=tmp_path, env=env)
-    for name in ("map.html", "parks.csv", "projects.geojson", "rejected.csv"):
+    for name in ("map.html", "parks.csv", "projects.parquet", "projects.geojson", "rejected.csv"):
         assert (tmp_path / "A" / name).stat().st_size > 0, name
     page = (tmp_path / "A" / "map.html").read_text(encoding="utf-8")
     assert "L.map(" in page  # Leaflet is inlined, not fetched

@@ -23,6 +23,30 @@ if TYPE_CHECKING:
 #: Most projects drawn as points on one page (about 3.5 MB of HTML per 100,000).
 MAX_MAP_POINTS = 120_000
 
+#: The columns of the project table the page reads (besides the points): the popups, filters,
+#: legend, notes, density surface and grid. The Dask engine reads only these back from
+#: ``projects.parquet`` to draw its map; a test checks that the page made from them is the page
+#: made from every column, so a column the page starts to read must be added here.
+MAP_PROJECT_COLUMNS = (
+    "project_id",
+    "name",
+    "industry",
+    "status",
+    "investment_100m_cny",
+    "signed_date",
+    "park_id",
+    "park_name",
+    "park_ids",
+    "outside_parks",
+    "nearest_park_id",
+    "distance_km",
+    "warnings",
+    "lon_orig",
+    "lat_orig",
+    "coord_sys",
+    "source",
+)
+
 #: File stems that say nothing about the data: a layer so named gives the count title.
 GENERIC_STEMS = frozenset({"parks", "park", "layer", "data", "export", "园区", "园区边界"})
 
