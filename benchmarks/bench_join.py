@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,11 +103,15 @@ def make_projects(n: int, folder: Path, *, seed: int = 7, parts: int = 1) -> Pat
     return out
 
 
-def run(code: str, data: Path) -> dict[str, float]:
-    """Run a tool in a fresh Python; wall time, the child's peak RSS and its JSON output."""
+def run(code: str, data: Path, *extra: str) -> dict[str, Any]:
+    """Run a tool in a fresh Python; wall time, the child's peak RSS and its JSON output.
+    ``extra`` arguments follow the data path on the child's command line."""
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", PEAK + code, str(data)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", PEAK + code, str(data), *extra],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seconds = time.perf_counter() - start
     if done.returncode != 0:

@@ -56,6 +56,8 @@ MAX_DEFAULT_BANDWIDTH_KM: Final = 2.0
 EXTENT_PER_BANDWIDTH: Final = 400.0
 #: Bandwidth (km) when fewer than two distinct places are left.
 FALLBACK_BANDWIDTH_KM: Final = 1.0
+#: Most places whose nearest-neighbour gaps the default bandwidth's median is taken over.
+MAX_SPACING_SAMPLE: Final = 100_000
 #: Places closer than this (metres) count as one place when spacing is measured.
 _SAME_PLACE_M: Final = 1.0
 #: Significant figures of the legend ticks of a surface.
@@ -170,11 +172,26 @@ def _spacing_bandwidth_km(x_m: FloatArray, y_m: FloatArray) -> float:
     if x_m.size == 0:
         raise UsageError("no projects with coordinates to choose a bandwidth from")
     xy = np.column_stack((x_m, y_m))
-    _, first = np.unique(np.rint(xy / _SAME_PLACE_M), axis=0, return_index=True)
-    places = xy[np.sort(first)]
+    # First project of each place, in file order. One hashed pass over a pair of integers:
+    # np.unique(axis=0) sorts the rows as opaque bytes, some ten seconds for a million.
+    cells = np.rint(xy / _SAME_PLACE_M)
+    fits = np.isfinite(cells).all() and np.abs(cells).max(initial=0) < 2**31
+    if fits:
+        kx, ky = cells[:, 0].astype(np.int64), cells[:, 1].astype(np.int64)
+        first = ~pd.Series((kx << 32) + (ky + 2**31)).duplicated().to_numpy()
+        places = xy[first]
+    else:
+        _, index = np.unique(cells, axis=0, return_index=True)
+        places = xy[np.sort(index)]
     if len(places) < 2:
         return FALLBACK_BANDWIDTH_KM
-    gaps, _ = cKDTree(places).query(places, k=2)
+    # Past MAX_SPACING_SAMPLE places the median gap is taken over every k-th place (each gap
+    # still to its nearest neighbour among all places): the median of 100,000 gaps is within
+    # a fraction of a percent of the median of them all, in a tenth of the time.
+    step = -(-len(places) // MAX_SPACING_SAMPLE)
+    # An unbalanced tree builds in a quarter of the time and answers the same exact queries.
+    tree = cKDTree(places, balanced_tree=False, compact_nodes=False)
+    gaps, _ = tree.query(places[::step], k=2)
     spacing_km = float(np.median(gaps[:, 1])) / 1000.0
     h = min(max(SPACING_FACTOR * spacing_km, MIN_DEFAULT_BANDWIDTH_KM), MAX_DEFAULT_BANDWIDTH_KM)
     extent_km = float(np.max(np.ptp(places, axis=0))) / 1000.0

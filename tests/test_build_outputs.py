@@ -180,3 +180,41 @@ def _with_projects(analysis, projects):
     import dataclasses
 
     return dataclasses.replace(analysis, projects=projects)
+
+
+def test_wkb_point_coordinates_read_as_shapely_reads_them():
+    points = np.array(
+        [shapely.Point(120.5, 36.25), None, shapely.Point(), shapely.Point(-3.0, 4e10)],
+        dtype=object,
+    )
+    column = pa.array(
+        shapely.to_wkb(points, output_dimension=2),
+        type=pa.binary(),
+        mask=shapely.is_missing(points),
+    )
+    expected = np.array([[120.5, 36.25], [np.nan, np.nan], [np.nan, np.nan], [-3.0, 4e10]])
+    np.testing.assert_array_equal(write.wkb_point_coordinates(column), expected)
+    np.testing.assert_array_equal(write.wkb_point_coordinates(column.slice(1)), expected[1:])
+    chunked = pa.chunked_array([column.slice(0, 2), column.slice(2)])
+    np.testing.assert_array_equal(write.wkb_point_coordinates(chunked), expected)
+    # big-endian WKB, or with an SRID, is read by shapely instead
+    other = pa.array(shapely.to_wkb(points[[0, 3]], byte_order=0), type=pa.binary())
+    np.testing.assert_array_equal(write.wkb_point_coordinates(other), expected[[0, 3]])
+
+
+def test_point_wkb_is_the_wkb_shapely_writes():
+    rng = np.random.default_rng(5)
+    points = shapely.points(rng.uniform(73, 136, (50, 2))).astype(object)
+    points[[3, 17]] = None
+    points[8] = shapely.Point()
+    column = write.point_wkb(points)
+    column.validate(full=True)
+    assert column.null_count == 2
+    assert column.to_pylist() == list(shapely.to_wkb(points, output_dimension=2))
+    back = write.wkb_point_coordinates(column)
+    present = ~shapely.is_missing(points) & ~shapely.is_empty(points)
+    np.testing.assert_array_equal(back[present, 0], shapely.get_x(points[present]))
+    assert np.isnan(back[~present]).all()
+    # other geometries go through shapely
+    line = np.array([shapely.LineString([(0, 0), (1, 1)])], dtype=object)
+    assert write.point_wkb(line).to_pylist() == list(shapely.to_wkb(line, output_dimension=2))

@@ -651,3 +651,33 @@ def test_hex_grid_rejects_too_many_cells_bad_rings_and_unknown_weights():
             hex_grid(projects_at([0.0], [0.0]), cell_km=1.0, ring=ring, metric_crs=GK)
     with pytest.raises(UsageError, match="unknown weight column"):
         hex_grid(projects_at([0.0], [0.0]), cell_km=1.0, weight="budget", metric_crs=GK)
+
+
+def test_bandwidth_of_many_places_from_a_sample_of_their_gaps(monkeypatch):
+    """Past MAX_SPACING_SAMPLE places the median gap is taken over every k-th place: on an
+    evenly spread pattern the bandwidth is the one of all places to a fraction of a percent,
+    and the places are the distinct ones (repeats at one place count once)."""
+    from parkmap import density
+
+    rng = np.random.default_rng(3)
+    # 8,000 places on 40 km × 30 km: median gap about 0.2 km, a bandwidth within the bounds
+    x = rng.uniform(0, 4e4, 8_000)
+    y = rng.uniform(0, 3e4, 8_000)
+    x = np.concatenate([x, x[:2000]])  # 2,000 repeats at the same places
+    y = np.concatenate([y, y[:2000]])
+    full = density._spacing_bandwidth_km(x, y)
+    monkeypatch.setattr(density, "MAX_SPACING_SAMPLE", 2_000)
+    sampled = density._spacing_bandwidth_km(x, y)
+    # independent: the median nearest-neighbour gap of the distinct places, by brute force
+    from scipy.spatial import distance_matrix
+
+    places = np.unique(np.column_stack([x, y]), axis=0)
+    gaps = np.empty(len(places))
+    for start in range(0, len(places), 2000):
+        block = distance_matrix(places[start : start + 2000], places)
+        block[block == 0] = np.inf
+        gaps[start : start + 2000] = block.min(axis=1)
+    expected = min(max(4 * np.median(gaps) / 1000, 0.3), 2.0)
+    assert 0.3 < expected < 2.0
+    assert full == pytest.approx(expected, rel=1e-9)
+    assert sampled == pytest.approx(expected, rel=0.03)

@@ -1,0 +1,113 @@
+"""The whole ``parkmap build`` against a bare geopandas ``sjoin`` + ``groupby``, in one run.
+
+The issue's yardstick: at 1M projects read from Parquet, ``parkmap build`` (map, parks.csv,
+projects.parquet, rejected.csv; no GeoJSON above 200,000 projects) should take at most three
+times a plain point-in-polygon join and sum, with a peak of at most 2 GB. Each tool runs in a
+fresh subprocess on the same Parquet file, alternating, so a busy machine slows both alike;
+the median of the repeats is reported. Usage::
+
+    python -m benchmarks.bench_build                   # 1M rows, 3 repeats
+    python -m benchmarks.bench_build --sizes 100000 1000000 --repeats 5
+    python -m benchmarks.bench_build --dask            # also --engine dask (2 workers)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import tempfile
+from pathlib import Path
+
+from benchmarks.bench_join import PLAIN_GEOPANDAS, make_projects, run
+
+HERE = Path(__file__).resolve().parent
+
+#: ``parkmap build`` as the CLI runs it, with its step times; the last line is JSON.
+PARKMAP_BUILD = """
+import json, sys, tempfile, time
+from parkmap.pipeline import build
+from parkmap.settings import BuildOptions, InputOptions
+steps, last = {}, [time.perf_counter(), None]
+def progress(done, total=None, label=None):
+    now = time.perf_counter()
+    if last[1] is not None:
+        steps[last[1]] = round(now - last[0], 2)
+    last[:] = [now, label]
+engine = sys.argv[2] if len(sys.argv) > 2 else "memory"
+with tempfile.TemporaryDirectory() as out:
+    options = BuildOptions(inputs=InputOptions(projects=sys.argv[1]), out=out, engine=engine)
+    if __name__ == "__main__":
+        a, written = build(options, progress=progress if engine == "memory" else None)
+        sizes = {name: path.stat().st_size / 1e6 for name, path in written.items()}
+        print(json.dumps({"projects_in_parks": int(a.parks["projects"].sum()),
+                          "peak_mb": peak_mb(), "sizes": sizes, "steps": steps}))
+"""
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    """A markdown table: median time and peak memory, and the ratio to bare geopandas."""
+    lines = [
+        "| rows | tool | time (s), median | runs (s) | peak memory (MB) | ÷ geopandas |",
+        "|---:|---|---:|---|---:|---:|",
+    ]
+    for row in rows:
+        runs = ", ".join(f"{s:.1f}" for s in row["runs"])  # type: ignore[attr-defined]
+        lines.append(
+            f"| {row['rows']:,} | {row['tool']} | {row['seconds']:.1f} | {runs} | "
+            f"{row['peak_mb']:,.0f} | {row['ratio']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dask", action="store_true", help="also time --engine dask")
+    parser.add_argument("--out", type=Path, default=HERE / "results_build.md")
+    args = parser.parse_args()
+    rows: list[dict[str, object]] = []
+    details: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            data = make_projects(n, Path(tmp), parts=max(1, n // 1_000_000))
+            tools = {
+                "geopandas sjoin + groupby": (PLAIN_GEOPANDAS, []),
+                "parkmap build": (PARKMAP_BUILD, ["memory"]),
+            }
+            if args.dask:
+                tools["parkmap build --engine dask"] = (PARKMAP_BUILD, ["dask"])
+            results: dict[str, list[dict[str, object]]] = {name: [] for name in tools}
+            for _ in range(args.repeats):  # alternate, so load on the machine hits all alike
+                for name, (code, extra) in tools.items():
+                    results[name].append(run(code, data, *extra))
+            base = statistics.median(float(r["seconds"]) for r in results[next(iter(tools))])
+            for name, runs in results.items():
+                seconds = [float(r["seconds"]) for r in runs]
+                median = statistics.median(seconds)
+                rows.append(
+                    {
+                        "rows": n,
+                        "tool": name,
+                        "seconds": median,
+                        "runs": seconds,
+                        "peak_mb": max(float(r["peak_mb"]) for r in runs),
+                        "ratio": median / base,
+                    }
+                )
+                last = runs[-1]
+                if "sizes" in last:
+                    files = ", ".join(f"{k} {v:,.1f} MB" for k, v in last["sizes"].items())  # type: ignore[attr-defined]
+                    details.append(f"- {n:,} rows, {name}: wrote {files}")
+                if last.get("steps"):
+                    steps = ", ".join(f"{k} {v} s" for k, v in last["steps"].items())  # type: ignore[attr-defined]
+                    details.append(f"  - steps of the last run: {steps}")
+    text = f"Measured {dt.date.today().isoformat()} on this machine (2 cores, 24 GiB).\n\n"
+    text += table(rows) + "\n\n" + "\n".join(details)
+    print(text)
+    args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
