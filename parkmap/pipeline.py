@@ -236,14 +236,15 @@ def source_name(inputs: InputOptions | PathLike | None) -> str:
 
 
 def nothing_mapped_message(
-    analysis: Analysis, inputs: InputOptions | PathLike | None, files: dict[str, Path]
+    analysis: Any, inputs: InputOptions | PathLike | None, files: dict[str, Path]
 ) -> str:
     """The one-line error when no row could be mapped, pointing to ``rejected.csv`` if written.
 
     Parameters
     ----------
     analysis
-        From :func:`analyse`, with no mapped project.
+        From :func:`analyse` (or the Dask engine's
+        :class:`~parkmap.dask_engine.DaskAnalysis`), with no mapped project.
     inputs
         As for :func:`analyse`: the file is named after them.
     files
@@ -492,6 +493,9 @@ def _build_dask(
     skipped = geojson_skipped_note(options.geojson, mapped)
     if skipped:
         result.notes.append(skipped)
+    if not mapped:  # as the in-memory engine: every file written, then the error
+        message = nothing_mapped_message(result, options.inputs, written)
+        raise NothingMappedError(message, analysis=result, files=written)
     return result, written
 
 

@@ -163,3 +163,21 @@ def test_progress_draws_when_forced(capsys):
         update(1, 2, "half way")
     # rich writes to the real stderr; forcing it on must not fail or raise.
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.slow
+def test_dask_engine_with_nothing_mapped_writes_everything_then_fails(records, tmp_path):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    bad = records.head(12).assign(lon=np.nan)
+    bad.iloc[:6].to_parquet(folder / "a.parquet", index=False)
+    bad.iloc[6:].to_parquet(folder / "b.parquet", index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["build", "--engine", "dask", "--projects", str(folder), "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "no row could be mapped (12 rejected)" in result.output
+    assert len(pd.read_csv(out / "rejected.csv")) == 12
+    assert len(gpd.read_parquet(out / "projects.parquet")) == 0
+    assert (out / "map.html").is_file() and (out / "parks.csv").is_file()
