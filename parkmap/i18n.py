@@ -155,8 +155,6 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "note_schematic": "园区边界为示意",
             "note_synthetic": "{n} 个项目为合成数据",
             "note_missing": "{n} 个项目缺少坐标，未显示",
-            "note_largest": "图上标出投资额最大的 {shown:,} 个项目（共 {total:,} 个）；"
-            "核密度与投资网格包含全部项目",
             "scheme": "分级：{scheme}，{k} 级",
             "layer_hotspots": "投资热点 (Gi*)",
             "layer_clusters": "项目集群",
@@ -277,8 +275,6 @@ TEXT: Final[dict[str, dict[str, dict[str, str]]]] = {
             "note_schematic": "Park boundaries are schematic",
             "note_synthetic": "{n} projects are synthetic",
             "note_missing": "{n} projects have no coordinates and are not shown",
-            "note_largest": "Points show the {shown:,} largest of {total:,} projects; the density "
-            "surface and the grid count all of them",
             "scheme": "Classes: {scheme}, {k}",
             "layer_hotspots": "Investment hot spots (Gi*)",
             "layer_clusters": "Project clusters",

@@ -74,8 +74,6 @@ def test_sentences_keep_their_punctuation():
     label_value = {lang: texts(lang, "form")["label_value"] for lang in LANGUAGES}
     assert label_value["zh"].format(label="项目数", value=3) == "项目数：3"
     assert label_value["en"].format(label="Projects", value=3) == "Projects: 3"
-    shown = texts("en")["note_largest"].format(shown=120_000, total=1_000_000)
-    assert shown.startswith("Points show the 120,000 largest of 1,000,000 projects")
 
 
 def test_fmt_number():

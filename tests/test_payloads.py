@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import json
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +18,7 @@ from parkmap.webmap.payloads import (
     pack_projects,
     projects_payload,
     unpack_projects,
+    unpack_raw,
 )
 
 HOSTILE = 'a\\b\n"c"\t\x01\u2028</script>'
@@ -124,18 +124,18 @@ def test_packed_columns_worked_out_by_hand():
     payload = pack_projects(projects_payload(hand_frame(), hand_parks(), "en", "industry"))
     assert "columns" not in payload and payload["n"] == 5
     assert (payload["x0"], payload["y0"]) == (120_100_000, 36_500_000)
-    raw = json.loads(packed_text(payload))
-    assert raw["x"] == [20_000, 0, 30_000, 40_000, 10_000]
-    assert raw["y"] == [2_000, 0, 3_000, 4_000, 1_000]
-    assert raw["inv"] == [50_000, 20_000, 20_000, 0, -1]
-    assert raw["km"] == {"3": 23, "4": 12}
-    assert raw["warn"] == {"2": "坐标为估计"}
+    raw = unpack_raw(payload)
+    assert raw["x"].tolist() == [20_000, 0, 30_000, 40_000, 10_000]
+    assert raw["y"].tolist() == [2_000, 0, 3_000, 4_000, 1_000]
+    assert raw["inv"].tolist() == [50_000, 20_000, 20_000, 0, -1]
+    assert raw["km"].tolist() == [-1, -1, -1, 23, 12]
+    assert raw["warn"] == ["", "", "坐标为估计", "", ""]
     # original positions: offsets from x/y in millionths of a degree, by system
     systems = payload["origSystems"]
     assert [systems[s] if s >= 0 else "" for s in raw["osys"]] == ["", "", "", "BD-09", "GCJ-02"]
-    assert raw["ox"][3:] == [120_123_456 - 120_140_000, 120_500_000 - 120_110_000]
-    assert raw["oy"][3:] == [36_500_000 - 36_504_000, 36_250_000 - 36_501_000]
-    assert raw["ox"][:3] == raw["oy"][:3] == [0, 0, 0]
+    assert raw["ox"][3:].tolist() == [120_123_456 - 120_140_000, 120_500_000 - 120_110_000]
+    assert raw["oy"][3:].tolist() == [36_500_000 - 36_504_000, 36_250_000 - 36_501_000]
+    assert raw["ox"][:3].tolist() == raw["oy"][:3].tolist() == [0, 0, 0]
     assert unpack_projects(payload)["orig"][3:] == [
         "120.123456, 36.500000 (BD-09)",
         "120.500000, 36.250000 (GCJ-02)",
@@ -189,13 +189,11 @@ def test_empty_and_blank_columns_are_left_out():
     frame = hand_frame().drop(columns=["signed_date", "warnings", "coord_sys"])
     frame["project_id"] = ""
     frame["distance_km"] = np.nan
-    raw = json.loads(
-        packed_text(pack_projects(projects_payload(frame, hand_parks(), "zh", "status")))
-    )
-    assert {"day", "id", "km", "warn", "orig"}.isdisjoint(raw)
+    raw = unpack_raw(pack_projects(projects_payload(frame, hand_parks(), "zh", "status")))
+    assert {"day", "id", "km", "warn", "osys"}.isdisjoint(raw)
     empty = pack_projects(projects_payload(hand_frame().iloc[:0], hand_parks(), "zh", "status"))
     assert empty["n"] == 0
-    assert json.loads(packed_text(empty)) == {
+    assert {k: list(v) for k, v in unpack_raw(empty).items()} == {
         k: [] for k in ("x", "y", "inv", "st", "ind", "park", "near", "name")
     }
 

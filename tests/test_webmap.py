@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import io
 import json
 import math
@@ -25,7 +24,7 @@ from parkmap.errors import InputError, UsageError
 from parkmap.webmap import OfflineMap, build_map, save_map
 from parkmap.webmap import payload_schema as schema
 from parkmap.webmap.assets import dumps_js, leaflet_js
-from parkmap.webmap.payloads import DENSITY_RAMP
+from parkmap.webmap.payloads import DENSITY_RAMP, unpack_raw
 
 XSS_PROJECT = "<img src=x onerror=window.__xss=1>"
 XSS_PARK = "<script>window.__xss=2</script>"
@@ -69,10 +68,11 @@ def _call_payload(html: str, function: str) -> dict:
 
 
 def unpack_columns(payload: dict) -> dict:
-    """Decode the packed project arrays as the runtime does (base64, gunzip, JSON), with the
-    keys and scales of the payload schema."""
-    packed = base64.b64decode(payload[schema.PACKED_KEY])
-    cols = json.loads(gzip.decompress(packed).decode("utf-8"))
+    """Decode the packed project sections (base64, gunzip, typed sections), with the keys and
+    scales of the payload schema."""
+    cols = {
+        k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in unpack_raw(payload).items()
+    }
     n = payload[schema.COUNT_KEY]
     x0, y0 = payload[schema.LON.origin], payload[schema.LAT.origin]
     cols["lon"] = [(x0 + v) / schema.LON.scale for v in cols[schema.LON.key]]
@@ -80,8 +80,8 @@ def unpack_columns(payload: dict) -> dict:
     cols["inv"] = [None if v < 0 else v / schema.INV.scale for v in cols[schema.INV.key]]
     cols.setdefault(schema.ID.key, [""] * n)
     cols.setdefault(schema.DAY.key, [schema.MISSING] * n)
-    km = cols.get(schema.KM.key, {})
-    cols["km"] = [km[str(i)] / schema.KM.scale if str(i) in km else None for i in range(n)]
+    km = cols.get(schema.KM.key, [schema.MISSING] * n)
+    cols["km"] = [v / schema.KM.scale if v >= 0 else None for v in km]
     return cols
 
 
@@ -247,7 +247,7 @@ def test_projects_are_column_arrays(park_metrics, projects_joined):
         date = by_id.loc[pid, "signed_date"]
         expected = -1 if date is pd.NaT else (date - pd.Timestamp("1970-01-01")).days
         assert day == expected
-    assert cols["warn"] == {str(cols["id"].index("P006")): "坐标为估计"}
+    assert cols["warn"] == ["坐标为估计" if pid == "P006" else "" for pid in cols["id"]]
     assert "orig" not in cols
 
 

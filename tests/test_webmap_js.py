@@ -8,14 +8,16 @@ packer was given). :func:`pages.with_test_hooks` opens pages with the test flag 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
 from pages import OfflinePage, with_test_hooks
 
+from parkmap.webmap import packing
 from parkmap.webmap import payload_schema as schema
 from parkmap.webmap.assets import runtime_js
-from parkmap.webmap.payloads import pack_projects, unpack_projects
+from parkmap.webmap.payloads import pack_projects, unpack_projects, unpack_raw
 
 #: What ``window.parkmap`` holds on a page without the test flag, before any map is made.
 PUBLIC = [
@@ -29,6 +31,7 @@ PUBLIC = [
     "clustersLayer",
     "contextLayer",
     "densityLayer",
+    "find",
     "hexLayer",
     "hotspotsLayer",
     "keepInFront",
@@ -37,8 +40,18 @@ PUBLIC = [
     "projectsLayer",
     "ready",
     "setup",
+    "summary",
 ]
-HOOKS = ["PLAY_STEP_MS", "aggregated", "drawnCount", "internals", "layerCount", "state", "timing"]
+HOOKS = [
+    "PLAY_STEP_MS",
+    "aggregated",
+    "drawnCount",
+    "drawnIds",
+    "internals",
+    "layerCount",
+    "state",
+    "timing",
+]
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +111,14 @@ def test_runtime_with_the_flag_adds_the_hooks(runtime):
 # ---------------------------------------------------------------- decoder
 
 DECODE = """
-    const raw = await I.unpack(arg.packed);
+    const raw = await I.unpack(I.schema, arg);
     const c = I.decodeColumns(I.schema, arg, raw);
     const n = arg.n;
     const out = {};
-    for (const k of ['lon', 'lat', 'inv', 'year', 'st', 'ind', 'park', 'near', 'name', 'id',
-                     'day', 'km', 'warn']) out[k] = Array.from(c[k]);
+    for (const k of ['lon', 'lat', 'inv', 'year', 'st', 'ind', 'park', 'near', 'day'])
+      out[k] = Array.from(c[k]);
+    out.km = Array.from(c.km, (v) => (isNaN(v) ? null : v));
+    for (const k of ['name', 'id', 'warn']) out[k] = Array.from({length: n}, (_, i) => c[k].at(i));
     out.orig = Array.from({length: n}, (_, i) => c.orig(i));
     return out;
 """
@@ -178,16 +193,71 @@ def test_decoder_fills_in_what_the_packer_left_out(runtime):
     assert got["orig"] == ["", ""]
 
 
+@pytest.mark.browser
+def test_sections_of_every_type_read_back(runtime):
+    """Integers past each type's range pick the next type; delta sections sum back."""
+    cases = [
+        [0, -1, 127, -127],
+        [128, -1, 32767],
+        [32768, -(2**31 - 1), 2**31 - 1],
+        [2**31, -(2**40), 2**53 - 1],
+    ]
+    for values in cases:
+        for delta in (False, True):
+            kind, data, summed = packing.int_section(values, delta=delta)
+            got = runtime.call(
+                "return Array.from(I.readInts(new Uint8Array(arg.bytes), arg.kind, arg.delta));",
+                {"bytes": list(data), "kind": kind, "delta": summed},
+            )
+            assert got == values, (values, kind, delta)
+            assert summed == (delta and kind != "f64")
+    assert [packing.int_section(v)[0] for v in cases] == ["i8", "i16", "i32", "f64"]
+
+
+#: Texts to search: the needle "ab" straddles texts 0 and 1 (not a match), astral characters and
+#: a character whose lower case is longer (İ) come before later matches.
+SEARCH_TEXTS = ["xa", "bY", "", "😀AB", "İx", "cab", "ab"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("texts", [SEARCH_TEXTS, [t for t in SEARCH_TEXTS if t != "İx"]])
+def test_text_column_cuts_and_searches(runtime, texts):
+    lengths, data = packing.text_bytes(texts)
+    got = runtime.call(
+        """const col = new I.TextColumn(arg.lengths, new Uint8Array(arg.bytes));
+        return {
+          texts: Array.from({length: col.length}, (_, i) => col.at(i)),
+          ab: col.find("ab", 100), first: col.find("ab", 1), y: col.find("y", 100),
+          none: col.find("zz", 100),
+        };""",
+        {"lengths": lengths.tolist(), "bytes": list(data)},
+    )
+    assert got["texts"] == texts
+    # by hand: rows whose own text contains the needle, lower-cased
+    assert got["ab"] == [i for i, t in enumerate(texts) if "ab" in t.lower()]
+    assert got["first"] == got["ab"][:1]
+    assert got["y"] == [i for i, t in enumerate(texts) if "y" in t.lower()]
+    assert got["none"] == []
+
+
+@pytest.mark.browser
+def test_year_of_day_agrees_with_dates(runtime):
+    days = [0, -1, 59, 365, 10956, 10957, 11016, 18262, 19722, 19723, 47482, -700000]
+    got = runtime.call("return arg.map(I.yearOfDay);", days)
+    expected = [(dt.date(1970, 1, 1) + dt.timedelta(days=d)).year for d in days]
+    assert got == expected
+
+
 def test_packer_writes_exactly_the_schema_keys():
     """Every member of a full packed object is in the schema, and the optional ones are the
     ones left out of a minimal object."""
     systems = ["GCJ-02", "BD-09"]
-    full = unpack_projects(pack_projects({"columns": _columns(), "origSystems": systems}))
+    full = unpack_raw(pack_projects({"columns": _columns(), "origSystems": systems}))
     keys = {f.key for f in schema.FIELDS}
     assert keys <= set(full)
     one = {k: v[:1] for k, v in _columns().items() if not k.startswith("orig")}
     one.update(id=[""], day=[-1], km=[None], warn=[""])
-    minimal = unpack_projects(pack_projects({"columns": one}))
+    minimal = unpack_raw(pack_projects({"columns": one}))
     required = {f.key for f in schema.FIELDS if not f.optional}
     assert keys & set(minimal) == required
     assert all(f.column in _columns() for f in schema.FIELDS)

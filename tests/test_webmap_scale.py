@@ -3,8 +3,6 @@ the investment grid. Expected numbers come from pandas on the inputs, never from
 
 from __future__ import annotations
 
-import base64
-import gzip
 import io
 import json
 import re
@@ -18,7 +16,7 @@ from pages import OfflinePage, with_test_hooks
 from parkmap.density import hex_grid
 from parkmap.webmap import build_map, save_map
 from parkmap.webmap import payload_schema as schema
-from parkmap.webmap.payloads import AGGREGATE_ABOVE, HEX_BREAKS
+from parkmap.webmap.payloads import AGGREGATE_ABOVE, HEX_BREAKS, unpack_raw
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 SEARCH_NAME = "青岛胶州湾示范检索目标智能工厂"
@@ -32,17 +30,16 @@ def _payload(html: str, function: str) -> dict:
 
 
 def decode_projects(payload: dict) -> pd.DataFrame:
-    """Decode the packed arrays as the runtime does: base64 → gunzip → JSON → offsets, with the
-    keys and scales of the payload schema."""
-    raw = json.loads(gzip.decompress(base64.b64decode(payload[schema.PACKED_KEY])).decode("utf-8"))
+    """Decode the packed sections (base64 → gunzip → typed sections, see payload_schema) and
+    apply the offsets and scales of the payload schema."""
+    raw = unpack_raw(payload)
     n = payload[schema.COUNT_KEY]
-    km = raw.get(schema.KM.key, {})
-    warn = raw.get(schema.WARN.key, {})
+    km = raw.get(schema.KM.key, np.full(n, schema.MISSING))
     x0, y0 = payload[schema.LON.origin], payload[schema.LAT.origin]
     frame = pd.DataFrame(
         {
-            "lon": (x0 + np.asarray(raw[schema.LON.key], dtype=np.int64)) / schema.LON.scale,
-            "lat": (y0 + np.asarray(raw[schema.LAT.key], dtype=np.int64)) / schema.LAT.scale,
+            "lon": (x0 + raw[schema.LON.key]) / schema.LON.scale,
+            "lat": (y0 + raw[schema.LAT.key]) / schema.LAT.scale,
             "inv": [np.nan if v < 0 else v / schema.INV.scale for v in raw[schema.INV.key]],
             "status": [payload["statuses"][k] for k in raw[schema.ST.key]],
             "industry": [payload["industries"][k] for k in raw[schema.IND.key]],
@@ -50,8 +47,8 @@ def decode_projects(payload: dict) -> pd.DataFrame:
             "name": raw[schema.NAME.key],
             "project_id": raw.get(schema.ID.key, [""] * n),
             "day": raw.get(schema.DAY.key, [schema.MISSING] * n),
-            "km": [km[str(i)] / schema.KM.scale if str(i) in km else np.nan for i in range(n)],
-            "warn": [warn.get(str(i), "") for i in range(n)],
+            "km": np.where(km >= 0, km / schema.KM.scale, np.nan),
+            "warn": raw.get(schema.WARN.key, [""] * n),
         }
     )
     assert len(frame) == n
@@ -125,8 +122,8 @@ def test_payload_round_trip(small_parks):
 def test_empty_columns_are_left_out(small_parks):
     projects = make_projects().drop(columns=["signed_date", "warnings", "project_id"])
     html = build_map(small_parks[1], projects).get_root().render()
-    raw = json.loads(gzip.decompress(base64.b64decode(_payload(html, "projectsLayer")["packed"])))
-    assert {"day", "warn", "id", "orig", "km"}.isdisjoint(raw)
+    raw = unpack_raw(_payload(html, "projectsLayer"))
+    assert {"day", "warn", "id", "osys", "km"}.isdisjoint(raw)
 
 
 def test_hex_payload_fixed_classes(small_parks):

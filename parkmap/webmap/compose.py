@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     from parkmap.analysis import Analysis
     from parkmap.webmap.offline import OfflineMap
 
-#: Most projects drawn as points on one page (about 3.5 MB of HTML per 100,000).
-MAX_MAP_POINTS = 120_000
-
 #: The columns of the project table the page reads (besides the points): the popups, filters,
 #: legend, notes, density surface and grid. The Dask engine reads only these back from
 #: ``projects.parquet`` to draw its map; a test checks that the page made from them is the page
@@ -40,6 +37,7 @@ MAP_PROJECT_COLUMNS = (
     "outside_parks",
     "nearest_park_id",
     "distance_km",
+    "declared_km",
     "warnings",
     "lon_orig",
     "lat_orig",
@@ -98,7 +96,6 @@ def make_map(
     from parkmap.density import hex_grid, kde_surface
     from parkmap.webmap import build_map
     from parkmap.webmap.basemaps import display_system, to_display
-    from parkmap.webmap.payloads import largest_first
 
     system = display_system(options.basemap)
     parks = to_display(analysis.parks, system)
@@ -115,15 +112,9 @@ def make_map(
         hexes = to_display(grid, system)
     else:
         hexes = hex_grid(located, cell_km=options.cell_km, cover=parks) if len(located) else None
-    # Past MAX_MAP_POINTS the page would outgrow its size and load targets: it draws the
-    # largest projects as points, while the density surface and the grid count them all.
-    note, totals, drawn = None, None, all_projects
-    if len(all_projects) > MAX_MAP_POINTS:
-        order = largest_first(investment, np.arange(len(all_projects)))
-        drawn = all_projects.iloc[order[:MAX_MAP_POINTS]]
-        totals = (len(all_projects), float(np.nansum(investment)))
-        note = texts(lang)["note_largest"].format(shown=MAX_MAP_POINTS, total=len(all_projects))
-    drawn = to_display(drawn, system)
+    # Every project goes into the page: it packs them as typed arrays and draws them with
+    # level of detail (bins where they crowd, points zoomed in), so no sample is needed.
+    drawn = to_display(all_projects, system)
     return build_map(
         parks,
         drawn,
@@ -138,6 +129,4 @@ def make_map(
         basemap=options.basemap,
         tianditu_key=options.tianditu_key,
         hexes=hexes,
-        totals=totals,
-        data_note=note,
     )

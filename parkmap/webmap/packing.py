@@ -141,3 +141,87 @@ def gzip_bytes(data: bytes, level: int, threads: int | None = None) -> bytes:
     header = struct.pack("<BBBBIBB", 0x1F, 0x8B, 8, 0, 0, extra, 255)
     trailer = struct.pack("<II", crc, len(data) & 0xFFFFFFFF)
     return b"".join([header, *body, trailer])
+
+
+# ---------------------------------------------------------------------------------------------
+# Binary sections (see parkmap.webmap.payload_schema): what the page reads into typed arrays.
+
+#: Integer types by size, with the range each holds.
+_INT_TYPES: tuple[tuple[str, Any, int], ...] = (
+    ("i8", np.dtype("<i1"), 2**7 - 1),
+    ("i16", np.dtype("<i2"), 2**15 - 1),
+    ("i32", np.dtype("<i4"), 2**31 - 1),
+)
+
+
+def _planes(values: np.ndarray) -> bytes:
+    """Little-endian bytes of ``values``, byte plane by byte plane (all first bytes, …)."""
+    size = values.dtype.itemsize
+    if size == 1 or not len(values):
+        return values.tobytes()
+    return np.ascontiguousarray(values.view(np.uint8).reshape(-1, size).T).tobytes()
+
+
+def int_section(
+    values: Sequence[float] | np.ndarray, *, delta: bool = False
+) -> tuple[str, bytes, bool]:
+    """Integers (given as any numbers already rounded) as ``(type, bytes, delta)`` of a section.
+
+    The type is the smallest of ``i8`` / ``i16`` / ``i32`` that holds every value (or, with
+    ``delta``, every difference from the value before), else ``f64`` (exact to 2**53), which is
+    never delta-coded (running sums of doubles could lose units).
+    """
+    given = np.asarray(values, dtype=np.float64)
+    stored = np.diff(given, prepend=0.0) if delta and len(given) else given
+    largest = float(np.abs(stored).max()) if len(stored) else 0.0
+    for name, dtype, limit in _INT_TYPES:
+        if largest <= limit:
+            return name, _planes(stored.astype(dtype)), delta
+    return "f64", _planes(given.astype("<f8")), False
+
+
+def utf16_lengths(strings: pa.Array) -> np.ndarray:
+    """Length of each string in UTF-16 code units (JavaScript's ``String.length``)."""
+    points = pc.utf8_length(strings).to_numpy(zero_copy_only=False)
+    astral = pc.count_substring_regex(strings, r"[\x{10000}-\x{10FFFF}]")
+    return np.asarray(points, dtype=np.int64) + astral.to_numpy(zero_copy_only=False)
+
+
+def text_bytes(values: Any) -> tuple[np.ndarray, bytes]:
+    """Texts as their UTF-16 lengths and their UTF-8 bytes one after another."""
+    strings = texts(values)
+    return utf16_lengths(strings), bytes(_join(strings, ""))
+
+
+def sections_blob(
+    sections: list[tuple[str, str, bytes, bool]],
+) -> tuple[list[list[Any]], bytes]:
+    """The payload's ``layout`` (``[key, type, bytes, delta]``) and the sections joined."""
+    layout = [[key, kind, len(data), int(delta)] for key, kind, data, delta in sections]
+    return layout, b"".join(data for _, _, data, _ in sections)
+
+
+def read_sections(layout: list[list[Any]], blob: bytes) -> dict[str, Any]:
+    """Inverse of :func:`sections_blob`: integer sections as int64 / float64 arrays, text
+    columns as lists of ``str`` (under their own key; their ``.len`` section consumed)."""
+    out: dict[str, Any] = {}
+    pos = 0
+    for key, kind, size, delta in layout:
+        part = blob[pos : pos + size]
+        pos += size
+        if kind == "utf8":
+            lengths = out.pop(key + ".len")
+            text = part.decode("utf-8").encode("utf-16-le")
+            ends = 2 * np.cumsum(lengths)
+            starts = ends - 2 * lengths
+            out[key] = [
+                text[int(a) : int(b)].decode("utf-16-le") for a, b in zip(starts, ends, strict=True)
+            ]
+            continue
+        dtype = np.dtype("<f8") if kind == "f64" else np.dtype(f"<i{int(kind[1:]) // 8}")
+        n = size // dtype.itemsize
+        raw = np.frombuffer(part, dtype=np.uint8).reshape(dtype.itemsize, n).T.copy()
+        values = raw.view(dtype).ravel()
+        values = np.cumsum(values) if delta else values
+        out[key] = values.astype(np.float64 if kind == "f64" else np.int64)
+    return out

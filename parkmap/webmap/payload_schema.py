@@ -1,9 +1,17 @@
 """The packed project columns: the one description of the Python ↔ JavaScript payload contract.
 
-The projects layer gets its columns as one gzip'd, base64'd JSON object (``packed``) with short
-keys and integers. This module says, once, what each key holds and how its integers scale:
+The projects layer gets its columns as one gzip'd, base64'd binary block (``packed``): one
+section after another, each described by an entry of the payload's ``layout`` (``[key, type,
+bytes, delta]``). Integer columns are little-endian ``i8`` / ``i16`` / ``i32`` (the smallest that
+holds them; ``f64`` for integers past 32 bits) stored byte-plane by byte-plane (all first bytes,
+then all second bytes, …, which gzip packs far better than interleaved bytes), as differences
+from the previous value when ``delta`` is 1. A text column is two sections: ``<key>.len``, the
+length of each text in UTF-16 code units (what JavaScript's ``String.length`` counts), and
+``<key>`` (type ``utf8``), all texts one after another, so that the page decodes them in one call
+and cuts a text out only when it shows or searches it. This module says, once, what each key
+holds and how its integers scale:
 
-- :func:`parkmap.webmap.payloads.pack_projects` writes the object with these keys and scales;
+- :func:`parkmap.webmap.payloads.pack_projects` writes the sections with these keys and scales;
 - :func:`parkmap.webmap.assets.runtime_js` puts :func:`for_page` into the page as the constant
   ``PAYLOAD_SCHEMA``, from which ``js/decode.js`` reads keys and scales;
 - :func:`parkmap.webmap.payloads.unpack_projects` and the tests decode with the same fields.
@@ -36,36 +44,41 @@ KM_SCALE = 10
 #: Stored for an unknown number (investment, date) and for "no index" (park, system).
 MISSING = -1
 
-#: Keys of the payload (not of the packed object) holding the integer origins of the coordinates.
+#: Keys of the payload (not of the packed block) holding the integer origins of the coordinates.
 LON_ORIGIN = "x0"
 LAT_ORIGIN = "y0"
-#: Key of the payload (not of the packed object) holding the number of projects.
+#: Key of the payload (not of the packed block) holding the number of projects.
 COUNT_KEY = "n"
-#: Key of the payload holding base64 of the gzip of the packed JSON object.
+#: Key of the payload holding base64 of the gzip of the packed sections.
 PACKED_KEY = "packed"
+#: Key of the payload holding the sections' ``[key, type, bytes, delta]``, in order.
+LAYOUT_KEY = "layout"
+#: Suffix of the key of a text column's lengths section.
+LENGTHS_SUFFIX = ".len"
+#: Bytes per value of each integer section type (``utf8``: a text column's texts).
+ITEM_BYTES: dict[str, int] = {"i8": 1, "i16": 2, "i32": 4, "f64": 8}
 
-Kind = Literal["ints", "texts", "sparse_ints", "sparse_texts"]
+Kind = Literal["ints", "texts"]
 
 
 @dataclass(frozen=True)
 class Field:
-    """One member of the packed object.
+    """One column of the packed block.
 
     Attributes
     ----------
     column
         Name of the column in ``projects_payload()["columns"]`` and in the page's decoded columns.
     kind
-        ``ints`` / ``texts``: one value per project; ``sparse_ints`` / ``sparse_texts``: an
-        object ``{"<row>": value}`` holding only the rows that have one.
+        ``ints``: one integer per project; ``texts``: one text per project ("" for none).
     scale
         Integer units per unit of the value (``None`` for codes, indexes and texts).
     key
-        Key in the packed JSON object; the column's name when not given.
+        Key of its section(s) in the packed block; the column's name when not given.
     origin
         Payload key of the integer added before scaling (``x0`` / ``y0``), if any.
     optional
-        Left out of the packed object when it would hold nothing.
+        Left out of the packed block when it would hold nothing.
     meaning
         What the value is, for people.
     """
@@ -129,13 +142,14 @@ DAY = Field(
 )
 KM = Field(
     "km",
-    "sparse_ints",
+    "ints",
     KM_SCALE,
     optional=True,
     meaning="distance to the nearest park in km, for projects outside every park; for a "
-    "project counted in its declared park from outside it, the distance to that park",
+    "project counted in its declared park from outside it, the distance to that park (MISSING "
+    "for the others; left out when none)",
 )
-WARN = Field("warn", "sparse_texts", optional=True, meaning="the row's warnings")
+WARN = Field("warn", "texts", optional=True, meaning="the row's warnings (left out when none)")
 ORIG_SYS = Field(
     "origSys",
     "ints",
@@ -161,7 +175,7 @@ ORIG_LAT = Field(
     meaning="latitude as the file gave it, as an offset from the drawn one (0 for WGS-84 rows)",
 )
 
-#: Every member of the packed object, in the order the packer writes them.
+#: Every column of the packed block, in the order the packer writes them.
 FIELDS: tuple[Field, ...] = (
     LON,
     LAT,
@@ -188,6 +202,8 @@ def for_page() -> dict[str, Any]:
     return {
         "count": COUNT_KEY,
         "packed": PACKED_KEY,
+        "layout": LAYOUT_KEY,
+        "lengths": LENGTHS_SUFFIX,
         "missing": MISSING,
         "coordDecimals": COORD_DECIMALS,
         "fields": {f.column: f.for_page() for f in FIELDS},

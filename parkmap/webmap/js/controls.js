@@ -221,7 +221,7 @@ function wireSearch(s, ui) {
         showProject(s, i);
       };
       found.push(go);
-      item(layer.c.name[i], "pm-result", null, go);
+      item(layer.c.name.at(i), "pm-result", null, go);
     });
     if (!found.length) ui.results.appendChild(el("li", "pm-none", t.search_none));
     return found;

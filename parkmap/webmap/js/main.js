@@ -1,6 +1,7 @@
 /* main.js — the public namespace window.parkmap, which the page script written by Python
  * calls (one line per layer or control, e.g. `var layer = parkmap.projectsLayer(map, {...})`),
- * plus parkmap.map (the last map made) and parkmap.ready / the "parkmap:ready" event. */
+ * plus parkmap.map (the last map made) and parkmap.ready / the "parkmap:ready" event, and the
+ * small API for tests and embedding pages: parkmap.summary() and parkmap.find(text). */
 
 api.setup = setup;
 api.keepInFront = keepInFront;
@@ -20,6 +21,16 @@ api.addLegendSections = addLegendSections;
 api.addFilters = addFilters;
 api.addNote = addNote;
 api.ready = false;
+
+/** The last map's project figures: {projects, shown, drawn} (see projectSummary). */
+api.summary = function () {
+  return projectSummary(runtime.maps[runtime.maps.length - 1]);
+};
+
+/** Ids of the last map's projects whose name or id contains text (see findProjects). */
+api.find = function (text, limit) {
+  return findProjects(runtime.maps[runtime.maps.length - 1], text, limit);
+};
 
 onReady(function () {
   runtime.parsed = true;

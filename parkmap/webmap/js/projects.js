@@ -55,12 +55,12 @@ function binAt(bins, R, origin, p) {
 function projectPopup(s, d, i) {
   var t = s.t;
   var c = d.columns;
-  var html = '<div class="pm-popup"><h3>' + esc(c.name[i]) + "</h3><table>";
+  var html = '<div class="pm-popup"><h3>' + esc(c.name.at(i)) + "</h3><table>";
   if (c.park[i] >= 0) {
     // km beside a park: counted there as its ledger declares, from outside the outline
-    var declared = c.km[i] != null ? fill(t.declared_outside, { km: esc(num(c.km[i], 1)) }) : "";
+    var declared = !isNaN(c.km[i]) ? fill(t.declared_outside, { km: esc(num(c.km[i], 1)) }) : "";
     html += row(t.park, esc(d.parkNames[c.park[i]]) + declared);
-  } else if (c.km[i] != null) {
+  } else if (!isNaN(c.km[i])) {
     var near = c.near[i] >= 0 ? d.parkNames[c.near[i]] : "";
     var nearHtml = near ? fill(t.near_park, { park: esc(near) }) : "";
     html += row(t.park, fill(t.outside, { km: esc(num(c.km[i], 1)), park: nearHtml }));
@@ -71,16 +71,18 @@ function projectPopup(s, d, i) {
   var industry = d.industries[c.ind[i]];
   if (industry) html += row(t.industry, swatch(d.industryColors[c.ind[i]]) + esc(industry));
   if (c.day[i] >= 0) html += row(t.signed_date, esc(isoDay(c.day[i])));
-  if (c.id[i]) html += row(t.project_id, esc(c.id[i]));
+  var id = c.id.at(i);
+  if (id) html += row(t.project_id, esc(id));
   var given = c.orig(i);
   if (given) html += row(t.coords_orig, esc(given));
   html += "</table>";
   // Row warnings are validation's own words (English, as in rejected.csv and the problem
   // list): shown as quoted data, marked lang="en", under the page's label (zh: 数据提示).
-  if (c.warn[i]) {
+  var warn = c.warn.at(i);
+  if (warn) {
     html += '<div class="pm-warn">' + fill(t.warn_line, {
       label: esc(t.warnings),
-      text: '<span class="pm-warn-text" lang="en">' + esc(c.warn[i]) + "</span>",
+      text: '<span class="pm-warn-text" lang="en">' + esc(warn) + "</span>",
     }) + "</div>";
   }
   return html + "</div>";
@@ -111,11 +113,30 @@ var projectsLayerMethods = {
     this.my = new Float64Array(n);
     this.px = new Float32Array(n);
     this.py = new Float32Array(n);
-    for (var i = 0; i < n; i++) {
-      var p = map.project(L.latLng(c.lat[i], c.lon[i]), 0);
-      this.mx[i] = p.x;
-      this.my[i] = p.y;
+    this.visible = new Int32Array(n);
+    var mx = this.mx;
+    var my = this.my;
+    var lon = c.lon;
+    var lat = c.lat;
+    if (map.options.crs === L.CRS.EPSG3857) {
+      // Leaflet's own projection at zoom 0 (a 256 px world), inline: a million L.latLng
+      // objects would cost more than the rest of the load
+      var max = L.Projection.SphericalMercator.MAX_LATITUDE;
+      var d2r = Math.PI / 180;
+      var k = 64 / Math.PI;
+      for (var i = 0; i < n; i++) {
+        var sin = Math.sin(Math.max(Math.min(max, lat[i]), -max) * d2r);
+        mx[i] = 128 + (lon[i] * 256) / 360;
+        my[i] = 128 - k * Math.log((1 + sin) / (1 - sin));
+      }
+    } else {
+      for (var j = 0; j < n; j++) {
+        var p = map.project(L.latLng(lat[j], lon[j]), 0);
+        mx[j] = p.x;
+        my[j] = p.y;
+      }
     }
+    this.index = buildIndex(this.mx, this.my, n);
     this.loaded = true;
     this.applyFilter(null);
   },
@@ -215,22 +236,41 @@ var projectsLayerMethods = {
     var scale = map.options.crs.scale(map.getZoom()) / map.options.crs.scale(0);
     var min = map.getPixelBounds().min;
     var margin = 16;
-    var visible = [];
-    for (var i = 0; i < this.n; i++) {
-      if (!this.pass[i]) continue;
-      var x = this.mx[i] * scale - min.x;
-      var y = this.my[i] * scale - min.y;
-      if (x < -margin || y < -margin || x > size.x + margin || y > size.y + margin) continue;
-      this.px[i] = x;
-      this.py[i] = y;
-      visible.push(i);
+    var visible = this.visible;
+    var count = 0;
+    var pass = this.pass;
+    var mx = this.mx;
+    var my = this.my;
+    var px = this.px;
+    var py = this.py;
+    var w = size.x + margin;
+    var h = size.y + margin;
+    // only the index cells the view (with its margin) touches, in zoom-0 pixels
+    var cells = indexCells(this.index, (min.x - margin) / scale, (min.y - margin) / scale,
+      (min.x + w) / scale, (min.y + h) / scale);
+    var order = this.index.order;
+    var start = this.index.start;
+    for (var k = 0; k < cells.length; k++) {
+      var cell = cells[k];
+      for (var j = start[cell], end = start[cell + 1]; j < end; j++) {
+        var i = order[j];
+        if (!pass[i]) continue;
+        var x = mx[i] * scale - min.x;
+        var y = my[i] * scale - min.y;
+        if (x < -margin || y < -margin || x > w || y > h) continue;
+        px[i] = x;
+        py[i] = y;
+        visible[count++] = i;
+      }
     }
-    this.inView = visible.length;
-    this.aggregated = visible.length > this._d.aggregate.above;
+    var shown = visible.subarray(0, count);
+    this.inView = count;
+    // Level of detail: bins where many projects crowd the view, every point once zoomed in
+    this.aggregated = count > this._d.aggregate.above && map.getZoom() < this._d.aggregate.pointsFrom;
     this._scale = scale;
     this._min = min;
-    if (this.aggregated) this._drawBins(ctx, visible);
-    else this._drawPoints(ctx, visible);
+    if (this.aggregated) this._drawBins(ctx, shown);
+    else this._drawPoints(ctx, shown.sort()); // largest first: small markers on top
     map.fire("pm:redraw");
   },
 
@@ -270,17 +310,51 @@ var projectsLayerMethods = {
     var agg = this._d.aggregate;
     var R = agg.radius;
     var min = this._min;
-    var bins = new Map();
-    this._grid = null;
+    var size = this._map.getSize();
+    var px = this.px;
+    var py = this.py;
+    var inv = this.c.inv;
+    // bins counted in typed arrays over the hexagons the view can hold (q, r from its corner)
+    var corner = pixelToHex(min.x, min.y, R);
+    var q0 = corner[0] - Math.ceil(size.y / (3 * R)) - 4;
+    var r0 = corner[1] - 4;
+    var width = Math.ceil((size.x * SQRT3) / (3 * R) + size.y / (3 * R)) + 12;
+    var height = Math.ceil((2 * size.y) / (3 * R)) + 12;
+    var counts = new Float64Array(width * height);
+    var sums = new Float64Array(width * height);
+    var fq = SQRT3 / 3 / R;
+    var fr = 2 / 3 / R;
     for (var k = 0; k < visible.length; k++) {
       var i = visible[k];
-      var a = pixelToHex(this.px[i] + min.x, this.py[i] + min.y, R);
-      var key = hexKey(a[0], a[1]);
-      var bin = bins.get(key);
-      if (!bin) bins.set(key, (bin = { q: a[0], r: a[1], n: 0, inv: 0 }));
-      bin.n += 1;
-      if (this.c.inv[i] > 0) bin.inv += this.c.inv[i];
+      var x = px[i] + min.x;
+      var y = py[i] + min.y;
+      // pixelToHex / hexRound, inline: no array per project
+      var aq = fq * x - y / (3 * R);
+      var ar = fr * y;
+      var as = -aq - ar;
+      var rq = Math.round(aq);
+      var rr = Math.round(ar);
+      var rs = Math.round(as);
+      var dq = Math.abs(rq - aq);
+      var dr = Math.abs(rr - ar);
+      var ds = Math.abs(rs - as);
+      if (dq > dr && dq > ds) rq = -rr - rs;
+      else if (dr > ds) rr = -rq - rs;
+      var q = rq - q0;
+      var r = rr - r0;
+      if (q < 0 || r < 0 || q >= width || r >= height) continue;
+      var at = r * width + q;
+      counts[at] += 1;
+      if (inv[i] > 0) sums[at] += inv[i];
     }
+    var bins = new Map();
+    for (var b = 0; b < counts.length; b++) {
+      if (!counts[b]) continue;
+      var bq = q0 + (b % width);
+      var br = r0 + Math.floor(b / width);
+      bins.set(hexKey(bq, br), { q: bq, r: br, n: counts[b], inv: sums[b] });
+    }
+    this._grid = null;
     ctx.lineWidth = 1;
     ctx.strokeStyle = "#ffffff";
     bins.forEach(function (bin) {
@@ -334,7 +408,7 @@ var projectsLayerMethods = {
         esc(t.cell_projects) + " " + esc(num(hit.bin.n, 0)) + "<br>" + esc(t.cell_investment) + " " +
         withUnit(num(hit.bin.inv, 2), t.unit_100m, t) + "<br><i>" + esc(t.aggregate_hint) + "</i>";
     } else {
-      html = esc(this.c.name[hit.i]);
+      html = esc(this.c.name.at(hit.i));
     }
     this._tip.setLatLng(hit.latlng).setContent(html);
     if (!this._map.hasLayer(this._tip)) this._map.openTooltip(this._tip);
@@ -349,6 +423,63 @@ var projectsLayerMethods = {
   },
 };
 
+/** Cells per side of the projects' grid index. */
+var INDEX_SIDE = 256;
+
+/**
+ * A grid index of n points (x, y) (zoom-0 pixels): INDEX_SIDE² cells over their extent; the
+ * points of cell k are order[start[k] .. start[k + 1]), in increasing index.
+ */
+function buildIndex(x, y, n) {
+  var side = INDEX_SIDE;
+  var x0 = Infinity;
+  var y0 = Infinity;
+  var x1 = -Infinity;
+  var y1 = -Infinity;
+  for (var i = 0; i < n; i++) {
+    if (x[i] < x0) x0 = x[i];
+    if (x[i] > x1) x1 = x[i];
+    if (y[i] < y0) y0 = y[i];
+    if (y[i] > y1) y1 = y[i];
+  }
+  var ix = {
+    x0: x0,
+    y0: y0,
+    kx: n ? side / Math.max(x1 - x0, 1e-12) : 0,
+    ky: n ? side / Math.max(y1 - y0, 1e-12) : 0,
+    start: new Int32Array(side * side + 1),
+    order: new Int32Array(n),
+  };
+  var cell = new Int32Array(n);
+  for (var j = 0; j < n; j++) {
+    var gx = Math.min(side - 1, Math.floor((x[j] - x0) * ix.kx));
+    var gy = Math.min(side - 1, Math.floor((y[j] - y0) * ix.ky));
+    cell[j] = gy * side + gx;
+    ix.start[cell[j] + 1] += 1;
+  }
+  for (var k = 0; k < side * side; k++) ix.start[k + 1] += ix.start[k];
+  var next = ix.start.slice(0, side * side);
+  for (var m = 0; m < n; m++) ix.order[next[cell[m]]++] = m;
+  return ix;
+}
+
+/** Cells of index ix that meet the box (x0, y0)–(x1, y1) in zoom-0 pixels. */
+function indexCells(ix, x0, y0, x1, y1) {
+  var side = INDEX_SIDE;
+  var clamp = function (v) {
+    return Math.max(0, Math.min(side - 1, Math.floor(v)));
+  };
+  var gx0 = clamp((x0 - ix.x0) * ix.kx);
+  var gx1 = clamp((x1 - ix.x0) * ix.kx);
+  var gy0 = clamp((y0 - ix.y0) * ix.ky);
+  var gy1 = clamp((y1 - ix.y0) * ix.ky);
+  var out = [];
+  for (var gy = gy0; gy <= gy1; gy++) {
+    for (var gx = gx0; gx <= gx1; gx++) out.push(gy * side + gx);
+  }
+  return out;
+}
+
 // Made on first use, so that the runtime also loads without Leaflet (the unit tests of its
 // pure functions do that).
 var ProjectsLayer = null;
@@ -362,7 +493,7 @@ function projectsLayer(map, d) {
   s.layers.projects = layer;
   s.data.projects = d;
   var done = expectData();
-  unpack(d[PAYLOAD_SCHEMA.packed])
+  unpack(PAYLOAD_SCHEMA, d)
     .then(function (raw) {
       d.columns = decodeColumns(PAYLOAD_SCHEMA, d, raw);
       layer.setColumns(d.columns);
@@ -390,15 +521,39 @@ function isAggregated(s) {
 function searchProjects(s, text, limit) {
   var layer = s.layers.projects;
   var needle = String(text || "").trim().toLowerCase();
-  if (!needle || !layer.loaded) return [];
-  if (!layer.lowerNames) {
-    layer.lowerNames = layer.c.name.map(function (x) {
-      return String(x).toLowerCase();
-    });
-  }
+  if (!needle || !layer || !layer.loaded) return [];
+  return layer.c.name.find(needle, limit || 10);
+}
+
+/**
+ * Public: figures of the map's projects layer: projects (all in the page), shown (passing the
+ * filters) and drawn (painted now: passing the filters and in view, as points or in bins; 0
+ * when the layer is off).
+ */
+function projectSummary(s) {
+  var layer = s && s.layers.projects;
+  if (!layer) return { projects: 0, shown: 0, drawn: 0 };
+  return { projects: layer.n, shown: layer.loaded ? layer.shownTotal.n : 0, drawn: drawnCount(s) };
+}
+
+/**
+ * Public: ids of the projects whose name or id contains text (case-insensitive), largest
+ * investment first, at most limit (default: all); a project without an id is given by name.
+ */
+function findProjects(s, text, limit) {
+  var layer = s && s.layers.projects;
+  var needle = String(text == null ? "" : text).trim().toLowerCase();
+  if (!layer || !layer.loaded || !needle) return [];
+  var most = limit > 0 ? limit : layer.n;
+  var c = layer.c;
+  var rows = c.name.find(needle, most).concat(c.id.find(needle, most));
+  rows.sort(function (a, b) {
+    return a - b;
+  });
   var out = [];
-  for (var i = 0; i < layer.n && out.length < (limit || 10); i++) {
-    if (layer.lowerNames[i].indexOf(needle) >= 0) out.push(i);
+  for (var k = 0; k < rows.length && out.length < most; k++) {
+    if (k && rows[k] === rows[k - 1]) continue;
+    out.push(c.id.at(rows[k]) || c.name.at(rows[k]));
   }
   return out;
 }

@@ -10,6 +10,14 @@ function installTestHooks(api) {
   api.drawnCount = function (map) {
     return drawnCount(api.state(map));
   };
+  /** Project ids painted now (passing the filters and in view, as points or in bins). */
+  api.drawnIds = function (map) {
+    var layer = api.state(map).layers.projects;
+    if (!layer || !layer._map) return [];
+    return Array.from(layer.visible.subarray(0, layer.inView), function (i) {
+      return layer.c.id.at(i);
+    });
+  };
   api.aggregated = function (map) {
     return isAggregated(api.state(map));
   };
@@ -51,6 +59,9 @@ function installTestHooks(api) {
   api.internals = {
     schema: PAYLOAD_SCHEMA,
     unpack: unpack,
+    readInts: readInts,
+    TextColumn: TextColumn,
+    yearOfDay: yearOfDay,
     decodeColumns: decodeColumns,
     passesFilter: passesFilter,
     hexRound: hexRound,
