@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint format bench screenshot clean
+.PHONY: demo test lint format bench bench-scale screenshot clean
 
 # A venv that failed half-way (Debian's python3 without python3-venv) is removed, not reused.
 $(BIN)/python:
@@ -34,9 +34,15 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix parkmap tests benchmarks
 
 # parkmap against geopandas.explore() and plain folium, 10k and 100k projects (needs Debian's
-# chromium); `make bench BENCH_ARGS=--quick` for 10k only. Writes benchmarks/results.md.
+# chromium); `make bench BENCH_ARGS=--quick` for 10k only. Writes benchmarks/results.md; then
+# bench-scale: a million projects in one page (size, paint, summary/find/zoom checks) against
+# explore() at 10k, written to benchmarks/results_scale.md (`SCALE_ARGS="--n 200000"` to shrink).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.bench_map $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench_scale $(SCALE_ARGS)
+
+bench-scale: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.bench_scale $(SCALE_ARGS)
 
 # The README's screenshot of the demo map (needs Debian's chromium).
 screenshot: demo $(VENV)/.installed-dev

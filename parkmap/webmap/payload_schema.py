@@ -1,14 +1,15 @@
 """The packed project columns: the one description of the Python ↔ JavaScript payload contract.
 
-The projects layer gets its columns as one gzip'd, base64'd binary block (``packed``): one
-section after another, each described by an entry of the payload's ``layout`` (``[key, type,
-bytes, delta]``). Integer columns are little-endian ``i8`` / ``i16`` / ``i32`` (the smallest that
-holds them; ``f64`` for integers past 32 bits) stored byte-plane by byte-plane (all first bytes,
-then all second bytes, …, which gzip packs far better than interleaved bytes), as differences
-from the previous value when ``delta`` is 1. A text column is two sections: ``<key>.len``, the
-length of each text in UTF-16 code units (what JavaScript's ``String.length`` counts), and
-``<key>`` (type ``utf8``), all texts one after another, so that the page decodes them in one call
-and cuts a text out only when it shows or searches it. This module says, once, what each key
+The projects layer gets its columns as two gzip'd, base64'd binary blocks, numbers (``packed``)
+and texts (``textPacked``): one section after another, each described by an entry of the
+payload's ``layout`` / ``textLayout`` (``[key, type, bytes, delta]``). Integer columns are
+little-endian ``i8`` / ``i16`` / ``i32`` (the smallest that holds them; ``f64`` for integers
+past 32 bits) stored byte-plane by byte-plane (all first bytes, then all second bytes, …, which
+gzip packs far better than interleaved bytes), as differences from the previous value when
+``delta`` is 1. A text column is two sections: ``<key>.len``, the length of each text in UTF-16
+code units (what JavaScript's ``String.length`` counts), and ``<key>`` (type ``utf8``), all
+texts one after another, so that the page decodes them in one call and cuts a text out only
+when it shows or searches it. This module says, once, what each key
 holds and how its integers scale:
 
 - :func:`parkmap.webmap.payloads.pack_projects` writes the sections with these keys and scales;
@@ -53,6 +54,10 @@ COUNT_KEY = "n"
 PACKED_KEY = "packed"
 #: Key of the payload holding the sections' ``[key, type, bytes, delta]``, in order.
 LAYOUT_KEY = "layout"
+#: Keys of the payload holding the text columns' sections, packed apart from the numbers so
+#: that the page paints before it has unpacked the texts.
+TEXT_PACKED_KEY = "textPacked"
+TEXT_LAYOUT_KEY = "textLayout"
 #: Suffix of the key of a text column's lengths section.
 LENGTHS_SUFFIX = ".len"
 #: Bytes per value of each integer section type (``utf8``: a text column's texts).
@@ -203,6 +208,8 @@ def for_page() -> dict[str, Any]:
         "count": COUNT_KEY,
         "packed": PACKED_KEY,
         "layout": LAYOUT_KEY,
+        "textPacked": TEXT_PACKED_KEY,
+        "textLayout": TEXT_LAYOUT_KEY,
         "lengths": LENGTHS_SUFFIX,
         "missing": MISSING,
         "coordDecimals": COORD_DECIMALS,

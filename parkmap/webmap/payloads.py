@@ -491,7 +491,8 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
     ``columns`` (as :func:`projects_payload` makes them, or plain lists with ``None`` for
     unknown ``inv`` / ``km``) is replaced by ``n`` (number of projects), ``x0``/``y0`` (the
     smallest longitude / latitude in millionths of a degree), ``layout`` and ``packed``: base64
-    of the gzip of binary sections whose keys, types and scales are
+    of the gzip of the binary sections of numbers, and ``textLayout`` / ``textPacked`` likewise
+    for the texts; keys, types and scales are
     :mod:`parkmap.webmap.payload_schema` (``x``/``y`` offsets in millionths of a degree, ``inv``
     in 0.0001 亿元 as differences, ``st``/``ind``/``park``/``near`` indexes, ``day``, ``km``,
     texts ``name``/``id``/``warn``, and ``osys``/``ox``/``oy`` for files with rows in another
@@ -550,7 +551,17 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
         ints(schema.ORIG_SYS, system)
         ints(schema.ORIG_LON, np.where(shown, ox, 0))
         ints(schema.ORIG_LAT, np.where(shown, oy, 0))
-    layout, blob = packing.sections_blob(sections)
+    # Numbers and texts in two blocks: the page paints from the first while it unpacks the
+    # second (names, ids and warnings are most of the bytes and needed only for reading).
+    is_text = [
+        kind == "utf8" or key.endswith(schema.LENGTHS_SUFFIX) for key, kind, _, _ in sections
+    ]
+    layout, blob = packing.sections_blob(
+        [x for x, t in zip(sections, is_text, strict=True) if not t]
+    )
+    text_layout, text_blob = packing.sections_blob(
+        [x for x, t in zip(sections, is_text, strict=True) if t]
+    )
     meta = {k: v for k, v in data.items() if k != "columns"}
     return {
         **meta,
@@ -558,7 +569,9 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
         schema.LON_ORIGIN: x0,
         schema.LAT_ORIGIN: y0,
         schema.LAYOUT_KEY: layout,
-        schema.PACKED_KEY: base64.b64encode(packing.gzip_bytes(blob, PACK_LEVEL)).decode("ascii"),
+        schema.PACKED_KEY: _gzip_base64(blob),
+        schema.TEXT_LAYOUT_KEY: text_layout,
+        schema.TEXT_PACKED_KEY: _gzip_base64(text_blob),
         "aggregate": {
             "above": AGGREGATE_ABOVE,
             "radius": 16,
@@ -569,12 +582,22 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _gzip_base64(blob: bytes) -> str:
+    return base64.b64encode(packing.gzip_bytes(blob, PACK_LEVEL)).decode("ascii")
+
+
 def unpack_raw(payload: dict[str, Any]) -> dict[str, Any]:
     """The packed sections of a payload as stored: integer columns as NumPy int64 (float64
     for ``f64`` sections) arrays, text columns as lists of ``str``; optional columns the
     packer left out are absent."""
-    packed = gzip.decompress(base64.b64decode(payload[schema.PACKED_KEY]))
-    return packing.read_sections(payload[schema.LAYOUT_KEY], packed)
+    out: dict[str, Any] = {}
+    for layout, packed in (
+        (schema.LAYOUT_KEY, schema.PACKED_KEY),
+        (schema.TEXT_LAYOUT_KEY, schema.TEXT_PACKED_KEY),
+    ):
+        blob = gzip.decompress(base64.b64decode(payload[packed]))
+        out.update(packing.read_sections(payload[layout], blob))
+    return out
 
 
 def unpack_projects(payload: dict[str, Any]) -> dict[str, Any]:

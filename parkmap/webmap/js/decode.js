@@ -106,21 +106,45 @@ TextColumn.prototype.find = function (needle, limit) {
   return out;
 };
 
-/** The payload's packed sections: integer columns as typed arrays, texts as TextColumns. */
-function unpack(schema, d) {
-  return gunzipBase64(d[schema.packed]).then(function (buffer) {
+/** Sections of one packed block (base64 b64, layout [[key, type, bytes, delta], ...]) into
+ * raw: integer columns as typed arrays, text columns as TextColumns. */
+function unpackBlock(schema, b64, layout, raw) {
+  return gunzipBase64(b64).then(function (buffer) {
     var all = new Uint8Array(buffer);
-    var raw = {};
     var pos = 0;
-    d[schema.layout].forEach(function (entry) {
+    layout.forEach(function (entry) {
       var key = entry[0];
       var part = all.subarray(pos, pos + entry[2]);
       pos += entry[2];
-      if (entry[1] === "utf8") raw[key] = new TextColumn(raw[key + schema.lengths], part);
-      else raw[key] = readInts(part, entry[1], entry[3]);
+      if (entry[1] === "utf8") {
+        raw[key] = new TextColumn(raw[key + schema.lengths], part);
+        delete raw[key + schema.lengths];
+      } else raw[key] = readInts(part, entry[1], entry[3]);
     });
     return raw;
   });
+}
+
+/** The number sections of payload d (a promise of raw; see unpackBlock). */
+function unpackNumbers(schema, d) {
+  return unpackBlock(schema, d[schema.packed], d[schema.layout], {});
+}
+
+/** The text sections of payload d, added to raw. */
+function unpackTexts(schema, d, raw) {
+  return unpackBlock(schema, d[schema.textPacked], d[schema.textLayout], raw);
+}
+
+/** Every section of payload d. */
+function unpack(schema, d) {
+  return unpackNumbers(schema, d).then(function (raw) {
+    return unpackTexts(schema, d, raw);
+  });
+}
+
+/** n empty texts. */
+function emptyTexts(n) {
+  return new TextColumn(new Int8Array(n), new Uint8Array(0));
 }
 
 /** An n-long Int32Array of value. */
@@ -147,8 +171,9 @@ function isoDay(day) {
 /**
  * The columns of projects payload d from its unpacked sections raw, as the runtime uses them:
  * lon, lat (degrees), inv (亿元, schema.missing when unknown), year (0 when undated), st, ind,
- * park, near, day (typed arrays), km (NaN when not shown), name, id, warn (TextColumns: .at(i)),
- * and orig(i): the coordinates as the file gave them ("" for rows given in WGS-84).
+ * park, near, day (typed arrays), km (NaN when not shown), name, id, warn (TextColumns: .at(i);
+ * empty until raw holds them: see addTexts), and orig(i): the coordinates as the file gave
+ * them ("" for rows given in WGS-84).
  */
 function decodeColumns(schema, d, raw) {
   var f = schema.fields;
@@ -160,7 +185,7 @@ function decodeColumns(schema, d, raw) {
   var y = raw[f.lat.key];
   var inv = raw[f.inv.key];
   var km = raw[f.km.key];
-  var empty = new TextColumn(new Int8Array(n), new Uint8Array(0));
+  var empty = emptyTexts(n);
   var c = {
     lon: new Float64Array(n),
     lat: new Float64Array(n),
@@ -171,7 +196,7 @@ function decodeColumns(schema, d, raw) {
     ind: raw[f.ind.key],
     park: raw[f.park.key],
     near: raw[f.near.key],
-    name: raw[f.name.key],
+    name: raw[f.name.key] || empty,
     id: raw[f.id.key] || empty,
     day: raw[f.day.key] || filledInts(n, missing),
     warn: raw[f.warn.key] || empty,
@@ -200,4 +225,13 @@ function decodeColumns(schema, d, raw) {
     c.km[i] = km && km[i] >= 0 ? km[i] / ks : NaN;
   }
   return c;
+}
+
+/** Put the text columns of raw (unpackTexts) into columns c. */
+function addTexts(schema, c, raw) {
+  var f = schema.fields;
+  ["name", "id", "warn"].forEach(function (column) {
+    var texts = raw[f[column].key];
+    if (texts) c[column] = texts;
+  });
 }

@@ -88,6 +88,46 @@ function projectPopup(s, d, i) {
   return html + "</div>";
 }
 
+/** Points in view above which markers are stamped from sprites (radius rounded to 1 px). */
+var SPRITES_ABOVE = 5000;
+/** Room around a sprite's circle for its stroke, px. */
+var SPRITE_PAD = 2;
+
+/** A project marker: filled (known investment) with a white rim, else a coloured ring. */
+function paintMarker(ctx, x, y, r, color, filled) {
+  ctx.beginPath();
+  ctx.arc(x, y, r, 0, 2 * Math.PI);
+  if (filled) {
+    ctx.globalAlpha = 0.85;
+    ctx.fillStyle = color;
+    ctx.fill();
+    ctx.globalAlpha = 1;
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "#ffffff";
+  } else {
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = color;
+  }
+  ctx.stroke();
+}
+
+/** The marker of radius r as a small canvas (cached in sprites), for the device's pixel ratio. */
+function markerSprite(sprites, color, r, filled, ratio) {
+  var key = color + (filled ? "+" : "-") + r + "@" + ratio;
+  var sprite = sprites.get(key);
+  if (sprite) return sprite;
+  var css = 2 * (r + SPRITE_PAD);
+  sprite = document.createElement("canvas");
+  sprite.width = Math.ceil(css * ratio);
+  sprite.height = Math.ceil(css * ratio);
+  sprite.cssSize = css;
+  var g = sprite.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  paintMarker(g, r + SPRITE_PAD, r + SPRITE_PAD, r, color, filled);
+  sprites.set(key, sprite);
+  return sprite;
+}
+
 /**
  * Methods of the projects layer (an L.Layer): all projects painted on one canvas from the
  * column arrays. When more than d.aggregate.above filtered projects are in view, they are
@@ -245,15 +285,18 @@ var projectsLayerMethods = {
     var py = this.py;
     var w = size.x + margin;
     var h = size.y + margin;
-    // only the index cells the view (with its margin) touches, in zoom-0 pixels
+    // only the index cells the view (with its margin) touches, in zoom-0 pixels; when that is
+    // most of them, every project in turn (memory in order is faster than the cells' jumps)
     var cells = indexCells(this.index, (min.x - margin) / scale, (min.y - margin) / scale,
       (min.x + w) / scale, (min.y + h) / scale);
     var order = this.index.order;
     var start = this.index.start;
-    for (var k = 0; k < cells.length; k++) {
-      var cell = cells[k];
-      for (var j = start[cell], end = start[cell + 1]; j < end; j++) {
-        var i = order[j];
+    var all = cells.length > INDEX_SIDE * INDEX_SIDE / 4;
+    for (var k = 0; k < (all ? 1 : cells.length); k++) {
+      var from = all ? 0 : start[cells[k]];
+      var to = all ? this.n : start[cells[k] + 1];
+      for (var j = from; j < to; j++) {
+        var i = all ? j : order[j];
         if (!pass[i]) continue;
         var x = mx[i] * scale - min.x;
         var y = my[i] * scale - min.y;
@@ -277,6 +320,9 @@ var projectsLayerMethods = {
   _drawPoints: function (ctx, visible) {
     var c = this.c;
     var cells = new Map();
+    var many = visible.length > SPRITES_ABOVE;
+    var ratio = window.devicePixelRatio || 1;
+    var sprites = (this._sprites = this._sprites || new Map());
     this._bins = null;
     for (var k = 0; k < visible.length; k++) {
       var i = visible[k];
@@ -284,20 +330,15 @@ var projectsLayerMethods = {
       var y = this.py[i];
       var r = this.radiusOf(i);
       var color = this.colorOf(i);
-      ctx.beginPath();
-      ctx.arc(x, y, r, 0, 2 * Math.PI);
-      if (c.inv[i] >= 0) {
-        ctx.globalAlpha = 0.85;
-        ctx.fillStyle = color;
-        ctx.fill();
-        ctx.globalAlpha = 1;
-        ctx.lineWidth = 1;
-        ctx.strokeStyle = "#ffffff";
+      if (many) {
+        // one copy of a marker drawn once: paths, fills and strokes by the hundred thousand
+        // would take a minute
+        var half = Math.round(r);
+        var sprite = markerSprite(sprites, color, half, c.inv[i] >= 0, ratio);
+        ctx.drawImage(sprite, x - half - SPRITE_PAD, y - half - SPRITE_PAD, sprite.cssSize, sprite.cssSize);
       } else {
-        ctx.lineWidth = 2;
-        ctx.strokeStyle = color;
+        paintMarker(ctx, x, y, r, color, c.inv[i] >= 0);
       }
-      ctx.stroke();
       var key = cellKey(cellOf(x), cellOf(y));
       var list = cells.get(key);
       if (list) list.push(i);
@@ -493,10 +534,15 @@ function projectsLayer(map, d) {
   s.layers.projects = layer;
   s.data.projects = d;
   var done = expectData();
-  unpack(PAYLOAD_SCHEMA, d)
+  // numbers first: the projects are painted while their names are still being unpacked
+  unpackNumbers(PAYLOAD_SCHEMA, d)
     .then(function (raw) {
       d.columns = decodeColumns(PAYLOAD_SCHEMA, d, raw);
       layer.setColumns(d.columns);
+      return unpackTexts(PAYLOAD_SCHEMA, d, {});
+    })
+    .then(function (texts) {
+      addTexts(PAYLOAD_SCHEMA, d.columns, texts);
     })
     .catch(function (err) {
       console.error("parkmap: could not unpack the projects: " + err);
