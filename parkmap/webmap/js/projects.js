@@ -129,6 +129,49 @@ function markerSprite(sprites, color, r, filled, ratio) {
 }
 
 /**
+ * Paint sprite's pixels over frame (an ImageData) with its top-left corner at device pixel
+ * (ox, oy), "source-over" as the canvas would (colours are not premultiplied in ImageData).
+ */
+function stampSprite(frame, sprite, ox, oy) {
+  if (!sprite.pixels) {
+    sprite.pixels = sprite.getContext("2d").getImageData(0, 0, sprite.width, sprite.height).data;
+  }
+  var src = sprite.pixels;
+  var dst = frame.data;
+  var W = frame.width;
+  var H = frame.height;
+  var sw = sprite.width;
+  var sh = sprite.height;
+  for (var sy = 0; sy < sh; sy++) {
+    var ty = oy + sy;
+    if (ty < 0 || ty >= H) continue;
+    for (var sx = 0; sx < sw; sx++) {
+      var tx = ox + sx;
+      if (tx < 0 || tx >= W) continue;
+      var si = (sy * sw + sx) * 4;
+      var a = src[si + 3];
+      if (!a) continue;
+      var di = (ty * W + tx) * 4;
+      var da = dst[di + 3];
+      if (a === 255 || !da) {
+        dst[di] = src[si];
+        dst[di + 1] = src[si + 1];
+        dst[di + 2] = src[si + 2];
+        dst[di + 3] = a;
+        continue;
+      }
+      var sa = a / 255;
+      var keep = (da / 255) * (1 - sa);
+      var oa = sa + keep;
+      dst[di] = (src[si] * sa + dst[di] * keep) / oa;
+      dst[di + 1] = (src[si + 1] * sa + dst[di + 1] * keep) / oa;
+      dst[di + 2] = (src[si + 2] * sa + dst[di + 2] * keep) / oa;
+      dst[di + 3] = oa * 255;
+    }
+  }
+}
+
+/**
  * Methods of the projects layer (an L.Layer): all projects painted on one canvas from the
  * column arrays. When more than d.aggregate.above filtered projects are in view, they are
  * binned into screen hexagons (d.aggregate.radius px) coloured by count with fixed breaks.
@@ -193,7 +236,8 @@ var projectsLayerMethods = {
 
   onAdd: function (map) {
     this._canvas = L.DomUtil.create("canvas", "pm-projects leaflet-zoom-hide", map.getPane("pmProjects"));
-    map.on("moveend viewreset resize", this.redraw, this);
+    // (no viewreset: Leaflet fires moveend after it anyway, and a redraw of many points costs)
+    map.on("moveend resize", this.redraw, this);
     var self = this;
     var box = map.getContainer();
     this._onMove = function (e) {
@@ -226,7 +270,7 @@ var projectsLayerMethods = {
     box.removeEventListener("mousemove", this._onMove, true);
     box.removeEventListener("click", this._onClick, true);
     box.classList.remove("pm-pointer");
-    map.off("moveend viewreset resize", this.redraw, this);
+    map.off("moveend resize", this.redraw, this);
     if (this._tip) map.closeTooltip(this._tip);
     L.DomUtil.remove(this._canvas);
     this._canvas = null;
@@ -323,6 +367,7 @@ var projectsLayerMethods = {
     var many = visible.length > SPRITES_ABOVE;
     var ratio = window.devicePixelRatio || 1;
     var sprites = (this._sprites = this._sprites || new Map());
+    var frame = many ? ctx.createImageData(ctx.canvas.width, ctx.canvas.height) : null;
     this._bins = null;
     for (var k = 0; k < visible.length; k++) {
       var i = visible[k];
@@ -331,11 +376,11 @@ var projectsLayerMethods = {
       var r = this.radiusOf(i);
       var color = this.colorOf(i);
       if (many) {
-        // one copy of a marker drawn once: paths, fills and strokes by the hundred thousand
-        // would take a minute
+        // a marker painted once, then its pixels copied: canvas paths (or drawImage) by the
+        // hundred thousand take the browser a minute to rasterise
         var half = Math.round(r);
         var sprite = markerSprite(sprites, color, half, c.inv[i] >= 0, ratio);
-        ctx.drawImage(sprite, x - half - SPRITE_PAD, y - half - SPRITE_PAD, sprite.cssSize, sprite.cssSize);
+        stampSprite(frame, sprite, Math.round((x - half - SPRITE_PAD) * ratio), Math.round((y - half - SPRITE_PAD) * ratio));
       } else {
         paintMarker(ctx, x, y, r, color, c.inv[i] >= 0);
       }
@@ -344,6 +389,7 @@ var projectsLayerMethods = {
       if (list) list.push(i);
       else cells.set(key, [i]);
     }
+    if (frame) ctx.putImageData(frame, 0, 0);
     this._grid = cells;
   },
 
