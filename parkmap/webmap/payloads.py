@@ -46,7 +46,8 @@ DENSITY_CUTOFF = 0.02
 
 DECIMALS = 6
 
-#: Projects in view above which the projects layer shows hexagon bins instead of points.
+#: Projects in view above which the projects layer shows hexagon bins instead of points (below
+#: :data:`POINTS_FROM_ZOOM`).
 AGGREGATE_ABOVE = 20_000
 #: Zoom from which every project in view is drawn as a point, however many (a park's width fills
 #: the view about there), so that zooming in always ends at single projects.
