@@ -108,7 +108,7 @@ def check_page(html: Path, csv_path: Path) -> dict[str, Any]:
             x0, y0, x1, y1 = park.bounds
             start = time.perf_counter()
             page.evaluate(
-                "(b) => parkmap.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {animate: false})",
+                "(b) => { parkmap.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {animate: false}); }",
                 [x0, y0, x1, y1],
             )
             zoom_s = time.perf_counter() - start

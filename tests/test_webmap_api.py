@@ -102,7 +102,7 @@ def test_zooming_to_a_park_shows_every_project_inside_it(page, built):
     assert inside.sum() >= in_park.sum() == max(counts) > 1000
     x0, y0, x1, y1 = park.bounds
     page.page.evaluate(
-        "(b) => parkmap.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {animate: false})",
+        "(b) => { parkmap.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {animate: false}); }",
         [x0, y0, x1, y1],
     )
     page.settle()
