@@ -638,8 +638,24 @@ def cluster(
 
 
 @main.command()
-@click.argument("old", required=False)
-@click.argument("new", required=False)
+@click.argument("old", required=False, metavar="[OLD]")
+@click.argument("new", required=False, metavar="[NEW]")
+@click.option(
+    "--table",
+    help="Database table of both snapshots, when OLD and NEW are databases (SCHEMA.TABLE "
+    "allowed), or of every snapshot with --snapshot-column.",
+)
+@click.option("--query", help="SELECT giving the records of both snapshots (instead of --table).")
+@click.option("--old-table", metavar="TABLE", help="Table of the old snapshot (replaces --table).")
+@click.option("--new-table", metavar="TABLE", help="Table of the new snapshot (replaces --table).")
+@click.option("--old-query", metavar="SQL", help="SELECT giving the old snapshot.")
+@click.option("--new-query", metavar="SQL", help="SELECT giving the new snapshot.")
+@click.option(
+    "--snapshot-column",
+    metavar="COLUMN",
+    help="One table holding every snapshot: the column with each row's snapshot date; "
+    "--since and --until choose the two days.",
+)
 @click.option(
     "--parks",
     "parks",
@@ -684,13 +700,14 @@ def cluster(
 @click.option(
     "--since",
     metavar="DATE",
-    help="With --history: the old snapshot is the last one taken on or before DATE (YYYY-MM-DD).",
+    help="With --history or --snapshot-column: the old snapshot is the last one taken on or "
+    "before DATE (YYYY-MM-DD).",
 )
 @click.option(
     "--until",
     metavar="DATE",
-    help="With --history: the new snapshot is the last one taken on or before DATE "
-    "(default: the latest).",
+    help="With --history or --snapshot-column: the new snapshot is the last one taken on or "
+    "before DATE (default: the latest).",
 )
 @_out_option(
     COMPARE_DEFAULTS.out,
@@ -708,6 +725,11 @@ def cluster(
 def compare(
     old: str | None,
     new: str | None,
+    old_table: str | None,
+    new_table: str | None,
+    old_query: str | None,
+    new_query: str | None,
+    snapshot_column: str | None,
     history: str | None,
     since: str | None,
     until: str | None,
@@ -719,15 +741,21 @@ def compare(
 ) -> None:
     """Compare two snapshots of the project ledger and write the weekly bulletin.
 
-    OLD and NEW are anything --projects accepts (two files of the ledger). Projects are
-    matched by project_id, or by name and park where the ledger gives no id. Writes
-    changes.csv (one row per change), park_changes.csv (per park, before and after),
-    map.html (the new snapshot with a layer of changes), bulletin.pdf and bulletin.md.
+    OLD and NEW are anything --projects accepts: two files of the ledger, or two
+    databases (a postgresql:// URL or a .gpkg/.sqlite file) with --table or --query for
+    both. Two tables or queries of one database: give it once, with --old-table and
+    --new-table (or --old-query and --new-query). One table holding every week's rows:
+    --snapshot-column COLUMN with --since (and --until). Projects are matched by
+    project_id, or by name and park where the ledger gives no id. Writes changes.csv (one
+    row per change), park_changes.csv (per park, before and after), map.html (the new
+    snapshot with a layer of changes), bulletin.pdf and bulletin.md.
 
     Example:
 
+    \b
         parkmap compare 台账-0601.xlsx 台账-0608.xlsx --out 周报
-
+        parkmap compare postgresql://planner@db/ledger --old-table w0601 --new-table w0608
+        parkmap compare 台账.gpkg --table projects --snapshot-column 日期 --since 2020-06-01
         parkmap compare --history 历史.gpkg --since 2020-06-01 --out 周报
     """
     from parkmap.pipeline import compare as run_compare
@@ -740,6 +768,11 @@ def compare(
         old=old,
         new=new,
         inputs=inputs,
+        old_table=old_table,
+        new_table=new_table,
+        old_query=old_query,
+        new_query=new_query,
+        snapshot_column=snapshot_column,
         history=history,
         since=since,
         until=until,

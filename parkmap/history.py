@@ -91,6 +91,10 @@ def _engine(store: str | os.PathLike[str]) -> Engine:
     except ImportError as exc:  # pragma: no cover - a dependency
         raise UsageError("the history store needs SQLAlchemy: pip install sqlalchemy") from exc
     url = str(store) if is_url(store) else "sqlite:///" + str(Path(store).resolve())
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        # psycopg 3, as the reader uses (SQLAlchemy 2.0 would pick psycopg2)
+        url = "postgresql+psycopg" + sep + rest
     try:
         return create_engine(url)
     except Exception as exc:
@@ -255,10 +259,17 @@ def read_snapshot(store: str | os.PathLike[str], date: _dt.date) -> pd.DataFrame
 
 
 def choose_dates(
-    dates: list[_dt.date], since: _dt.date, until: _dt.date | None, store: str
+    dates: list[_dt.date],
+    since: _dt.date,
+    until: _dt.date | None,
+    store: str,
+    *,
+    kind: str = "history store",
 ) -> tuple[_dt.date, _dt.date]:
     """The old snapshot (the last on or before ``since``) and the new one (the last on or
     before ``until``, default the latest).
+
+    ``kind`` and ``store`` name the source in messages (``history store h.gpkg``).
 
     Raises
     ------
@@ -266,18 +277,17 @@ def choose_dates(
         When there is no snapshot on or before ``since``, or none after it to compare with.
     """
     listed = ", ".join(d.isoformat() for d in dates[-8:]) or "none"
+    store = f"{kind} {store}".strip()
     before = [d for d in dates if d <= since]
     if not before:
         raise InputError(
-            f"history store {store}: no snapshot on or before {since.isoformat()} "
-            f"(snapshots: {listed})"
+            f"{store}: no snapshot on or before {since.isoformat()} (snapshots: {listed})"
         )
     last = [d for d in dates if until is None or d <= until]
     old, new = before[-1], last[-1] if last else before[-1]
     if new <= old:
         raise InputError(
-            f"history store {store}: no snapshot after {old.isoformat()} to compare with "
-            f"(snapshots: {listed})"
+            f"{store}: no snapshot after {old.isoformat()} to compare with (snapshots: {listed})"
         )
     return old, new
 

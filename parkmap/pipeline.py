@@ -72,14 +72,7 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     if inputs.investment_unit is not None:
         cell_values.canonical_unit(inputs.investment_unit)  # a bad option fails before any reading
     # read
-    park_paths = list(inputs.parks) or [read.bundled_path("parks.geojson")]
-    park_layer = read.parks_from_files(
-        park_paths,
-        id_field=inputs.park_id_field,
-        name_field=inputs.park_name_field,
-        coords=inputs.parks_coords,
-        encoding=inputs.parks_encoding,
-    )
+    park_layer = _park_layer(inputs)
     projects = inputs.projects
     if projects is None and (inputs.table is not None or inputs.query is not None):
         raise UsageError(
@@ -92,6 +85,7 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
         header_row=inputs.header_row,
         table=inputs.table,
         query=inputs.query,
+        snapshot=_snapshot(inputs),
     )
     # validate: every row kept (perhaps with warnings) or rejected with a reason
     loaded = validate.validate_records(
@@ -101,12 +95,10 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
         raise InputError(_no_rows_message(loaded.path, loaded.row_label))
     # to WGS-84
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
-    # join, then check the coordinate system against the parks, then the park figures
-    joined = join_projects_to_parks(
-        loaded.projects, park_layer, declared_within_km=inputs.declared_within_km
-    )
-    # plausibility: far-off points and amounts in the wrong unit get row warnings
-    joined = check_plausibility(joined)
+    # join, plausibility, the park figures
+    figures = _join_and_measure(loaded.projects, park_layer, inputs)
+    joined = figures.projects
+    # check the coordinate system against the parks
     alerts = []
     check = check_coordinate_system(loaded.projects, park_layer)
     if check is not None and check.suspicious:
@@ -120,34 +112,83 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     notes = [*park_layer.attrs.get("notes", []), *loaded.notes]
     if metric_note:
         notes.append(metric_note)
-    known = metrics.known_figures(joined)  # "no investment column" is unknown, not 0
-    notes.extend(metrics.unknown_notes(known))
-    summary = metrics.park_summary(park_layer, joined, known=known)
-    # What a default title is made of (parkmap.webmap.compose.default_title).
-    summary.attrs["layer"] = {
-        "demo": not inputs.parks,
-        "name": Path(inputs.parks[0]).stem if len(inputs.parks) == 1 else "",
-    }
-    if inputs.context is not None:
-        context, context_notes = _user_context(inputs.context)
-        notes.extend(context_notes)
-    else:
-        context = _context_near(park_layer, joined)
-    breakdown = metrics.park_breakdown(park_layer, joined, by="industry", known=known)
+    notes.extend(metrics.unknown_notes(figures.known))  # "no investment column" is unknown
+    notes.extend(figures.context_notes)
     return Analysis(
-        known_figures=known,
-        parks=summary,
+        known_figures=figures.known,
+        parks=figures.parks,
         projects=joined,
         rejected=loaded.rejected,
-        breakdown=breakdown,
+        breakdown=figures.breakdown,
         summary=validate.summarise(joined, loaded.rejected, blank=len(loaded.blank_rows)),
         problems=validate.problems(
             joined, loaded.rejected, path=loaded.path, row_label=loaded.row_label
         ),
         notes=notes,
         alerts=alerts,
-        context=context,
+        context=figures.context,
     )
+
+
+def _park_layer(inputs: InputOptions) -> gpd.GeoDataFrame:
+    """The park layers of ``inputs`` (the bundled parks when it names none), in one layer."""
+    return read.parks_from_files(
+        list(inputs.parks) or [read.bundled_path("parks.geojson")],
+        id_field=inputs.park_id_field,
+        name_field=inputs.park_name_field,
+        coords=inputs.parks_coords,
+        encoding=inputs.parks_encoding,
+    )
+
+
+def _snapshot(inputs: InputOptions) -> tuple[str, Any] | None:
+    """``(column, day)`` of a snapshot table's rows to read, or ``None`` for every row."""
+    if inputs.snapshot_column is None and inputs.snapshot_date is None:
+        return None
+    if inputs.snapshot_column is None or inputs.snapshot_date is None:
+        raise UsageError("a snapshot column and a snapshot date go together")
+    from parkmap.history import parse_date
+
+    return inputs.snapshot_column, parse_date(inputs.snapshot_date, "snapshot_date")
+
+
+@dataclass
+class _Figures:
+    """What the join and metrics stages make of mapped records (:func:`_join_and_measure`)."""
+
+    projects: gpd.GeoDataFrame
+    known: frozenset[str]
+    parks: gpd.GeoDataFrame
+    breakdown: pd.DataFrame
+    context: gpd.GeoDataFrame | None
+    context_notes: list[str]
+
+
+def _join_and_measure(
+    points: gpd.GeoDataFrame, park_layer: gpd.GeoDataFrame, inputs: InputOptions
+) -> _Figures:
+    """Join WGS-84 project points to the parks, flag implausible rows and compute the park
+    figures, the industry breakdown and the context layer: the steps :func:`analyse` and
+    :func:`analyse_records` share."""
+    joined = join_projects_to_parks(
+        points, park_layer, declared_within_km=inputs.declared_within_km
+    )
+    # plausibility: far-off points and amounts in the wrong unit get row warnings
+    joined = check_plausibility(joined)
+    known = metrics.known_figures(joined)  # "no investment column" is unknown, not 0
+    summary = metrics.park_summary(park_layer, joined, known=known)
+    # What a default title is made of (parkmap.webmap.compose.default_title).
+    summary.attrs["layer"] = {
+        "demo": not inputs.parks,
+        "name": Path(inputs.parks[0]).stem if len(inputs.parks) == 1 else "",
+    }
+    context_notes: list[str] = []
+    if inputs.context is not None:
+        context, context_notes = _user_context(inputs.context)
+    else:
+        context = _context_near(park_layer, joined)
+    breakdown = metrics.park_breakdown(park_layer, joined, by="industry", known=known)
+    return _Figures(joined, known, summary, breakdown, context, context_notes)
 
 
 def _no_rows_message(path: PathLike, row_label: str) -> str:
@@ -679,13 +720,7 @@ def analyse_records(records: pd.DataFrame, inputs: InputOptions | None = None) -
         The park layers (``inputs.projects`` is not read); ``None``: the bundled parks.
     """
     inputs = inputs or InputOptions()
-    park_layer = read.parks_from_files(
-        list(inputs.parks) or [read.bundled_path("parks.geojson")],
-        id_field=inputs.park_id_field,
-        name_field=inputs.park_name_field,
-        coords=inputs.parks_coords,
-        encoding=inputs.parks_encoding,
-    )
+    park_layer = _park_layer(inputs)
     located = records.drop(
         columns=[c for c in ("park_id", "park_ids", "geometry") if c in records.columns]
     )
@@ -694,23 +729,17 @@ def analyse_records(records: pd.DataFrame, inputs: InputOptions | None = None) -
         geometry=gpd.points_from_xy(located["lon"], located["lat"]),
         crs=WGS84,
     )
-    joined = check_plausibility(join_projects_to_parks(points, park_layer))
-    known = metrics.known_figures(joined)
-    summary = metrics.park_summary(park_layer, joined, known=known)
-    summary.attrs["layer"] = {
-        "demo": not inputs.parks,
-        "name": Path(inputs.parks[0]).stem if len(inputs.parks) == 1 else "",
-    }
+    figures = _join_and_measure(points, park_layer, inputs)
     return Analysis(
-        known_figures=known,
-        parks=summary,
-        projects=joined,
+        known_figures=figures.known,
+        parks=figures.parks,
+        projects=figures.projects,
         rejected=_no_rejections(),
-        breakdown=metrics.park_breakdown(park_layer, joined, by="industry", known=known),
-        summary=validate.summarise(joined, _no_rejections(), blank=0),
+        breakdown=figures.breakdown,
+        summary=validate.summarise(figures.projects, _no_rejections(), blank=0),
         problems=[],
-        notes=list(park_layer.attrs.get("notes", [])),
-        context=_context_near(park_layer, joined),
+        notes=[*park_layer.attrs.get("notes", []), *figures.context_notes],
+        context=figures.context,
     )
 
 
@@ -744,13 +773,88 @@ class CompareOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
+def _compare_sides(
+    options: CompareOptions,
+) -> tuple[list[InputOptions], tuple[str, str], list[str]]:
+    """The inputs of the old and the new snapshot, what the outputs call them, and notes.
+
+    ``options.inputs.table``/``.query`` apply to both sides; ``old_table``/``old_query`` and
+    ``new_table``/``new_query`` replace them for one. With one source (``new`` ``None``) the
+    sides must differ by table, query or snapshot date.
+    """
+    shared = options.inputs
+    old_source = options.old
+    new_source = options.new if options.new is not None else options.old
+    sides = []
+    for table, query, source in (
+        (options.old_table, options.old_query, old_source),
+        (options.new_table, options.new_query, new_source),
+    ):
+        if table is None and query is None:
+            table, query = shared.table, shared.query
+        sides.append(dataclasses.replace(shared, projects=source, table=table, query=query))
+    one_source = options.new is None
+    if options.snapshot_column is not None:
+        return _snapshot_sides(options, sides)
+    if options.since is not None or options.until is not None:
+        raise UsageError("--since and --until choose snapshots of --history or --snapshot-column")
+    own = any(
+        v is not None
+        for v in (options.old_table, options.new_table, options.old_query, options.new_query)
+    )
+    if old_source is None or (one_source and not own):
+        raise UsageError(
+            "compare needs two snapshots: OLD and NEW, one database with --old-table and "
+            "--new-table (or --old-query and --new-query), one table with --snapshot-column "
+            "and --since, or --history STORE --since DATE"
+        )
+    return sides, (source_name(sides[0]), source_name(sides[1])), []
+
+
+def _snapshot_sides(
+    options: CompareOptions, sides: list[InputOptions]
+) -> tuple[list[InputOptions], tuple[str, str], list[str]]:
+    """Two days of one table's (or query's) snapshot-date column, chosen as the history
+    store's dates are: the last on or before ``since``, the last on or before ``until``."""
+    from parkmap.history import choose_dates, parse_date
+    from parkmap.read.database import snapshot_days
+
+    old, new = sides
+    if (old.projects, old.table, old.query) != (new.projects, new.table, new.query):
+        raise UsageError(
+            "--snapshot-column reads both snapshots from one table: give one source and "
+            "--table or --query, not OLD NEW or --old-/--new- options"
+        )
+    if old.projects is None or (old.table is None and old.query is None):
+        raise UsageError("--snapshot-column needs a database source with --table or --query")
+    if options.since is None:
+        raise UsageError("--snapshot-column needs --since DATE (the old snapshot)")
+    since = parse_date(options.since, "--since")
+    until = parse_date(options.until, "--until") if options.until is not None else None
+    column = options.snapshot_column
+    assert column is not None
+    days, undated = snapshot_days(old.projects, table=old.table, query=old.query, column=column)
+    label = f"{source_name(old)} ({column})"
+    day0, day1 = choose_dates(days, since, until, label, kind="")
+    chosen = [
+        dataclasses.replace(side, snapshot_column=column, snapshot_date=day.isoformat())
+        for side, day in zip(sides, (day0, day1), strict=True)
+    ]
+    notes = []
+    if undated:
+        notes.append(f"{label}: {undated} rows have no snapshot date and are in neither snapshot")
+    return chosen, (day0.isoformat(), day1.isoformat()), notes
+
+
 def compare(options: CompareOptions) -> CompareOutcome:
     """Compare two snapshots and write ``changes.csv``, ``park_changes.csv``, ``map.html``
     (the new snapshot with a layer of changes), ``bulletin.md`` and ``bulletin.pdf``.
 
     The snapshots are two inputs read as :func:`analyse` reads ``--projects`` (each is
-    ``dataclasses.replace(options.inputs, projects=…)``), or two dates of the history store
-    (``options.history``, ``options.since``). Every file is written, or none.
+    ``dataclasses.replace(options.inputs, projects=…)``, with its own table or query when
+    given), two days of a table's snapshot-date column (``options.snapshot_column``,
+    ``options.since``), or two dates of the history store (``options.history``,
+    ``options.since``). Every file is written, or none.
 
     Raises
     ------
@@ -765,7 +869,7 @@ def compare(options: CompareOptions) -> CompareOutcome:
 
     setup = _fonts(options.lang, options.font)  # a bad font fails before the data is read
     if options.history is not None:
-        if options.old is not None or options.new is not None:
+        if options.old is not None or options.new is not None or options.snapshot_column:
             raise UsageError(
                 "give two snapshots (OLD NEW) or --history STORE --since DATE, not both"
             )
@@ -777,21 +881,17 @@ def compare(options: CompareOptions) -> CompareOutcome:
         old = analyse_records(records0, options.inputs)
         new = analyse_records(records1, options.inputs)
         labels = (day0.isoformat(), day1.isoformat())
+        side_notes: list[str] = []
     else:
-        if options.old is None or options.new is None:
-            raise UsageError(
-                "compare needs two snapshots, OLD and NEW, or --history STORE --since DATE"
-            )
-        old = analyse(dataclasses.replace(options.inputs, projects=options.old))
-        new = analyse(dataclasses.replace(options.inputs, projects=options.new))
-        labels = (source_name(options.old), source_name(options.new))
-        for analysis, inputs in ((old, options.old), (new, options.new)):
+        sides, labels, side_notes = _compare_sides(options)
+        old, new = (analyse(inputs) for inputs in sides)
+        for analysis, inputs in zip((old, new), sides, strict=True):
             if not len(analysis.projects):
                 raise NothingMappedError(
                     nothing_mapped_message(analysis, inputs, {}), analysis=analysis, files={}
                 )
     comparison = compare_snapshots(old.projects, new.projects, new.parks, lang=options.lang)
-    messages = [comparison.match.line(), *comparison.match.warnings]
+    messages = [comparison.match.line(), *comparison.match.warnings, *side_notes]
     if setup.warning:
         messages.append(setup.warning)
     from parkmap.export.bulletin import bulletin_markdown, save_bulletin_pdf

@@ -100,6 +100,10 @@ class InputOptions:
     table, query
         The database table (``schema.table`` allowed) or ``SELECT`` that holds the records,
         when ``projects`` is a database (:mod:`parkmap.read.database`).
+    snapshot_column, snapshot_date
+        Of a database table or query holding many snapshots of the ledger: the column with
+        each row's snapshot date, and the day (``YYYY-MM-DD``) whose rows are read. ``parkmap
+        compare --snapshot-column`` chooses the days; ``None``: every row.
     declared_within_km
         A project outside every park that declares one (所属园区) within this many km of its
         outline is counted in it, with a warning (:data:`DECLARED_WITHIN_KM`); 0 turns the
@@ -120,6 +124,8 @@ class InputOptions:
     table: str | None = None
     query: str | None = None
     declared_within_km: float = DECLARED_WITHIN_KM
+    snapshot_column: str | None = None
+    snapshot_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,14 +287,23 @@ class CompareOptions:
     Attributes
     ----------
     old, new
-        The two snapshots: anything ``--projects`` accepts. Both ``None`` with ``history``.
+        The two snapshots: anything ``--projects`` accepts. Both ``None`` with ``history``;
+        ``new`` ``None`` (the same source as ``old``) when the two are told apart by their
+        tables, queries or snapshot dates.
     inputs
         The park layers and how to read the snapshots (its ``projects`` is ignored: each
-        snapshot is read as ``dataclasses.replace(inputs, projects=old)``).
+        snapshot is read as ``dataclasses.replace(inputs, projects=old)``). Its ``table`` or
+        ``query`` applies to both snapshots.
+    old_table, new_table, old_query, new_query
+        The table or query of one snapshot, in place of ``inputs.table``/``inputs.query``.
+    snapshot_column
+        One table (or query) holding every snapshot: the column with each row's snapshot
+        date; the old snapshot is the last day on or before ``since``, the new one the last
+        on or before ``until`` (default: the latest).
     history, since, until
-        Instead of two files: the history store, the old snapshot (the last one taken on or
-        before ``since``) and the new one (the last taken on or before ``until``; default:
-        the latest).
+        Instead of two snapshots: the history store, the old snapshot (the last one taken on
+        or before ``since``) and the new one (the last taken on or before ``until``; default:
+        the latest). ``since`` and ``until`` also choose the days of ``snapshot_column``.
     out
         Folder for ``changes.csv``, ``park_changes.csv``, ``map.html`` and the bulletin.
     lang, font
@@ -300,6 +315,11 @@ class CompareOptions:
     old: PathLike | None = None
     new: PathLike | None = None
     inputs: InputOptions = field(default_factory=InputOptions)
+    old_table: str | None = None
+    new_table: str | None = None
+    old_query: str | None = None
+    new_query: str | None = None
+    snapshot_column: str | None = None
     history: str | None = None
     since: str | None = None
     until: str | None = None

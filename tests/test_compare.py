@@ -5,6 +5,7 @@ as the two files."""
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -270,9 +271,30 @@ def test_compare_needs_two_snapshots_or_a_history(tmp_path):
         compare(CompareOptions(history=str(tmp_path / "h.gpkg"), out=tmp_path / "o"))
 
 
-def test_history_of_two_builds_compares_as_the_two_files(files, tmp_path):
+def _history_store(kind: str, folder: Path, request: pytest.FixtureRequest) -> str:
+    """A new history store: a GeoPackage or SQLite file, or a database of its own on the
+    session's PostgreSQL server (tests/conftest.py)."""
+    if kind != "postgresql":
+        return str(folder / f"history.{kind}")
+    pytest.importorskip("sqlalchemy", reason="sqlalchemy not installed (pip install 'parkmap[db]')")
+    import pg_server
+    from psycopg import sql
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"history_{uuid.uuid4().hex[:8]}"
+    with server.admin() as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(pg_server.USER)
+            )
+        )
+    return str(server.url(database=name))
+
+
+@pytest.mark.parametrize("kind", ["gpkg", "sqlite", "postgresql"])
+def test_history_of_two_builds_compares_as_the_two_files(files, tmp_path, kind, request):
     old, new, parks = files
-    store = tmp_path / "history.gpkg"
+    store = _history_store(kind, tmp_path, request)
     runner = CliRunner()
     for path, day in ((old, "2020-06-01"), (new, "2020-06-08")):
         result = runner.invoke(
@@ -293,17 +315,17 @@ def test_history_of_two_builds_compares_as_the_two_files(files, tmp_path):
         )
         assert result.exit_code == 0, result.output
         assert f"added the snapshot of {day}" in result.output
-    # a real GeoPackage: GDAL lists the table
-    import pyogrio
+    if kind == "gpkg":  # a real GeoPackage: GDAL lists the table
+        import pyogrio
 
-    assert [row[0] for row in pyogrio.list_layers(store)] == ["parkmap_history"]
+        assert [row[0] for row in pyogrio.list_layers(store)] == ["parkmap_history"]
     by_files = compare(
         CompareOptions(old=old, new=new, inputs=InputOptions(parks=(parks,)), out=tmp_path / "a")
     )
     for since in ("2020-06-01", "2020-06-05"):  # the last snapshot on or before the date
         by_history = compare(
             CompareOptions(
-                history=str(store),
+                history=store,
                 since=since,
                 inputs=InputOptions(parks=(parks,)),
                 out=tmp_path / "b",

@@ -19,11 +19,16 @@ table of a million rows never sits in the driver and in Python row objects at on
   ``lon``/``lat`` (it wins over lon/lat columns, as in a point layer file). A geometry in another
   SRID is converted to WGS-84 with PROJ; SRID 0 (unknown) is read as lon/lat. A row whose
   geometry is not a point is rejected (as for point layer files), never reduced to a centroid.
+* **Snapshots.** A table (or query) holding many snapshots of the ledger, told apart by a
+  snapshot-date column, is read one day at a time (``snapshot=(column, day)``): the rows whose
+  column falls on that day, the day given as bound parameters (a ``date``/``timestamp``
+  column compared as such, any other as ISO text); :func:`snapshot_days` lists the days.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import math
 import os
 import re
@@ -238,6 +243,7 @@ def database_table(
     table: str | None = None,
     query: str | None = None,
     chunk_rows: int | None = None,
+    snapshot: tuple[str, _dt.date] | None = None,
 ) -> RawTable:
     """Read a database table or query as the raw table the file readers give.
 
@@ -251,6 +257,9 @@ def database_table(
         One ``SELECT``; run in a read-only transaction.
     chunk_rows
         Rows per fetch (default :data:`CHUNK_ROWS`).
+    snapshot
+        ``(column, day)``: only the rows whose snapshot-date column falls on ``day``; the
+        column itself is not read as a record field.
 
     Returns
     -------
@@ -272,7 +281,9 @@ def database_table(
     label = source_label(source, table=table, query=query)
     chunks: list[pd.DataFrame] = []
     plans: list[_Plan] = []
-    for part, plan in _chunks(source, table=table, query=query, chunk_rows=chunk_rows):
+    for part, plan in _chunks(
+        source, table=table, query=query, chunk_rows=chunk_rows, snapshot=snapshot
+    ):
         chunks.append(part)
         plans[:] = [plan]
     plan = plans[0]
@@ -301,19 +312,28 @@ def iter_chunks(
         yield part
 
 
-def _chunks(
-    source: PathLike, *, table: str | None, query: str | None, chunk_rows: int | None
-) -> Iterator[tuple[pd.DataFrame, _Plan]]:
+def _check_choice(source: PathLike, table: str | None, query: str | None) -> None:
     if (table is None) == (query is None):
         where = masked(str(source), str(source)) if is_database_url(source) else str(source)
         raise UsageError(f"{where}: give --table NAME or --query SQL (one of them)")
+
+
+def _chunks(
+    source: PathLike,
+    *,
+    table: str | None,
+    query: str | None,
+    chunk_rows: int | None,
+    snapshot: tuple[str, _dt.date] | None = None,
+) -> Iterator[tuple[pd.DataFrame, _Plan]]:
+    _check_choice(source, table, query)
     sa = _sqlalchemy()
     engine, shown = make_engine(source)
     size = chunk_rows or CHUNK_ROWS
     secret = str(source)
     try:
         with _connect(engine, shown, secret) as conn:
-            plan = _plan(conn, shown, table=table, query=query)
+            plan = _plan(conn, shown, table=table, query=query, snapshot=snapshot)
             try:
                 result = conn.execution_options(stream_results=True, yield_per=size).execute(
                     plan.statement
@@ -354,20 +374,40 @@ def _connect(engine: Engine, shown: str, secret: str) -> Iterator[Connection]:
         conn.close()
 
 
-def _plan(conn: Connection, shown: str, *, table: str | None, query: str | None) -> _Plan:
+def _query_clause(query: str) -> Any:
+    """The user's own SQL, as a subquery; every name around it is quoted by SQLAlchemy."""
+    sa = _sqlalchemy()
+    sql = query.strip().rstrip(";").strip()
+    if not sql:
+        raise UsageError("--query is empty")
+    return (
+        sa.select(sa.literal_column("*"))
+        .select_from(sa.text(f"({sql}) AS parkmap_query"))
+        .subquery("parkmap_rows")
+    )
+
+
+def _table_clause(name: QualifiedName) -> Any:
+    sa = _sqlalchemy()
+    return sa.table(
+        sa.sql.quoted_name(name.table, True),
+        schema=sa.sql.quoted_name(name.schema, True) if name.schema else None,
+    )
+
+
+def _plan(
+    conn: Connection,
+    shown: str,
+    *,
+    table: str | None,
+    query: str | None,
+    snapshot: tuple[str, _dt.date] | None = None,
+) -> _Plan:
     sa = _sqlalchemy()
     order: list[Any] = []
     key = None
     if query is not None:
-        sql = query.strip().rstrip(";").strip()
-        if not sql:
-            raise UsageError("--query is empty")
-        # The user's own SQL, as a subquery; every name around it is quoted by SQLAlchemy.
-        from_clause: Any = (
-            sa.select(sa.literal_column("*"))
-            .select_from(sa.text(f"({sql}) AS parkmap_query"))
-            .subquery("parkmap_rows")
-        )
+        from_clause = _query_clause(query)
         names, kinds = _probe(conn, sa.select(from_clause).limit(0), shown, "query")
         plan = _Plan(None, names)
         geometry = next(
@@ -379,10 +419,7 @@ def _plan(conn: Connection, shown: str, *, table: str | None, query: str | None)
     else:
         assert table is not None
         name = _existing_table(conn, parse_table_name(table), shown)
-        from_clause = sa.table(
-            sa.sql.quoted_name(name.table, True),
-            schema=sa.sql.quoted_name(name.schema, True) if name.schema else None,
-        )
+        from_clause = _table_clause(name)
         probe = sa.select(sa.literal_column("*")).select_from(from_clause).limit(0)
         names, kinds = _probe(conn, probe, shown, f"table {table}")
         plan = _Plan(None, names)
@@ -397,9 +434,20 @@ def _plan(conn: Connection, shown: str, *, table: str | None, query: str | None)
         order = [_col(sa, c) for c in columns]
         plan.geometry, plan.srid, plan.geometry_kind = _table_geometry(conn, name, names, kinds)
     plan.key = key
+    where = None
+    snapshot_column = None
+    if snapshot is not None:
+        snapshot_column = _snapshot_column(names, snapshot[0], shown)
+        kind = kinds[names.index(snapshot_column)]
+        where = _on_day(_col(sa, snapshot_column), kind, snapshot[1])
+        plan.notes.append(
+            f"the rows of {snapshot[1].isoformat()} in the snapshot column {snapshot_column}"
+        )
     as_wkb = plan.geometry_kind == "wkb"
     selected, plan.names = [], []
     for column, kind in zip(names, kinds, strict=True):
+        if column == snapshot_column:
+            continue  # which snapshot a row belongs to is no field of the record
         expr = _col(sa, column)
         if kind == "numeric":
             # Amounts become floats in any case; PostgreSQL sends float8 for the driver to parse
@@ -416,10 +464,101 @@ def _plan(conn: Connection, shown: str, *, table: str | None, query: str | None)
             selected.append(expr)
             plan.names.append(column)
     statement = sa.select(*selected).select_from(from_clause)
+    if where is not None:
+        statement = statement.where(where)
     plan.statement = statement.order_by(*order) if order else statement
     if plan.geometry is not None:
         plan.notes.append(f"coordinates from the geometry column {plan.geometry}")
     return plan
+
+
+#: PostgreSQL column types compared with a snapshot day as dates (any other type: as ISO text).
+_DATE_TYPES: Final = ("date", "timestamp", "timestamptz")
+
+
+def _snapshot_column(names: Sequence[str], column: str, shown: str) -> str:
+    """The snapshot-date column as the database spells it: as given, else the one column
+    whose name differs only in case; else an error listing the columns."""
+    if column in names:
+        return column
+    folded = [n for n in names if n.casefold() == column.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    listed = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
+    raise InputError(f"{shown}: no snapshot column {column}; columns are: {listed}")
+
+
+def _on_day(expr: Any, kind: str, day: _dt.date) -> Any:
+    """``expr`` falls on ``day``: ``day <= expr < day + 1``, both bounds bound parameters."""
+    sa = _sqlalchemy()
+    after = day + _dt.timedelta(days=1)
+    if kind in _DATE_TYPES:
+        low, high = sa.bindparam(None, day, sa.Date), sa.bindparam(None, after, sa.Date)
+    else:
+        # SQLite keeps dates as ISO text ("2026-11-27", "2026-11-27 09:00"); so may a text column
+        expr = sa.cast(expr, sa.Text)
+        low = sa.bindparam(None, day.isoformat(), sa.Text)
+        high = sa.bindparam(None, after.isoformat(), sa.Text)
+    return sa.and_(expr >= low, expr < high)
+
+
+def _as_day(value: object, column: str, shown: str) -> _dt.date:
+    """A snapshot-date cell as a day: a date, a timestamp's day, or ISO text."""
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        return _dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise InputError(
+            f"{shown}: the snapshot column {column} holds {text[:40]!r}, not a date (YYYY-MM-DD)"
+        ) from None
+
+
+def snapshot_days(
+    source: PathLike, *, table: str | None = None, query: str | None = None, column: str
+) -> tuple[list[_dt.date], int]:
+    """The days of the snapshots a table or query holds, oldest first, by its snapshot-date
+    column, and how many rows have no date there (they belong to no snapshot).
+
+    Raises
+    ------
+    InputError
+        When the column does not exist or holds something that is not a date.
+    """
+    _check_choice(source, table, query)
+    sa = _sqlalchemy()
+    engine, shown = make_engine(source)
+    secret = str(source)
+    try:
+        with _connect(engine, shown, secret) as conn:
+            if query is not None:
+                from_clause = _query_clause(query)
+                what = "query"
+            else:
+                assert table is not None
+                from_clause = _table_clause(_existing_table(conn, parse_table_name(table), shown))
+                what = f"table {table}"
+            probe = sa.select(sa.literal_column("*")).select_from(from_clause).limit(0)
+            names, _ = _probe(conn, probe, shown, what)
+            name = _snapshot_column(names, column, shown)
+            expr = _col(sa, name)
+            statement = sa.select(expr, sa.func.count()).select_from(from_clause).group_by(expr)
+            try:
+                found = conn.execute(statement).all()
+            except sa.exc.DBAPIError as exc:
+                raise InputError(
+                    f"{shown}: cannot read the {what}: {masked(_one_line(exc), secret)}"
+                ) from None
+    except (InputError, UsageError) as exc:
+        raise type(exc)(masked(str(exc), secret)) from None
+    finally:
+        engine.dispose()
+    dated = [value for value, _ in found if value is not None and str(value).strip()]
+    undated = sum(int(n) for value, n in found if value is None or not str(value).strip())
+    return sorted({_as_day(value, name, shown) for value in dated}), undated
 
 
 def _col(sa: Any, name: str) -> Any:

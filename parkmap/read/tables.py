@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import functools
 import io as _io
 import itertools
@@ -107,6 +108,7 @@ def project_table(
     header_row: int | None = None,
     table: str | None = None,
     query: str | None = None,
+    snapshot: tuple[str, datetime.date] | None = None,
 ) -> RawTable:
     """Read the cells of a project record file or database table of any supported kind.
 
@@ -122,6 +124,9 @@ def project_table(
         Spreadsheet row of the column headers (1-based); default: found (:func:`read_table`).
     table, query
         Table (``schema.table`` allowed) or ``SELECT`` of a database.
+    snapshot
+        ``(column, day)``: of a database table holding many snapshots, the rows of ``day``
+        in that snapshot-date column.
 
     Raises
     ------
@@ -131,7 +136,11 @@ def project_table(
     from parkmap.read import database
 
     if database.is_database_source(path, table=table, query=query):
-        return _database_table(path, sheet=sheet, header_row=header_row, table=table, query=query)
+        return _database_table(
+            path, sheet=sheet, header_row=header_row, table=table, query=query, snapshot=snapshot
+        )
+    if snapshot is not None:
+        raise UsageError("a snapshot column applies to a database table or query (--table/--query)")
     path = existing_path(path)
     suffix = path.suffix.lower()
     if suffix in VECTOR_SUFFIXES:
@@ -164,6 +173,7 @@ def _database_table(
     header_row: int | None,
     table: str | None,
     query: str | None,
+    snapshot: tuple[str, datetime.date] | None = None,
 ) -> RawTable:
     """A database table or query; spreadsheet options do not apply to it."""
     from parkmap.read import database
@@ -178,7 +188,7 @@ def _database_table(
     for name, value in (("--sheet", sheet), ("--header-row", header_row)):
         if value is not None:
             raise UsageError(f"{name} applies to spreadsheets, not to a database table")
-    return database.database_table(source, table=table, query=query)
+    return database.database_table(source, table=table, query=query, snapshot=snapshot)
 
 
 def decode_text(data: bytes, *, path: Path | str = "<bytes>") -> tuple[str, str]:
