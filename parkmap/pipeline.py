@@ -873,6 +873,20 @@ def compare(options: CompareOptions) -> CompareOutcome:
             raise UsageError(
                 "give two snapshots (OLD NEW) or --history STORE --since DATE, not both"
             )
+        # The store holds whole snapshots: a table or query would be silently unused.
+        chosen = (
+            options.inputs.table,
+            options.inputs.query,
+            options.old_table,
+            options.new_table,
+            options.old_query,
+            options.new_query,
+        )
+        if any(v is not None for v in chosen):
+            raise UsageError(
+                "--history STORE reads the snapshots kept in the store; --table and --query "
+                "choose records of OLD and NEW, so leave them out"
+            )
         from parkmap.history import history_pair
 
         (day0, records0), (day1, records1) = history_pair(

@@ -343,6 +343,8 @@ def test_a_snapshot_column_that_is_no_date_is_one_line(tmp_path: Path) -> None:
             "--snapshot-column needs --since",
         ),
         ({"history": "h.gpkg", "snapshot_column": "d"}, "not both"),
+        ({"history": "h.gpkg", "inputs": InputOptions(table="t")}, "leave them out"),
+        ({"history": "h.gpkg", "new_query": "select 1"}, "leave them out"),
     ],
 )
 def test_compare_sources_are_checked_before_reading(options, message, tmp_path: Path) -> None:
