@@ -222,6 +222,37 @@ def test_page_for_the_real_qingdao_districts_stays_under_5_mb(tmp_path):
     assert _hex_cells_on_page(page.read_text(encoding="utf-8")) > 0
 
 
+def _cluster(tmp_path: Path, parks_file: Path, *extra: str, n: int = 100_000) -> Path:
+    """``parkmap cluster`` on the synthetic ledger (few permutations: the page is measured)."""
+    from parkmap.cli import main
+
+    csv = _synthetic_csv(tmp_path / "projects.csv", n)
+    out = tmp_path / "cluster"
+    args = ["cluster", "--projects", str(csv), "--parks", str(parks_file), "--out", str(out)]
+    args += ["--permutations", "99", "--simulations", "9", "--no-plots", *extra]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out / "map.html"
+
+
+@pytest.mark.slow
+def test_cluster_page_for_ten_county_sized_parks_and_100k_projects_stays_under_5_mb(
+    tmp_path, counties
+):
+    import json
+    import re
+
+    parks_file = tmp_path / "counties.geojson"
+    counties.to_file(parks_file, driver="GeoJSON")
+    page = _cluster(tmp_path, parks_file)
+    assert page.stat().st_size <= PAGE_LIMIT
+    html = page.read_text(encoding="utf-8")
+    call = re.search(r"parkmap\.hotspotsLayer\(\s*map_\w+,\s*(.+?)\);\n", html)
+    data = json.loads(call.group(1))
+    # every hexagon travels as integers, none as GeoJSON
+    assert data["outlines"] == [] and len(data["shape"]["c"]) == 2 * len(data["cells"]["n"]) > 0
+
+
 @pytest.mark.browser
 def test_the_page_draws_every_cell_where_python_put_it_and_the_density_legend(browser, tmp_path):
     import json

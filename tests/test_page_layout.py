@@ -26,6 +26,7 @@ from parkmap.cli import main
 from parkmap.i18n import crs_words
 from parkmap.settings import ClusterOptions, ClusterParameters, InputOptions
 from parkmap.webmap import build_map, save_map
+from parkmap.webmap.cluster_layers import hotspot_features
 
 #: Three Shanghai parks (lon_min, lat_min, lon_max, lat_max) around 121.5 E, 31.2 N.
 SHANGHAI_PARKS = (
@@ -223,7 +224,7 @@ def test_untested_hot_spots_have_one_legend_row_and_no_z_or_p(untested):
     assert hot["note"] == hot_spots_untested(outcome.clusters, lang="zh")
     layer = _payload(html, "hotspotsLayer")
     assert layer["untested"] == "未检验"
-    props = [f["properties"] for f in layer["geojson"]["features"]]
+    props = [f["properties"] for f in hotspot_features(layer)]
     assert len(props) == len(cells)
     assert all(p["z"] is None and p["p"] is None and p["b"] == 0 for p in props)
 

@@ -22,7 +22,12 @@ from parkmap.coords import wgs84_to_gcj02
 from parkmap.errors import UsageError
 from parkmap.settings import MapOptions
 from parkmap.webmap import OfflineMap, build_map, compose, save_map
-from parkmap.webmap.cluster_layers import add_cluster_layers, cluster_map
+from parkmap.webmap.cluster_layers import (
+    add_cluster_layers,
+    cluster_map,
+    hotspot_features,
+    hotspots_payload,
+)
 
 XSS_INDUSTRY = "<img src=x onerror=window.__xss=1>"
 XSS_PARK = "<script>window.__xss=2</script>"
@@ -118,7 +123,7 @@ def test_hotspot_payload_equals_the_result(demo, demo_map):
     _, result = demo
     cells = result.hexes.cells
     data = _call_payload(demo_map.get_root().render(), "hotspotsLayer")
-    features = data["geojson"]["features"]
+    features = hotspot_features(data)
     assert len(features) == len(cells)
     props = [f["properties"] for f in features]
     assert [p["id"] for p in props] == cells["cell_id"].tolist()
@@ -128,8 +133,9 @@ def test_hotspot_payload_equals_the_result(demo, demo_map):
     for p, z, pv, inv in zip(
         props, cells["gi_z"], cells["gi_p"], cells["investment_100m_cny"], strict=True
     ):
-        assert p["z"] == pytest.approx(z, abs=5e-5)
-        assert p["p"] == pytest.approx(pv, abs=5e-7)
+        # z to 2 decimals, p to 4 significant digits: what the popup shows, and no more
+        assert p["z"] == pytest.approx(z, abs=0.005 + 1e-12)
+        assert p["p"] == pytest.approx(pv, rel=5e-4)
         assert p["inv"] == pytest.approx(inv, abs=5e-5)
     # the cells themselves: same hexagons (6-decimal rounding ≈ 0.1 m)
     for f, geom in zip(features, cells.geometry, strict=True):
@@ -148,7 +154,7 @@ def test_every_bin_gets_its_colour_and_legend_row(demo):
     synthetic = replace(result, hexes=replace(result.hexes, cells=cells))
     html = cluster_map(analysis, synthetic).get_root().render()
     data = _call_payload(html, "hotspotsLayer")
-    for f, b in zip(data["geojson"]["features"], bins, strict=True):
+    for f, b in zip(hotspot_features(data), bins, strict=True):
         assert data["colors"][f["properties"]["b"] + 3] == EXPECTED_COLORS[b]
     legend = _call_payload(html, "addLegendSections")
     hot, clusters = legend["sections"]
@@ -226,7 +232,7 @@ def test_layers_on_a_build_map_page(park_metrics, projects_joined):
     add_cluster_layers(m, result)
     html = m.get_root().render()
     data = _call_payload(html, "hotspotsLayer")
-    assert len(data["geojson"]["features"]) == len(result.hexes.cells)
+    assert len(hotspot_features(data)) == len(result.hexes.cells)
     assert len(_call_payload(html, "clustersLayer")["clusters"]) == len(result.clusters.clusters)
 
 
@@ -404,3 +410,81 @@ def test_the_cluster_command_builds_the_grid_once(tmp_path, hex_grid_calls):
     outcome = pipeline.cluster(ClusterOptions(out=tmp_path, params=params, plots=False))
     assert outcome.files["map"].exists()
     assert hex_grid_calls == [1]
+
+
+def test_cells_that_are_not_hexagons_travel_as_geojson_and_empty_ones_are_left_out(demo):
+    """A clipped cell (a square here) keeps its outline; a cell without a geometry is dropped."""
+    _, result = demo
+    cells = result.hexes.cells.iloc[:4].copy()
+    x, y = shapely.get_coordinates(cells.geometry.iloc[1].centroid)[0]
+    square = shapely.box(x - 0.001, y - 0.001, x + 0.001, y + 0.001)
+    cells["geometry"] = [cells.geometry.iloc[0], square, None, cells.geometry.iloc[3]]
+    data = hotspots_payload(cells)
+    features = hotspot_features(data)
+    assert [f["properties"]["id"] for f in features] == cells["cell_id"].iloc[[0, 1, 3]].tolist()
+    assert len(data["shape"]["c"]) == 2 * 2  # two hexagons as integers
+    assert [k for k, _ in data["outlines"]] == [1]
+    for f, geom in zip(features, cells.geometry.iloc[[0, 1, 3]], strict=True):
+        assert shape(f["geometry"]).equals_exact(geom, 1e-6)
+    assert data["counts"] == [
+        int((cells["gi_bin"].iloc[[0, 1, 3]] == b).sum()) for b in range(-3, 4)
+    ]
+
+
+@pytest.fixture(scope="module")
+def cluster_run(tmp_path_factory):
+    """``parkmap cluster`` on the bundled demo: its folder (hotspots.geojson, map.html)."""
+    from parkmap.settings import ClusterOptions, ClusterParameters
+
+    out = tmp_path_factory.mktemp("cluster_run")
+    options = ClusterOptions(
+        out=out, params=ClusterParameters(permutations=99, simulations=9, seed=3), plots=False
+    )
+    pipeline.cluster(options)
+    return out
+
+
+@pytest.mark.browser
+def test_browser_packed_cells_decode_to_the_written_hot_spots(browser, cluster_run):
+    """The page's own code turns the packed cells back into the polygons and the figures of
+    hotspots.geojson: vertices within 1e-6°, z to 2 decimals, p to 4 significant digits,
+    bin and quadrant as written."""
+    import geopandas as gpd
+    import numpy as np
+
+    written = gpd.read_file(cluster_run / "hotspots.geojson")
+    assert len(written) > 30 and (written["gi_bin"] != 0).any()
+    html = (cluster_run / "map.html").read_text(encoding="utf-8")
+    data = _call_payload(html, "hotspotsLayer")
+    assert "geojson" not in data and data["outlines"] == []  # every cell travels as integers
+    page = OfflinePage(with_test_hooks(browser), cluster_run / "map.html")
+    try:
+        drawn = page.page.evaluate(
+            """() => {
+                const s = parkmap.state();
+                s.map.addLayer(s.layers.hotspots);
+                const cells = [];
+                s.layers.hotspots.eachLayer(l => cells.push({
+                    properties: l.feature.properties,
+                    ring: l.toGeoJSON(15).geometry.coordinates[0],
+                }));
+                return cells;
+            }"""
+        )
+        page.assert_clean()
+    finally:
+        page.close()
+    assert len(drawn) == len(written)
+    for cell, row in zip(drawn, written.itertuples(), strict=True):
+        p = cell["properties"]
+        assert p["id"] == row.cell_id
+        assert p["n"] == row.count
+        assert p["inv"] == pytest.approx(row.investment_100m_cny, abs=5e-5)
+        assert p["z"] == pytest.approx(round(row.gi_z, 2), abs=1e-9)
+        assert p["p"] == pytest.approx(float(f"{row.gi_p:.4g}"), rel=1e-9)
+        assert p["b"] == row.gi_bin
+        assert p["q"] == row.lisa_quadrant
+        ring = np.asarray(cell["ring"])
+        expected = np.asarray(row.geometry.exterior.coords)
+        assert ring.shape == expected.shape == (7, 2)
+        np.testing.assert_allclose(ring, expected, rtol=0, atol=1e-6)

@@ -13,7 +13,9 @@ made by :func:`parkmap.webmap.build_map`:
 
 Both are drawn by the runtime (``parkmap.hotspotsLayer`` / ``parkmap.clustersLayer``) from JSON
 payloads, so user strings (industries, park names) never pass through a template and are
-escaped in the browser. Their legend rows are added to the page's legend.
+escaped in the browser. Their legend rows are added to the page's legend. The hexagons travel
+as integers and the cells' figures as columns (:func:`hotspots_payload`), as the investment grid
+does: for county-sized parks that keeps the page within its 5 MB.
 
 Example:
     >>> from parkmap import pipeline
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
 import pandas as pd
 
 from parkmap.cluster.style import GI_BIN_COLORS, GI_BIN_ORDER, GI_CONFIDENCE
@@ -39,6 +42,7 @@ from parkmap.webmap.elements import RuntimeCall, RuntimeLayer
 from parkmap.webmap.payloads import (
     DECIMALS,
     geometry_json,
+    hex_shapes,
     number_or_none,
     require_columns,
     text_or_empty,
@@ -59,6 +63,8 @@ GI_COLORS: Final[dict[int, str]] = GI_BIN_COLORS
 GI_ORDER: Final[tuple[int, ...]] = GI_BIN_ORDER
 #: LISA quadrants as the cluster analysis writes them; anything else counts as "ns".
 QUADRANTS: Final[tuple[str, ...]] = ("HH", "HL", "LH", "LL", "ns")
+#: Index of "ns" in :data:`QUADRANTS`.
+NOT_SIGNIFICANT: Final = QUADRANTS.index("ns")
 #: Outcomes of ``result.hexes.stats["gi"]["result"]`` for which Gi* was not run: the cells are
 #: drawn "not tested", without z or p.
 UNTESTED: Final[frozenset[str]] = frozenset(
@@ -85,61 +91,111 @@ def _bin(value: Any) -> int:
     return b if b in GI_COLORS else 0
 
 
+def _rounded(values: Any, digits: int) -> list[float | None]:
+    """``values`` rounded to ``digits`` decimals; ``None`` where not a finite number."""
+    return [number_or_none(v, digits) for v in values]
+
+
+def _significant(values: Any, digits: int) -> list[float | None]:
+    """``values`` to ``digits`` significant digits; ``None`` where not a finite number.
+
+    Used for p-values: 4 significant digits keep the page's "< 0.001" and its three decimals
+    right, also next to 0.001, while 0.849176 travels as 0.8492.
+    """
+    out: list[float | None] = []
+    for v in values:
+        x = number_or_none(v, 17)
+        out.append(None if x is None else float(f"{x:.{digits}g}"))
+    return out
+
+
 def hotspots_payload(cells: pd.DataFrame) -> dict[str, Any]:
     """Payload for ``parkmap.hotspotsLayer`` from ``ClusterAnalysis.hexes.cells``.
 
-    Every cell becomes a GeoJSON feature with properties ``id`` (cell id), ``n`` (projects),
-    ``inv`` (亿元), ``z`` and ``p`` (Gi*; ``None`` when not finite), ``b`` (bin −3…3) and
-    ``q`` (LISA quadrant: HH, HL, LH, LL or ns). ``colors`` and ``confidence`` are indexed by
+    The cells travel as columns in ``cells``: ``id`` (cell id), ``n`` (projects), ``inv``
+    (亿元, 4 decimals), ``z`` (Gi*, 2 decimals) and ``p`` (4 significant digits), ``None``
+    when not finite, ``b`` (bin −3…3) and ``q`` (LISA quadrant as its index in
+    ``quadrants``: HH, HL, LH, LL, ns). Hexagons travel as integers in ``shape``
+    (:func:`parkmap.webmap.payloads.hex_shapes`, unpacked by the runtime's ``hexShapes`` like
+    the investment grid); any other outline as GeoJSON in ``outlines``, ``[index, geometry]``.
+    Cells without a geometry are left out. ``colors`` and ``confidence`` are indexed by
     ``b + 3``; ``counts`` is the number of cells per bin in the same order.
+    :func:`hotspot_features` turns the payload back into GeoJSON features.
     """
     require_columns(
         cells, ["count", "investment_100m_cny", "gi_z", "gi_p", "gi_bin"], "hot-spot cells"
     )
     cells = to_wgs84(cells)
-    features = []
-    counts = [0] * len(GI_COLORS)
-    quadrants = cells["lisa_quadrant"] if "lisa_quadrant" in cells.columns else None
-    ids = cells["cell_id"] if "cell_id" in cells.columns else pd.Series(cells.index.astype(str))
-    for k, (geom, n, inv, z, p, b, cell) in enumerate(
-        zip(
-            cells.geometry,
-            cells["count"],
-            cells["investment_100m_cny"],
-            cells["gi_z"],
-            cells["gi_p"],
-            cells["gi_bin"],
-            ids,
-            strict=True,
-        )
-    ):
-        geometry = geometry_json(geom)
-        if geometry is None:
-            continue
-        b = _bin(b)
-        q = text_or_empty(quadrants.iloc[k]) if quadrants is not None else "ns"
-        counts[b + 3] += 1
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {
-                    "id": text_or_empty(cell),
-                    "n": int(n),
-                    "inv": number_or_none(inv),
-                    "z": number_or_none(z),
-                    "p": number_or_none(p, 6),
-                    "b": b,
-                    "q": q if q in QUADRANTS else "ns",
-                },
-                "geometry": geometry,
-            }
-        )
+    shape, packed = hex_shapes(cells.geometry.values)
+    keep: list[int] = []
+    outlines: list[list[Any]] = []
+    for k, (geom, is_packed) in enumerate(zip(cells.geometry, packed, strict=True)):
+        if not is_packed:
+            geometry = geometry_json(geom)
+            if geometry is None:
+                continue
+            outlines.append([len(keep), geometry])
+        keep.append(k)
+    kept = cells.iloc[keep]
+    bins = [_bin(b) for b in kept["gi_bin"]]
+    counts = [bins.count(b) for b in range(-3, 4)]
+    if "lisa_quadrant" in kept.columns:
+        quadrants = [text_or_empty(q) for q in kept["lisa_quadrant"]]
+    else:
+        quadrants = ["ns"] * len(kept)
+    ids = kept["cell_id"] if "cell_id" in kept.columns else pd.Series(kept.index.astype(str))
+    columns = {
+        "id": [text_or_empty(i) for i in ids],
+        "n": [int(n) for n in kept["count"]],
+        "inv": _rounded(kept["investment_100m_cny"], 4),
+        "z": _rounded(kept["gi_z"], 2),
+        "p": _significant(kept["gi_p"], 4),
+        "b": bins,
+        "q": [QUADRANTS.index(q) if q in QUADRANTS else NOT_SIGNIFICANT for q in quadrants],
+    }
     return {
-        "geojson": {"type": "FeatureCollection", "features": features},
+        "cells": columns,
+        "quadrants": list(QUADRANTS),
+        "shape": shape,
+        "outlines": outlines,
         "colors": [GI_COLORS[b] for b in range(-3, 4)],
         "confidence": [GI_CONFIDENCE.get(abs(b), 0) for b in range(-3, 4)],
         "counts": counts,
     }
+
+
+def hotspot_features(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells of a :func:`hotspots_payload` as GeoJSON features, as the runtime builds them.
+
+    Properties are ``id``, ``n``, ``inv``, ``z``, ``p`` (``None`` for untested cells), ``b``
+    and ``q`` (the quadrant's name). For tests and tools.
+    """
+    cells = payload["cells"]
+    n = len(cells["n"])
+    shape = payload["shape"]
+    other = {int(k): g for k, g in payload.get("outlines", [])}
+    c = np.asarray(shape["c"], dtype=np.int64).reshape(-1, 2)
+    t = np.asarray(shape["t"], dtype=np.int64).reshape(6, 2)
+    v = np.asarray(shape["v"], dtype=np.int64).reshape(-1, 6, 2)
+    origin = np.array([shape["x0"], shape["y0"]], dtype=np.int64)
+    vertices = (origin + c[:, None, :] + t[None, :, :] + v) / shape["scale"]
+    features, j = [], 0
+    for k in range(n):
+        geometry = other.get(k)
+        if geometry is None:
+            ring = [*vertices[j].tolist(), vertices[j][0].tolist()]
+            geometry = {"type": "Polygon", "coordinates": [ring]}
+            j += 1
+        properties = {key: cells[key][k] if key in cells else None for key in ("z", "p")}
+        properties.update(
+            id=cells["id"][k],
+            n=cells["n"][k],
+            inv=cells["inv"][k],
+            b=cells["b"][k],
+            q=payload["quadrants"][cells["q"][k]],
+        )
+        features.append({"type": "Feature", "properties": properties, "geometry": geometry})
+    return features
 
 
 def _park_names(result: ClusterAnalysis, lang: str) -> dict[str, str]:
@@ -196,21 +252,14 @@ def is_untested(result: ClusterAnalysis) -> bool:
 
 def untested_payload(hot: dict[str, Any], label: str, note: str | None) -> dict[str, Any]:
     """``hot`` (:func:`hotspots_payload`) for cells Gi* was not run on: every cell in the
-    not-significant bin with no z, p or quadrant; ``untested`` is the label the popups show,
-    ``note`` why (the legend note)."""
-    features = [
-        {**f, "properties": {**f["properties"], "z": None, "p": None, "b": 0, "q": "ns"}}
-        for f in hot["geojson"]["features"]
-    ]
+    not-significant bin with no z, p (the columns are left out) or quadrant; ``untested`` is
+    the label the popups show, ``note`` why (the legend note)."""
+    cells = {k: v for k, v in hot["cells"].items() if k not in ("z", "p")}
+    n = len(cells["n"])
+    cells.update(b=[0] * n, q=[NOT_SIGNIFICANT] * n)
     counts = [0] * len(hot["counts"])
-    counts[3] = len(features)
-    return {
-        **hot,
-        "geojson": {**hot["geojson"], "features": features},
-        "counts": counts,
-        "untested": label,
-        "note": note or "",
-    }
+    counts[3] = n
+    return {**hot, "cells": cells, "counts": counts, "untested": label, "note": note or ""}
 
 
 def _legend(

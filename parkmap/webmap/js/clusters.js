@@ -43,11 +43,43 @@ function hotspotNote(map, d) {
 }
 
 /**
+ * The hot-spot cells of payload d (cluster_layers.hotspots_payload) as GeoJSON features: the
+ * properties from the columns d.cells (q as its quadrant's name, z and p null when the columns
+ * are left out), the hexagons from the integers d.shape (hexShapes, as the investment grid), any
+ * other outline from d.outlines ([index, geometry]).
+ */
+function hotspotFeatures(d) {
+  var c = d.cells;
+  var other = new Map();
+  (d.outlines || []).forEach(function (o) {
+    other.set(o[0], o[1]);
+  });
+  var features = c.n.map(function (n, k) {
+    return {
+      type: "Feature",
+      properties: {
+        id: c.id[k],
+        n: n,
+        inv: c.inv[k],
+        z: c.z ? c.z[k] : null,
+        p: c.p ? c.p[k] : null,
+        b: c.b[k],
+        q: d.quadrants[c.q[k]] || "ns",
+      },
+      geometry: other.get(k) || null,
+    };
+  });
+  hexShapes(features, d.shape);
+  return { type: "FeatureCollection", features: features };
+}
+
+/**
  * Hexagon cells coloured by their Getis–Ord Gi* bin: reds hot, blues cold, cells that are
  * not significant only faintly filled. Tooltip and popup are built when they open.
  */
 function hotspotsLayer(map, d) {
   var s = mapState(map);
+  if (!d.geojson) d.geojson = hotspotFeatures(d);
   var layer = canvasGeoJSON(s, d.geojson, function (p) {
     if (!p.b) {
       return { color: "#9e9e9e", weight: 0.5, opacity: 0.6, fill: true,

@@ -367,8 +367,8 @@ function parksLayer(map, d) {
 }
 
 /**
- * Outlines of the cells sent as integers (payloads.hex_shapes) into the features whose geometry
- * is null, in order: vertex j of cell k = (x0 + c[2k] + t[2j] + v[12k + 2j]) / scale, likewise y.
+ * Outlines of the cells sent as integers (payloads.hex_shapes; the investment grid and the
+ * hot-spot cells) into the features whose geometry is null, in order: vertex j of cell k = (x0 + c[2k] + t[2j] + v[12k + 2j]) / scale, likewise y.
  */
 function hexShapes(features, sh) {
   var k = 0;
