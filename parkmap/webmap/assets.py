@@ -187,6 +187,8 @@ def png_bytes(rgba: np.ndarray) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
+        # Level 6, not 9: on a 100k-project surface 9 took 0.33 s for a PNG 10 % smaller
+        # (104 KB against 115 KB) than 6 makes in 0.035 s.
+        + chunk(b"IDAT", zlib.compress(raw, 6))
         + chunk(b"IEND", b"")
     )
