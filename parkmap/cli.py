@@ -81,28 +81,9 @@ class _ProjectsSource(click.ParamType):
         return self._path.convert(value, param, ctx)
 
 
-def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by every command that reads projects and parks."""
-    options = [
-        click.argument("projects_file", required=False, type=_ProjectsSource()),
-        click.option(
-            "--projects",
-            "projects",
-            type=_ProjectsSource(),
-            help="Project records: CSV (UTF-8 or GBK), XLSX, Parquet/GeoParquet (a file or a "
-            "folder of parts), GeoJSON or GeoPackage points; or a database: "
-            "postgresql://user@host:5432/db or a .gpkg/.sqlite file, with --table or --query. "
-            "Default: the bundled Qingdao demo records.",
-        ),
-        click.option(
-            "--table",
-            help="Database table holding the records (SCHEMA.TABLE allowed; double-quote a "
-            "name with a dot, as in SQL).",
-        ),
-        click.option(
-            "--query",
-            help="SELECT giving the records, run read-only (instead of --table).",
-        ),
+def _reading_option_list() -> list[Any]:
+    """How to read the records and parks, whatever the records are (every reading command)."""
+    return [
         click.option(
             "--parks",
             "parks",
@@ -164,6 +145,39 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Count a project that lies outside every park, but at most KM km from the park "
             "its 所属园区 declares, in that park (with a warning); 0 turns this off.",
         ),
+    ]
+
+
+def _reading_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`_reading_option_list` on a command that takes its records some other way."""
+    for option in reversed(_reading_option_list()):
+        func = option(func)
+    return func
+
+
+def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that reads projects and parks."""
+    options = [
+        click.argument("projects_file", required=False, type=_ProjectsSource()),
+        click.option(
+            "--projects",
+            "projects",
+            type=_ProjectsSource(),
+            help="Project records: CSV (UTF-8 or GBK), XLSX, Parquet/GeoParquet (a file or a "
+            "folder of parts), GeoJSON or GeoPackage points; or a database: "
+            "postgresql://user@host:5432/db or a .gpkg/.sqlite file, with --table or --query. "
+            "Default: the bundled Qingdao demo records.",
+        ),
+        click.option(
+            "--table",
+            help="Database table holding the records (SCHEMA.TABLE allowed; double-quote a "
+            "name with a dot, as in SQL).",
+        ),
+        click.option(
+            "--query",
+            help="SELECT giving the records, run read-only (instead of --table).",
+        ),
+        *_reading_option_list(),
     ]
 
     @functools.wraps(func)
@@ -656,41 +670,7 @@ def cluster(
     help="One table holding every snapshot: the column with each row's snapshot date; "
     "--since and --until choose the two days.",
 )
-@click.option(
-    "--parks",
-    "parks",
-    type=click.Path(exists=True, dir_okay=False),
-    multiple=True,
-    help="Park layer (GeoJSON, Shapefile, GeoPackage, KML); repeat for several. "
-    "Default: the bundled Qingdao parks.",
-)
-@click.option("--park-id-field", help="Field with the park id (default: detected).")
-@click.option("--park-name-field", help="Field with the park name (default: detected).")
-@click.option(
-    "--investment-unit",
-    help="Unit of an investment column whose header names none: 元, 万元 or 亿元 (default 亿元).",
-)
-@click.option("--sheet", help="Worksheet of Excel snapshots (default: the first).")
-@click.option(
-    "--coords",
-    default=InputOptions.coords,
-    show_default=True,
-    help="Coordinate system of the snapshots: wgs84, cgcs2000, gcj02 or bd09.",
-)
-@click.option(
-    "--parks-coords",
-    default=InputOptions.coords,
-    show_default=True,
-    help="Coordinate system of lon/lat park layers.",
-)
-@click.option(
-    "--header-row",
-    type=click.IntRange(min=1),
-    help="Spreadsheet row holding the column headers (default: found).",
-)
-@click.option(
-    "--parks-encoding", help="Text encoding of park-layer attributes (default: detected)."
-)
+@_reading_options
 @click.option(
     "--history",
     metavar="STORE",
