@@ -407,9 +407,10 @@ def geojson_skipped_note(choice: str, projects: int) -> str | None:
 def _import_in_background(module: str) -> None:
     """Import ``module`` on a daemon thread while the data loads.
 
-    Folium takes about 0.3 s to import (it compiles its templates at import), mostly time the
-    loading step leaves a second core idle. Only third-party packages the loading step never
-    imports are preloaded this way, so the two threads cannot wait on each other's imports.
+    Folium takes about 0.3 s to import (it compiles its templates at import) and scipy.spatial
+    0.2–0.5 s, mostly time the loading step leaves a second core idle. Only third-party
+    packages the loading step never imports are preloaded this way, so the two threads cannot
+    wait on each other's imports.
     """
     if module not in sys.modules:
         threading.Thread(
@@ -469,6 +470,9 @@ def build(
         parse_date(options.as_of, "--as-of")  # a bad date fails before any reading
     report = progress or (lambda done, total=None, label=None: None)
     _import_in_background("folium")
+    if options.map.bandwidth_km is None:
+        # The default bandwidth measures gaps with scipy's k-d tree (0.2–0.5 s to import).
+        _import_in_background("scipy.spatial")
     report(0, 3, "loading and joining")
     analysis = analyse(options.inputs)
     report(1, 3, "drawing the map")
