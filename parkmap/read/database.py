@@ -327,33 +327,50 @@ def _chunks(
     snapshot: tuple[str, _dt.date] | None = None,
 ) -> Iterator[tuple[pd.DataFrame, _Plan]]:
     _check_choice(source, table, query)
-    sa = _sqlalchemy()
-    engine, shown = make_engine(source)
     size = chunk_rows or CHUNK_ROWS
+    what = f"table {table}" if table is not None else "query"
+    with _opened(source) as (conn, shown, secret):
+        plan = _plan(conn, shown, table=table, query=query, snapshot=snapshot)
+        with _reading(shown, what, secret):
+            result = conn.execution_options(stream_results=True, yield_per=size).execute(
+                plan.statement
+            )
+            yielded = False
+            for rows in result.partitions(size):
+                yielded = True
+                yield _frame(rows, plan.names), plan
+            if not yielded:
+                yield _frame([], plan.names), plan
+
+
+@contextlib.contextmanager
+def _opened(source: PathLike) -> Iterator[tuple[Connection, str, str]]:
+    """A read-only connection to ``source``, the source as messages show it, and the text no
+    message may carry (the URL with its password).
+
+    Driver messages may quote the connection string: every error that leaves is masked.
+    """
+    engine, shown = make_engine(source)
     secret = str(source)
     try:
         with _connect(engine, shown, secret) as conn:
-            plan = _plan(conn, shown, table=table, query=query, snapshot=snapshot)
-            try:
-                result = conn.execution_options(stream_results=True, yield_per=size).execute(
-                    plan.statement
-                )
-                yielded = False
-                for rows in result.partitions(size):
-                    yielded = True
-                    yield _frame(rows, plan.names), plan
-                if not yielded:
-                    yield _frame([], plan.names), plan
-            except sa.exc.DBAPIError as exc:
-                what = f"table {table}" if table is not None else "query"
-                raise InputError(
-                    f"{shown}: cannot read the {what}: {masked(_one_line(exc), secret)}"
-                ) from None
+            yield conn, shown, secret
     except (InputError, UsageError) as exc:
-        # Driver messages may quote the connection string: no message leaves with a password.
         raise type(exc)(masked(str(exc), secret)) from None
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def _reading(shown: str, what: str, secret: str) -> Iterator[None]:
+    """A database error while reading ``what`` as one masked line (:class:`InputError`)."""
+    sa = _sqlalchemy()
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise InputError(
+            f"{shown}: cannot read the {what}: {masked(_one_line(exc), secret)}"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -530,32 +547,21 @@ def snapshot_days(
     """
     _check_choice(source, table, query)
     sa = _sqlalchemy()
-    engine, shown = make_engine(source)
-    secret = str(source)
-    try:
-        with _connect(engine, shown, secret) as conn:
-            if query is not None:
-                from_clause = _query_clause(query)
-                what = "query"
-            else:
-                assert table is not None
-                from_clause = _table_clause(_existing_table(conn, parse_table_name(table), shown))
-                what = f"table {table}"
-            probe = sa.select(sa.literal_column("*")).select_from(from_clause).limit(0)
-            names, _ = _probe(conn, probe, shown, what)
-            name = _snapshot_column(names, column, shown)
-            expr = _col(sa, name)
-            statement = sa.select(expr, sa.func.count()).select_from(from_clause).group_by(expr)
-            try:
-                found = conn.execute(statement).all()
-            except sa.exc.DBAPIError as exc:
-                raise InputError(
-                    f"{shown}: cannot read the {what}: {masked(_one_line(exc), secret)}"
-                ) from None
-    except (InputError, UsageError) as exc:
-        raise type(exc)(masked(str(exc), secret)) from None
-    finally:
-        engine.dispose()
+    with _opened(source) as (conn, shown, secret):
+        if query is not None:
+            from_clause = _query_clause(query)
+            what = "query"
+        else:
+            assert table is not None
+            from_clause = _table_clause(_existing_table(conn, parse_table_name(table), shown))
+            what = f"table {table}"
+        probe = sa.select(sa.literal_column("*")).select_from(from_clause).limit(0)
+        names, _ = _probe(conn, probe, shown, what)
+        name = _snapshot_column(names, column, shown)
+        expr = _col(sa, name)
+        statement = sa.select(expr, sa.func.count()).select_from(from_clause).group_by(expr)
+        with _reading(shown, what, secret):
+            found = conn.execute(statement).all()
     dated = [value for value, _ in found if value is not None and str(value).strip()]
     undated = sum(int(n) for value, n in found if value is None or not str(value).strip())
     return sorted({_as_day(value, name, shown) for value in dated}), undated
