@@ -123,15 +123,77 @@ def _points_lonlat(projects: gpd.GeoDataFrame) -> tuple[FloatArray, FloatArray, 
         geoms = geoms.to_crs(_LONLAT)
     values = np.asarray(geoms.array, dtype=object)
     present = ~(shapely.is_missing(values) | shapely.is_empty(values))
-    kinds = shapely.get_type_id(values[present])
+    if not present.all():  # a ledger's points are usually all there: no copies then
+        values = values[present]
+    kinds = shapely.get_type_id(values)
     if np.any(kinds != shapely.GeometryType.POINT):
         raise UsageError("projects must have Point geometries to build a density from")
-    lon = np.full(len(values), np.nan)
-    lat = np.full(len(values), np.nan)
-    lon[present] = shapely.get_x(values[present])
-    lat[present] = shapely.get_y(values[present])
+    lon = np.full(len(present), np.nan)
+    lat = np.full(len(present), np.nan)
+    lon[present] = shapely.get_x(values)
+    lat[present] = shapely.get_y(values)
     ok = np.isfinite(lon) & np.isfinite(lat)
     return lon, lat, ok
+
+
+class ProjectPoints:
+    """The positions of a table of projects, read once for several layers of them.
+
+    :func:`kde_surface` and :func:`hex_grid` both need every project's longitude and latitude
+    and their coordinates in metres; a map that draws both from the same projects reads the
+    points once (:meth:`of`) and projects them once per metric CRS (:meth:`metric`). A row
+    subset (:meth:`subset`, e.g. the projects with a known investment) takes its metric
+    coordinates from the whole table's when those were already made in the same CRS: the
+    projection works point by point, so the numbers are the same.
+
+    Attributes
+    ----------
+    lon, lat
+        Degrees (EPSG:4326), one per row; NaN where a row has no point.
+    ok
+        True where a row has finite coordinates.
+    """
+
+    def __init__(
+        self,
+        lon: FloatArray,
+        lat: FloatArray,
+        ok: BoolArray,
+        parent: tuple[ProjectPoints, BoolArray] | None = None,
+    ) -> None:
+        self.lon, self.lat, self.ok = lon, lat, ok
+        self._parent = parent
+        self._metric: dict[str, tuple[FloatArray, FloatArray]] = {}
+
+    @classmethod
+    def of(cls, projects: gpd.GeoDataFrame) -> ProjectPoints:
+        """The points of ``projects`` (Point geometries in any CRS).
+
+        Raises
+        ------
+        UsageError
+            If ``projects`` has no geometry column or a geometry that is not a point.
+        """
+        return cls(*_points_lonlat(projects))
+
+    def subset(self, rows: BoolArray) -> ProjectPoints:
+        """The points of the rows where ``rows`` is true (a boolean mask over these rows)."""
+        rows = np.asarray(rows, dtype=bool)
+        return ProjectPoints(self.lon[rows], self.lat[rows], self.ok[rows], (self, rows))
+
+    def metric(self, crs: CRS) -> tuple[FloatArray, FloatArray]:
+        """Metric x, y (metres in ``crs``) of the rows with coordinates (``ok``), in order."""
+        key = crs.to_wkt()
+        if key not in self._metric:
+            parent = self._parent
+            if parent is not None and key in parent[0]._metric:
+                whole, rows = parent
+                x, y = whole._metric[key]
+                keep = rows[whole.ok]  # the whole's rows with coordinates that are ours
+                self._metric[key] = (x[keep], y[keep])
+            else:
+                self._metric[key] = _to_metric(crs, self.lon[self.ok], self.lat[self.ok])
+        return self._metric[key]
 
 
 def _weights(projects: gpd.GeoDataFrame, weight: str | None) -> FloatArray:
@@ -367,8 +429,12 @@ def _mercator_grid(
     lon: FloatArray, lat: FloatArray, pad_km: float, min_half_km: float, max_pixels: int
 ) -> _MercatorGrid:
     """Square-pixel grid over the points' Web Mercator bbox, padded by ``pad_km`` true km."""
+    # Web Mercator's x grows with longitude alone and its y with latitude alone, so the
+    # corners of the lon/lat box are the Mercator box: two points projected, not a million.
     to_merc = _transformer(_LONLAT, _WEB_MERCATOR)
-    mx, my = to_merc.transform(lon, lat)
+    mx, my = to_merc.transform(
+        [float(np.min(lon)), float(np.max(lon))], [float(np.min(lat)), float(np.max(lat))]
+    )
     # Web Mercator stretches true distances by up to sec(latitude) / (1 − e²) (the 1 − e² for
     # north–south distances on the ellipsoid); pad with the largest stretch in the padded box so
     # the padding is at least pad_km everywhere.
@@ -543,6 +609,7 @@ def kde_surface(
     pad_bandwidths: float = 3.0,
     metric_crs: object = None,
     method: str = "auto",
+    points: ProjectPoints | None = None,
 ) -> DensitySurface:
     """Build a Gaussian kernel density surface of investment (or of project counts).
 
@@ -584,6 +651,9 @@ def kde_surface(
         (3% where h/4 cells are needed), and it refuses (``UsageError``) a bandwidth under
         about 1/500 of the area's width. ``"auto"`` sums exactly when projects × pixels ≤ 5e7
         and bins otherwise.
+    points
+        The positions of ``projects`` already read (:meth:`ProjectPoints.of`), e.g. shared
+        with a :func:`hex_grid` of the same projects; ``None`` reads them.
 
     Returns
     -------
@@ -598,7 +668,8 @@ def kde_surface(
         If the weight column has negative or infinite values.
     """
     _check_kde_options(bandwidth_km, max_pixels, pad_bandwidths, method)
-    lon, lat, ok = _points_lonlat(projects)
+    points = points or ProjectPoints.of(projects)
+    lon, lat, ok = points.lon, points.lat, points.ok
     weights = _weights(projects, weight)
     used = ok & np.isfinite(weights)
     if not used.any():
@@ -607,7 +678,7 @@ def kde_surface(
         raise UsageError("no projects with coordinates to build a density surface from")
 
     crs = _resolve_metric_crs(lon[ok], metric_crs)
-    x, y = _to_metric(crs, lon[ok], lat[ok])
+    x, y = points.metric(crs)
     h = _spacing_bandwidth_km(x, y) if bandwidth_km is None else float(bandwidth_km)
     keep = used[ok]
     lon, lat, w = lon[used], lat[used], weights[used]
@@ -802,6 +873,7 @@ def hex_grid(
     ring: int = GRID_RING,
     weight: str = DEFAULT_WEIGHT,
     metric_crs: object = None,
+    points: ProjectPoints | None = None,
 ) -> gpd.GeoDataFrame:
     """Count projects and sum investment in the hexagons that hold projects, and their neighbours.
 
@@ -843,6 +915,9 @@ def hex_grid(
     metric_crs
         CRS to build the grid in (in metres); ``None`` chooses it with
         :func:`parkmap.coords.metric_crs_for` from the projects' (or the cover's) longitudes.
+    points
+        The positions of ``projects`` already read (:meth:`ProjectPoints.of`), e.g. shared
+        with a :func:`kde_surface` of the same projects; ``None`` reads them.
 
     Returns
     -------
@@ -872,7 +947,8 @@ def hex_grid(
     if isinstance(ring, bool) or not isinstance(ring, int | np.integer) or ring < 0:
         raise UsageError(f"ring must be a whole number ≥ 0, got {ring!r}")
     ring = int(ring)
-    lon, lat, ok = _points_lonlat(projects)
+    points = points or ProjectPoints.of(projects)
+    lon, ok = points.lon, points.ok
     weights = _weights(projects, weight)
 
     cover_geoms = np.empty(0, dtype=object)
@@ -908,7 +984,7 @@ def hex_grid(
 
     crs = _resolve_metric_crs(crs_lon, metric_crs)
     size = cell_km * 1000.0 / _SQRT3
-    x, y = _to_metric(crs, lon[ok], lat[ok])
+    x, y = points.metric(crs)
     point_q, point_r = _axial_round(x, y, size)
     w = weights[ok]
 

@@ -261,6 +261,23 @@ GEOMETRY_COLUMN: Final = "geometry"
 
 #: Rows per row group of ``projects.parquet``: a reader can stream the file in such steps.
 PARQUET_ROW_GROUP: Final = 250_000
+#: Columns of ``projects.parquet`` stored without a dictionary: one value per project (ids,
+#: coordinates, amounts, the point), where a dictionary only costs time before Arrow gives
+#: up on it (a million projects: 0.7 s instead of 1.8 s, and a smaller file). Readers see
+#: the same values either way.
+PLAIN_COLUMNS: Final = frozenset(
+    {
+        "row",
+        "project_id",
+        "investment_100m_cny",
+        "lon",
+        "lat",
+        "lon_orig",
+        "lat_orig",
+        "distance_km",
+        GEOMETRY_COLUMN,
+    }
+)
 
 
 def _arrow_values(column: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -419,7 +436,17 @@ def wkb_point_coordinates(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     valid = (lengths > 0) & array.is_valid().to_numpy(zero_copy_only=False)
     starts = offsets[:-1][valid]
     out = np.full((n, 2), np.nan)
-    if data is not None and len(starts) and (lengths[valid] == 21).all():
+    size = _WKB_POINT.itemsize
+    if data is not None and len(starts) and (lengths[valid] == size).all():
+        # The points lie back to back (as point_wkb writes them): one view of the buffer as
+        # records, with no (n, 16) index arrays to gather through.
+        first, last = int(starts[0]), int(starts[-1]) + size
+        if last - first == len(starts) * size and last <= len(data):
+            records = data[first:last].view(_WKB_POINT)
+            if ((records["order"] == 1) & (records["type"] == 1)).all():
+                out[valid, 0] = records["x"]
+                out[valid, 1] = records["y"]
+                return out
         head = data[starts[:, None] + np.arange(5)]
         if (head == np.array([1, 1, 0, 0, 0], dtype=np.uint8)).all():  # little-endian Point
             raw = data[starts[:, None] + 5 + np.arange(16)]
@@ -453,7 +480,10 @@ class ProjectsParquet:
         self._replace = _replacing(self.path)
         fd = self._replace.__enter__()
         self._file = os.fdopen(fd, "wb")
-        self._writer = pq.ParquetWriter(self._file, self.schema, compression="snappy")
+        dictionary = [name for name in self.schema.names if name not in PLAIN_COLUMNS]
+        self._writer = pq.ParquetWriter(
+            self._file, self.schema, compression="snappy", use_dictionary=dictionary
+        )
         self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
 
     def write(self, table: pa.Table) -> None:

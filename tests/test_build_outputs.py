@@ -66,6 +66,18 @@ def test_parquet_holds_the_geojson_columns_and_values(demo):
         assert row.geometry.x == pytest.approx(features[i]["geometry"]["coordinates"][0], abs=1e-7)
 
 
+def test_parquet_stores_per_project_columns_without_a_dictionary(demo):
+    _, out = demo
+    meta = pq.ParquetFile(out / "projects.parquet").metadata
+    names = meta.schema.to_arrow_schema().names
+    group = meta.row_group(0)
+    for name in ("project_id", "lon", "lat", "geometry"):
+        chunk = group.column(names.index(name))
+        assert not chunk.has_dictionary_page, name
+    for name in ("status", "industry", "park_id"):
+        assert group.column(names.index(name)).has_dictionary_page, name
+
+
 def test_geojson_left_out_above_the_threshold_with_a_note(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "GEOJSON_AUTO_MAX_PROJECTS", 100)
     runner = CliRunner()

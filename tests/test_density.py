@@ -9,10 +9,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from pyproj import Geod, Transformer
+from pyproj import CRS, Geod, Transformer
 
 from parkmap.density import (
     DensitySurface,
+    ProjectPoints,
     default_bandwidth_km,
     hex_grid,
     kde_surface,
@@ -183,6 +184,30 @@ def test_exact_and_binned_agree_within_one_percent_of_the_peak():
     weights = projects["investment_100m_cny"].to_numpy()
     assert exact.n_used == binned.n_used == int(np.isfinite(weights).sum())
     assert exact.total == pytest.approx(float(np.nansum(weights)))
+
+
+def test_shared_points_give_the_same_grid_and_surface_as_reading_them_again():
+    projects = random_projects(3000)
+    projects.loc[projects.index[::97], "geometry"] = None  # rows without a point
+    money = np.nan_to_num(projects["investment_100m_cny"].to_numpy()) > 1.0
+    points = ProjectPoints.of(projects)
+    shared_grid = hex_grid(projects, cell_km=1.0, points=points)
+    shared = kde_surface(projects[money], max_pixels=96, points=points.subset(money))
+    grid = hex_grid(projects, cell_km=1.0)
+    alone = kde_surface(projects[money], max_pixels=96)
+    assert shared_grid.drop(columns="geometry").equals(grid.drop(columns="geometry"))
+    assert shared_grid.geometry.geom_equals_exact(grid.geometry, tolerance=0).all()
+    assert shared.bounds == alone.bounds and shared.bandwidth_km == alone.bandwidth_km
+    np.testing.assert_array_equal(shared.values, alone.values)
+    # the subset's metres are the whole table's, row for row, and pyproj's own numbers
+    subset = points.subset(money)
+    crs = shared_grid.attrs["metric_crs"]
+    x, y = subset.metric(CRS(crs))
+    lon, lat = subset.lon[subset.ok], subset.lat[subset.ok]
+    ex, ey = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    np.testing.assert_allclose(x, ex, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(y, ey, rtol=0, atol=1e-6)
+    assert len(x) == int((money & ~projects.geometry.isna().to_numpy()).sum())
 
 
 def test_auto_method_sums_exactly_for_small_inputs_and_bins_large_ones():

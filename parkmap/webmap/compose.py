@@ -93,7 +93,7 @@ def make_map(
     """
     options = options or MapOptions()
     lang = options.lang
-    from parkmap.density import hex_grid, kde_surface
+    from parkmap.density import ProjectPoints, hex_grid, kde_surface
     from parkmap.webmap import build_map
     from parkmap.webmap.basemaps import display_system, to_display
 
@@ -104,14 +104,21 @@ def make_map(
     # The density surface and the grid need positions and amounts only: a two-column frame
     # keeps a million-project map from copying every column.
     located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
-    with_money = located[np.nan_to_num(investment) > 0]
-    surface = None
-    if len(with_money):
-        surface = kde_surface(with_money, bandwidth_km=options.bandwidth_km)
+    # Both read the points once, and the grid's metric coordinates serve the surface too.
+    points = ProjectPoints.of(located)
     if grid is not None:
         hexes = to_display(grid, system)
+    elif len(located):
+        hexes = hex_grid(located, cell_km=options.cell_km, cover=parks, points=points)
     else:
-        hexes = hex_grid(located, cell_km=options.cell_km, cover=parks) if len(located) else None
+        hexes = None
+    money = np.nan_to_num(investment) > 0
+    with_money = located[money]
+    surface = None
+    if len(with_money):
+        surface = kde_surface(
+            with_money, bandwidth_km=options.bandwidth_km, points=points.subset(money)
+        )
     # Every project goes into the page: it packs them as typed arrays and draws them with
     # level of detail (bins where they crowd, points zoomed in), so no sample is needed.
     drawn = to_display(all_projects, system)
