@@ -562,6 +562,14 @@ def parse_date_cells(values: pd.Series) -> DateCells:
 
     text = as_text(values)
     filled = (text != "").to_numpy(dtype=bool)
+    if not filled.any():  # a blank (or absent) column: no date, nothing to parse
+        no = pd.Series(False, index=index)
+        return DateCells(
+            pd.Series(pd.NaT, index=index, dtype="datetime64[ns]"),
+            _precision_names(precision, index),
+            no,
+            no.copy(),
+        )
     # Plain arrays inside: masked assignment into a Series aligns indexes, a cost per step.
     dates = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
     out_of_range = np.zeros(len(values), dtype=bool)

@@ -181,6 +181,11 @@ class ProjectPoints:
         rows = np.asarray(rows, dtype=bool)
         return ProjectPoints(self.lon[rows], self.lat[rows], self.ok[rows], (self, rows))
 
+    def metric_crs(self) -> CRS:
+        """The metric CRS :func:`kde_surface` and :func:`hex_grid` choose for these points
+        when given none (:func:`parkmap.coords.metric_crs_for` of their longitudes)."""
+        return _resolve_metric_crs(self.lon[self.ok], None)
+
     def metric(self, crs: CRS) -> tuple[FloatArray, FloatArray]:
         """Metric x, y (metres in ``crs``) of the rows with coordinates (``ok``), in order."""
         key = crs.to_wkt()

@@ -243,7 +243,10 @@ def validate_records(
 
     project_ids = cell_values.as_text(raw("project_id"))
     names = cell_values.as_text(raw("name"))
-    totals, total_at = total_rows(table, columns)
+    read_as_text = {
+        header(c): t for c, t in (("project_id", project_ids), ("name", names)) if c in columns
+    }
+    totals, total_at = total_rows(table, columns, texts=read_as_text)
     if extra_cells is not None:
         extra_of = _ByPosition(cell_values.as_text(extra_cells))
         width = len(table.columns)
@@ -441,7 +444,8 @@ def validate_records(
         name = str(extra)
         if name not in records.columns:
             records[name] = table[extra].astype(object).where(table[extra].notna(), None)
-    kept = records[keep].reset_index(drop=True)
+    # (nothing rejected: the table as it is, not a copy of every column)
+    kept = records if keep.all() else records[keep].reset_index(drop=True)
     return LoadResult(
         kept, rejected, path, n, encoding, notes, row_label, blank_rows=raw_table.blank_rows
     )
@@ -467,13 +471,19 @@ _UNIT_NAMES: Final = {"yi": "亿元", "wan": "万元", "yuan": "元"}
 
 
 def total_rows(
-    table: pd.DataFrame, columns: Mapping[str, tuple[str, str | None]]
+    table: pd.DataFrame,
+    columns: Mapping[str, tuple[str, str | None]],
+    *,
+    texts: Mapping[str, pd.Series] | None = None,
 ) -> tuple[pd.Series, dict[int, tuple[str, str]]]:
     """Rows that are sums (合计, 小计, 总计, total…), not projects.
 
     Offices write the word in the first column (序号, often merged across), the name column
     or the park column, sometimes after a place (``平度市合计``). Only those columns are
     searched, so a project named ``…小计划…`` is not taken for a total.
+
+    ``texts`` holds columns (by header) already read with :func:`parkmap.cell_values.as_text`,
+    so a million ids are not cleaned twice.
 
     Returns
     -------
@@ -487,7 +497,8 @@ def total_rows(
     mask = pd.Series(False, index=table.index)
     found: dict[int, tuple[str, str]] = {}
     for column in dict.fromkeys(candidates):
-        text = cell_values.as_text(table[column])
+        known = (texts or {}).get(column)
+        text = known if known is not None else cell_values.as_text(table[column])
         cells = pa.array(text, type=pa.string(), from_pandas=True)
         # RE2 in C++ (pandas would run Python's re per cell for this pattern)
         matched = pc.match_substring_regex(cells, f"^(?:{_TOTAL_CELL.pattern})$")

@@ -44,6 +44,7 @@ def build_map(
     data_note: str | None = None,
     basemap: str = "none",
     tianditu_key: str | None = None,
+    project_data: dict[str, Any] | None = None,
 ) -> OfflineMap:
     """Build the interactive map of parks and investment projects.
 
@@ -91,6 +92,10 @@ def build_map(
         does it).
     tianditu_key
         Key for the Tianditu basemap; ``TIANDITU_KEY`` from the environment when omitted.
+    project_data
+        The payload of ``projects`` (:func:`parkmap.webmap.payloads.projects_payload` with the
+        same ``parks``, ``lang`` and ``color_by``) when the caller already made it; made here
+        when omitted.
 
     Returns
     -------
@@ -104,11 +109,8 @@ def build_map(
     InputError
         When a table lacks a needed column.
     """
-    if lang not in LANGUAGES:
-        raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+    check_choices(lang, color_by)
     tiles = basemaps.tile_layers(basemap, lang=lang, key=tianditu_key)
-    if color_by not in COLOR_BY:
-        raise UsageError(f"unknown color_by {color_by!r}; choose one of: {', '.join(COLOR_BY)}")
     for column in ("park_id", "geometry", DENSITY_COLUMN):
         if column not in parks.columns:
             raise InputError(f"parks lacks column {column}")
@@ -127,7 +129,8 @@ def build_map(
 
     park_data = payloads.parks_payload(parks, classes, breakdown, lang)
     park_data["unknown"] = sorted(unknown)
-    project_data = payloads.projects_payload(projects, parks, lang, color_by)
+    if project_data is None:
+        project_data = payloads.projects_payload(projects, parks, lang, color_by)
     south, west, north, east = _bounds(parks, project_data["columns"])
 
     m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=10)
@@ -174,6 +177,14 @@ def build_map(
     m.add_child(LayerControl(collapsed=False))
     m.fit_bounds([[south, west], [north, east]], padding=(24, 24))
     return m
+
+
+def check_choices(lang: str, color_by: str) -> None:
+    """Refuse an unknown ``lang`` or ``color_by`` of :func:`build_map` (``UsageError``)."""
+    if lang not in LANGUAGES:
+        raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+    if color_by not in COLOR_BY:
+        raise UsageError(f"unknown color_by {color_by!r}; choose one of: {', '.join(COLOR_BY)}")
 
 
 def _bounds(parks: pd.DataFrame, columns: dict[str, Any]) -> tuple[float, ...]:

@@ -93,9 +93,14 @@ def make_map(
     """
     options = options or MapOptions()
     lang = options.lang
+    from concurrent.futures import ThreadPoolExecutor
+
     from parkmap.density import ProjectPoints, hex_grid, kde_surface
-    from parkmap.webmap import build_map
+    from parkmap.webmap import build_map, payloads
     from parkmap.webmap.basemaps import display_system, to_display
+    from parkmap.webmap.build import check_choices
+
+    check_choices(lang, options.color_by)
 
     system = display_system(options.basemap)
     parks = to_display(analysis.parks, system)
@@ -104,27 +109,38 @@ def make_map(
     # The density surface and the grid need positions and amounts only: a two-column frame
     # keeps a million-project map from copying every column.
     located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
-    # Both read the points once, and the grid's metric coordinates serve the surface too.
+    # Both read the points once and share one projection into metres.
     points = ProjectPoints.of(located)
-    if grid is not None:
-        hexes = to_display(grid, system)
-    elif len(located):
-        hexes = hex_grid(located, cell_km=options.cell_km, cover=parks, points=points)
-    else:
-        hexes = None
+    if points.ok.any():
+        points.metric(points.metric_crs())
     money = np.nan_to_num(investment) > 0
     with_money = located[money]
-    surface = None
-    if len(with_money):
-        surface = kde_surface(
-            with_money, bandwidth_km=options.bandwidth_km, points=points.subset(money)
-        )
-    # Every project goes into the page: it packs them as typed arrays and draws them with
-    # level of detail (bins where they crowd, points zoomed in), so no sample is needed.
-    drawn = to_display(all_projects, system)
+    # The surface (a KD-tree and FFTs, mostly outside the GIL) is worked out on a second
+    # thread while this one makes the grid and the projects' payload.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-density") as pool:
+        surface_job = None
+        if len(with_money):
+            surface_job = pool.submit(
+                kde_surface,
+                with_money,
+                bandwidth_km=options.bandwidth_km,
+                points=points.subset(money),
+            )
+        if grid is not None:
+            hexes = to_display(grid, system)
+        elif len(located):
+            hexes = hex_grid(located, cell_km=options.cell_km, cover=parks, points=points)
+        else:
+            hexes = None
+        # Every project goes into the page: it packs them as typed arrays and draws them with
+        # level of detail (bins where they crowd, points zoomed in), so no sample is needed.
+        drawn = to_display(all_projects, system)
+        project_data = payloads.projects_payload(drawn, parks, lang, options.color_by)
+        surface = surface_job.result() if surface_job is not None else None
     return build_map(
         parks,
         drawn,
+        project_data=project_data,
         context=to_display(analysis.context, system),
         density=surface,
         breakdown=analysis.breakdown,
