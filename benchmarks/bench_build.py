@@ -9,18 +9,30 @@ the median of the repeats is reported. Usage::
     python -m benchmarks.bench_build                   # 1M rows, 3 repeats
     python -m benchmarks.bench_build --sizes 100000 1000000 --repeats 5
     python -m benchmarks.bench_build --dask            # also --engine dask (2 workers)
+    python -m benchmarks.bench_build --n 10000000 --repeats 1 --max-rss-mb 16000
+
+The synthetic Parquet input is written in parts of a million rows (a folder), so making 10M rows
+never holds more than one part in memory. ``--max-rss-mb`` guards a shared machine: a tool whose
+resident memory (with its children's) passes the limit is stopped, and the table records the
+memory it had reached and the build step it was in.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
-from benchmarks.bench_join import PLAIN_GEOPANDAS, make_projects, run
+from benchmarks.bench_join import PEAK, PLAIN_GEOPANDAS, make_projects
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,6 +43,7 @@ from parkmap.pipeline import build
 from parkmap.settings import BuildOptions, InputOptions
 steps, last = {}, [time.perf_counter(), None]
 def progress(done, total=None, label=None):
+    print(f"step: {label}", file=sys.stderr, flush=True)  # where it was, if it is stopped
     now = time.perf_counter()
     if last[1] is not None:
         steps[last[1]] = round(now - last[0], 2)
@@ -46,12 +59,73 @@ with tempfile.TemporaryDirectory() as out:
 """
 
 
-def timed(code: str, data: Path, *extra: str) -> dict[str, object]:
+def _rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants in MB (Linux ``/proc``; 0 elsewhere)."""
+    total_kb = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as kids:
+                pending.extend(int(k) for k in kids.read().split())
+        except (OSError, ValueError):
+            continue
+    return total_kb / 1024
+
+
+def run(code: str, data: Path, *extra: str, max_rss_mb: float | None = None) -> dict[str, Any]:
+    """Run a tool in a fresh Python; wall time, its peak memory and its JSON output. With
+    ``max_rss_mb`` the child is polled twice a second and killed once its resident memory (its
+    children's included) passes the limit; the result then says so and names the last build
+    step the child had started."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-c", PEAK + code, str(data), *extra],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        polled = 0.0
+        killed = False
+        while child.poll() is None:
+            if max_rss_mb is not None:
+                polled = max(polled, _rss_mb(child.pid))
+                if polled > max_rss_mb:
+                    child.kill()
+                    killed = True
+                    break
+            time.sleep(0.5)
+        out = child.communicate()[0]
+        seconds = time.perf_counter() - start
+        err.seek(0)
+        errors = err.read()
+    steps = [line[6:] for line in errors.splitlines() if line.startswith("step: ")]
+    if killed or child.returncode != 0:
+        print(errors[-2000:], file=sys.stderr)
+        return {
+            "seconds": float("nan"),
+            "peak_mb": polled or float("nan"),
+            "failed": (
+                f"stopped at {polled:,.0f} MB (limit {max_rss_mb:,.0f} MB)"
+                if killed
+                else f"failed (exit {child.returncode})"
+            )
+            + (f" during '{steps[-1]}'" if steps else ""),
+        }
+    return {"seconds": seconds, **json.loads(out.strip().splitlines()[-1])}
+
+
+def timed(code: str, data: Path, *extra: str, max_rss_mb: float | None = None) -> dict[str, object]:
     """:func:`run`, plus the processor time (user + system) of the child and its own children:
     on a machine other jobs keep busy, wall time grows with their load, processor time much
     less."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = run(code, data, *extra)
+    result = run(code, data, *extra, max_rss_mb=max_rss_mb)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {**result, "cpu_s": cpu}
@@ -66,6 +140,12 @@ def table(rows: list[dict[str, object]]) -> str:
     ]
     for row in rows:
         runs = ", ".join(f"{s:.1f}" for s in row["runs"])  # type: ignore[attr-defined]
+        if row.get("failed"):
+            lines.append(
+                f"| {row['rows']:,} | {row['tool']} | {row['failed']} | — | "
+                f"{row['peak_mb']:,.0f} | — | — | — |"
+            )
+            continue
         lines.append(
             f"| {row['rows']:,} | {row['tool']} | {row['seconds']:.1f} | {runs} | "
             f"{row['peak_mb']:,.0f} | {row['ratio']:.2f} | {row['cpu_s']:.1f} | "
@@ -77,10 +157,19 @@ def table(rows: list[dict[str, object]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--n", type=int, help="one size (replaces --sizes), e.g. 10000000")
+    parser.add_argument(
+        "--max-rss-mb",
+        type=float,
+        help="stop a tool whose memory passes this many MB (default: no limit)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dask", action="store_true", help="also time --engine dask")
     parser.add_argument("--out", type=Path, default=HERE / "results_build.md")
     args = parser.parse_args()
+    if args.n is not None:
+        args.sizes = [args.n]
+    load_start = os.getloadavg()[0]
     rows: list[dict[str, object]] = []
     details: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,11 +184,24 @@ def main() -> None:
             results: dict[str, list[dict[str, object]]] = {name: [] for name in tools}
             for _ in range(args.repeats):  # alternate, so load on the machine hits all alike
                 for name, (code, extra) in tools.items():
-                    results[name].append(timed(code, data, *extra))
+                    if results[name] and results[name][-1].get("failed"):
+                        continue  # stopped or failed once: not tried again
+                    results[name].append(timed(code, data, *extra, max_rss_mb=args.max_rss_mb))
             first = results[next(iter(tools))]
             base = statistics.median(float(r["seconds"]) for r in first)  # type: ignore[arg-type]
             base_cpu = statistics.median(float(r["cpu_s"]) for r in first)  # type: ignore[arg-type]
             for name, runs in results.items():
+                if runs[-1].get("failed"):
+                    rows.append(
+                        {
+                            "rows": n,
+                            "tool": name,
+                            "failed": runs[-1]["failed"],
+                            "peak_mb": runs[-1]["peak_mb"],
+                            "runs": [],
+                        }
+                    )
+                    continue
                 seconds = [float(r["seconds"]) for r in runs]  # type: ignore[arg-type]
                 median = statistics.median(seconds)
                 cpu = statistics.median(float(r["cpu_s"]) for r in runs)  # type: ignore[arg-type]
@@ -122,7 +224,11 @@ def main() -> None:
                 if last.get("steps"):
                     steps = ", ".join(f"{k} {v} s" for k, v in last["steps"].items())  # type: ignore[attr-defined]
                     details.append(f"  - steps of the last run: {steps}")
-    text = f"Measured {dt.date.today().isoformat()} on this machine (2 cores, 24 GiB).\n\n"
+    text = (
+        f"Measured {dt.date.today().isoformat()} on this machine (2 cores, 24 GiB); "
+        f"1-minute load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} "
+        "at the end.\n\n"
+    )
     text += table(rows) + "\n\n" + "\n".join(details)
     print(text)
     args.out.write_text(text + "\n", encoding="utf-8")

@@ -34,6 +34,7 @@ from benchmarks.browser_timing import FOLIUM_READY, PARKMAP_READY, find_chromium
 from benchmarks.inline_assets import inline_cdn_assets
 from benchmarks.synthetic import HEADERS, write_projects_csv
 from benchmarks.table import Cell, Row, fmt_seconds, markdown_table, targets_line
+from benchmarks.widget_assets import inline_widget_assets
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -96,7 +97,19 @@ def worker_folium(csv_path: str, out_html: str) -> None:
     m.save(out_html)
 
 
-WORKERS: Final = {"explore": worker_explore, "folium": worker_folium}
+def worker_lonboard(csv_path: str, out_html: str) -> None:
+    """lonboard: ``viz()`` of the ledger (a GeoArrow scatterplot on deck.gl; every column goes
+    into the page and shows on click), no basemap, exported with ``Map.to_html``."""
+    from lonboard import viz
+
+    projects = _read_points(csv_path)
+    m = viz(projects)
+    # `viz(..., map_kwargs={"basemap": None})` fails in lonboard 0.17, so it is unset after.
+    m.basemap = None
+    m.to_html(out_html)
+
+
+WORKERS: Final = {"explore": worker_explore, "folium": worker_folium, "lonboard": worker_lonboard}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +190,8 @@ def generate(tool: str, csv_path: Path, work: Path, cap_s: float, repeat: int = 
     cmd = [sys.executable, "-m", "benchmarks.bench_map", "--worker", tool, str(csv_path), str(raw)]
     result = Measured(_median_of(lambda: _timed(cmd, cap_s), repeat))
     if result.generate.measured:
-        page, report = inline_cdn_assets(raw.read_text(encoding="utf-8"))
+        inline = inline_widget_assets if tool == "lonboard" else inline_cdn_assets
+        page, report = inline(raw.read_text(encoding="utf-8"))
         result.html_path = work / f"{tool}.html"
         result.html_path.write_text(page, encoding="utf-8")
         result.notes.append(f"page as saved, with CDN links: {raw.stat().st_size / 1e6:.2f} MB")
@@ -185,6 +199,8 @@ def generate(tool: str, csv_path: Path, work: Path, cap_s: float, repeat: int = 
             f"inlined {', '.join(report.inlined) or 'nothing'}; "
             f"stubbed (no local copy, tag removed) {', '.join(report.stubbed) or 'nothing'}"
         )
+        if report.fetched:
+            result.assets += f"; still fetched at run time {', '.join(report.fetched)}"
     return result
 
 

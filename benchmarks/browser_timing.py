@@ -51,6 +51,44 @@ FOLIUM_READY: Final = """() => {
   return false;
 }"""
 
+#: Init script for deck.gl pages (lonboard): counts the instances every WebGL2 instanced draw
+#: call submits, grouped by the synchronous task that issued them (one deck.gl redraw is one such
+#: task: every layer and every data chunk drawn in one go), and keeps the largest group. A
+#: scatterplot draws one instance per point, so a group of at least N instances means one redraw
+#: put all N points on the canvas.
+DECK_DRAW_COUNTER: Final = """(() => {
+  const s = (window.__benchDraws = { current: 0, max: 0, draws: 0, open: false });
+  const add = (instances) => {
+    if (!s.open) {
+      s.open = true;
+      s.current = 0;
+      queueMicrotask(() => { s.open = false; });
+    }
+    s.draws += 1;
+    s.current += instances;
+    if (s.current > s.max) s.max = s.current;
+  };
+  const gl2 = window.WebGL2RenderingContext && WebGL2RenderingContext.prototype;
+  if (!gl2) return;
+  const arrays = gl2.drawArraysInstanced;
+  gl2.drawArraysInstanced = function (mode, first, count, instances) {
+    add(instances);
+    return arrays.apply(this, arguments);
+  };
+  const elements = gl2.drawElementsInstanced;
+  gl2.drawElementsInstanced = function (mode, count, type, offset, instances) {
+    add(instances);
+    return elements.apply(this, arguments);
+  };
+})();"""
+
+
+def deck_ready(points: int) -> str:
+    """Ready condition for a deck.gl page with :data:`DECK_DRAW_COUNTER` as init script: one
+    redraw has submitted at least ``points`` instances (every point drawn)."""
+    return f"() => !!window.__benchDraws && window.__benchDraws.max >= {int(points)}"
+
+
 _DOUBLE_RAF: Final = """() => new Promise(resolve =>
   requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now()))))"""
 
@@ -73,7 +111,14 @@ class PaintTiming:
 
 
 def load_and_paint(
-    html: str | Path, ready_js: str, *, cap_s: float = 120.0, executable: str | None = None
+    html: str | Path,
+    ready_js: str,
+    *,
+    cap_s: float = 120.0,
+    executable: str | None = None,
+    init_js: str | None = None,
+    serve: dict[str, tuple[bytes, str]] | None = None,
+    screenshot: Path | None = None,
 ) -> PaintTiming:
     """Open ``html`` in headless Chromium and time it until the map is painted.
 
@@ -88,6 +133,13 @@ def load_and_paint(
         Give up after this many seconds (wall clock from the start of navigation).
     executable
         Chromium binary (default: :func:`find_chromium`).
+    init_js
+        Script run in the page before its own scripts (e.g. :data:`DECK_DRAW_COUNTER`).
+    serve
+        Requests whose URL ends with a key are answered with that ``(body, content type)``
+        instead of being aborted (a file the page fetches from a CDN, served locally).
+    screenshot
+        Where to save a screenshot once the page is painted (taken after the clock stops).
 
     Returns
     -------
@@ -101,8 +153,14 @@ def load_and_paint(
 
     def route(request_route: Route) -> None:
         nonlocal blocked
-        if request_route.request.url == url:
+        request_url = request_route.request.url
+        local = next((v for k, v in (serve or {}).items() if request_url.endswith(k)), None)
+        if request_url == url:
             request_route.continue_()
+        elif local is not None:
+            body, content_type = local
+            headers = {"Content-Type": content_type, "Access-Control-Allow-Origin": "*"}
+            request_route.fulfill(status=200, body=body, headers=headers)
         else:
             blocked += 1
             request_route.abort()
@@ -114,6 +172,8 @@ def load_and_paint(
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.route("**/*", route)
+            if init_js:
+                page.add_init_script(init_js)
             start = time.perf_counter()
             cap_ms = cap_s * 1000.0
             try:
@@ -123,6 +183,8 @@ def load_and_paint(
                 left = cap_ms - (time.perf_counter() - start) * 1000.0
                 page.set_default_timeout(max(left, 1.0))
                 painted_ms = page.evaluate(_DOUBLE_RAF)
+                if screenshot is not None:
+                    page.screenshot(path=str(screenshot))
             except PlaywrightError:
                 return PaintTiming(None, blocked)
             return PaintTiming(painted_ms / 1000.0, blocked)

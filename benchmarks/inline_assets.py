@@ -26,10 +26,12 @@ _LINK: Final = re.compile(r'<link\s+rel="stylesheet"\s+href="(?P<url>https?://[^
 
 @dataclass
 class InlineReport:
-    """What :func:`inline_cdn_assets` did: file names inlined (with source) and stubbed."""
+    """What :func:`inline_cdn_assets` did: file names inlined (with source) and stubbed; and
+    files the page's own scripts fetch at run time that could not be inlined (``fetched``)."""
 
     inlined: list[str] = field(default_factory=list)
     stubbed: list[str] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)
 
 
 def _file_name(url: str) -> str:
