@@ -774,5 +774,39 @@ def compare(
         click.echo(f"wrote {path}")
 
 
+def run() -> None:
+    """The ``parkmap`` command: :func:`main`, then an exit that skips tearing down the heap.
+
+    By the time a command returns, every output is written, closed and moved into place.
+    What Python would still do at exit is free each object of the analysis one by one: a
+    quarter to half a second after a 100,000-project build, longer at a million. The exit
+    status and the flushed streams are the same either way. The ordinary exit is kept when
+    anything could still need it: a worker process (a Dask cluster not yet shut down) or a
+    thread that is not a daemon.
+    """
+    import contextlib
+    import multiprocessing
+    import threading
+
+    try:
+        main()
+    except SystemExit as done:
+        code = done.code
+    else:  # pragma: no cover - click's standalone mode always raises SystemExit
+        code = 0
+    if not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if multiprocessing.active_children() or any(not t.daemon for t in others):
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        # a closed pipe (`parkmap … | head`) or stream
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import urllib.request
 
@@ -226,3 +228,43 @@ def test_help_has_examples():
     for command in ("build", "validate", "serve"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "Example:" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# The installed command (`parkmap.cli:run`): the same exit statuses and output as click's own
+# exit, though it skips tearing the heap down.
+
+
+def _command(*args: str, cwd: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "parkmap.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def test_command_prints_every_line_and_exits_0(tmp_path):
+    (tmp_path / "projects.csv").write_text("\n".join(RECORDS) + "\n", encoding="utf-8")
+    PARKS.to_file(tmp_path / "parks.geojson", driver="GeoJSON")
+    done = _command(
+        "build", "projects.csv", "--parks", "parks.geojson", "--out", "out", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    # stdout is a pipe here (block-buffered): every line still arrives, the last one too
+    wrote = [line for line in done.stdout.splitlines() if line.startswith("wrote ")]
+    names = {"map.html", "parks.csv", "projects.parquet", "projects.geojson", "rejected.csv"}
+    assert {line.rsplit("/", 1)[-1] for line in wrote} == names
+    for name in names:
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_command_exit_statuses(tmp_path):
+    assert _command("--version", cwd=tmp_path).returncode == 0
+    (tmp_path / "empty.csv").write_text(RECORDS[0] + "\n", encoding="utf-8")
+    empty = _command("build", "empty.csv", "--out", "out", cwd=tmp_path)
+    assert empty.returncode == 2
+    assert "empty.csv" in empty.stderr
+    assert len(empty.stderr.strip().splitlines()) == 1
+    assert _command("no-such-command", cwd=tmp_path).returncode == 2
