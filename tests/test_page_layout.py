@@ -27,6 +27,7 @@ from parkmap.i18n import crs_words
 from parkmap.settings import ClusterOptions, ClusterParameters, InputOptions
 from parkmap.webmap import build_map, save_map
 from parkmap.webmap.cluster_layers import hotspot_features
+from parkmap.webmap.payloads import inline_blocks
 
 #: Three Shanghai parks (lon_min, lat_min, lon_max, lat_max) around 121.5 E, 31.2 N.
 SHANGHAI_PARKS = (
@@ -87,7 +88,7 @@ def shanghai(tmp_path_factory):
 
 def _payload(html: str, function: str) -> dict | None:
     match = re.search(rf"parkmap\.{function}\(\s*map_\w+,\s*(.+?)\);\n", html)
-    return json.loads(match.group(1)) if match else None
+    return inline_blocks(json.loads(match.group(1)), html) if match else None
 
 
 def _build(*args: str, out) -> str:

@@ -24,7 +24,7 @@ from parkmap.errors import InputError, UsageError
 from parkmap.webmap import OfflineMap, build_map, save_map
 from parkmap.webmap import payload_schema as schema
 from parkmap.webmap.assets import dumps_js, leaflet_js
-from parkmap.webmap.payloads import DENSITY_RAMP, unpack_raw
+from parkmap.webmap.payloads import DENSITY_RAMP, inline_blocks, unpack_raw
 
 XSS_PROJECT = "<img src=x onerror=window.__xss=1>"
 XSS_PARK = "<script>window.__xss=2</script>"
@@ -64,7 +64,7 @@ def _call_payload(html: str, function: str) -> dict:
     """The JSON payload of ``parkmap.<function>(map, {...})`` in the page script."""
     match = re.search(rf"parkmap\.{function}\(\s*map_\w+,\s*(.+?)\);\n", html)
     assert match, f"no parkmap.{function} call"
-    return json.loads(match.group(1))
+    return inline_blocks(json.loads(match.group(1)), html)
 
 
 def unpack_columns(payload: dict) -> dict:

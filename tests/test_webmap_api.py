@@ -151,3 +151,31 @@ def test_a_filter_changes_what_is_shown(page, built):
             (b) => { b.checked = true; b.dispatchEvent(new Event('change', {bubbles: true})); })"""
     )
     assert page.page.evaluate("parkmap.summary().shown") == N
+
+
+class _WithoutWorkers:
+    """A browser whose pages have no ``Worker`` (as a browser that refuses them)."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.add_init_script(script="delete window.Worker; window.Worker = undefined;")
+        return context
+
+
+@pytest.mark.browser
+def test_the_projects_are_decoded_in_a_worker_or_else_on_the_page(browser, page, built):
+    ledger = built[0]
+    smallest = ledger.loc[ledger["总投资(万元)"].idxmin(), "项目编号"]
+    # numbers and texts: two blocks, decoded by the worker while the page was parsed
+    assert page.page.evaluate("parkmap.decoded()") == {"worker": 2, "page": 0}
+    alone = OfflinePage(_WithoutWorkers(with_test_hooks(browser)), built[2])
+    try:
+        assert alone.page.evaluate("parkmap.decoded()") == {"worker": 0, "page": 2}
+        assert alone.page.evaluate("parkmap.summary()") == {"projects": N, "shown": N, "drawn": N}
+        assert alone.page.evaluate("(id) => parkmap.find(id)", smallest) == [smallest]
+        alone.assert_clean()
+    finally:
+        alone.close()

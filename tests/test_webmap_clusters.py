@@ -28,6 +28,7 @@ from parkmap.webmap.cluster_layers import (
     hotspot_features,
     hotspots_payload,
 )
+from parkmap.webmap.payloads import inline_blocks
 
 XSS_INDUSTRY = "<img src=x onerror=window.__xss=1>"
 XSS_PARK = "<script>window.__xss=2</script>"
@@ -74,7 +75,7 @@ def _call_payload(html: str, function: str) -> dict:
     """The JSON payload of ``parkmap.<function>(map_…, {...})`` in the page script."""
     match = re.search(rf"parkmap\.{function}\(\s*map_\w+,\s*(.+?)\);\n", html)
     assert match, f"no parkmap.{function} call"
-    return json.loads(match.group(1))
+    return inline_blocks(json.loads(match.group(1)), html)
 
 
 def _with_hostile_strings(result):

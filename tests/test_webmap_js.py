@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pytest
 from pages import OfflinePage, with_test_hooks
 
@@ -30,6 +31,7 @@ PUBLIC = [
     "changesLayer",
     "clustersLayer",
     "contextLayer",
+    "decodeBlock",
     "densityLayer",
     "find",
     "hexLayer",
@@ -45,6 +47,7 @@ PUBLIC = [
 HOOKS = [
     "PLAY_STEP_MS",
     "aggregated",
+    "decoded",
     "drawnCount",
     "drawnIds",
     "internals",
@@ -246,6 +249,46 @@ def test_year_of_day_agrees_with_dates(runtime):
     got = runtime.call("return arg.map(I.yearOfDay);", days)
     expected = [(dt.date(1970, 1, 1) + dt.timedelta(days=d)).year for d in days]
     assert got == expected
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "days",
+    [
+        # around new years (1999/2000, a leap year, 2100 not leap), unknown (-1) among them
+        [10956, -1, 10957, 11016, 11322, 11323, 47481, 47482, 47846, 47847, 0],
+        # a range far longer than the column: computed day by day, not from a table
+        [0, 2_000_000, -1, 19723],
+    ],
+)
+def test_years_of_days_agree_with_dates(runtime, days):
+    got = runtime.call(
+        "const y = new Int16Array(arg.length); I.yearsOfDays(Int32Array.from(arg), y);"
+        " return Array.from(y);",
+        days,
+    )
+    expected = [(dt.date(1970, 1, 1) + dt.timedelta(days=d)).year if d >= 0 else 0 for d in days]
+    assert got == expected
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("n", [20_000, 10])  # interpolated in a table; computed point by point
+def test_mercator_pixels_agree_with_pyproj(runtime, n):
+    from pyproj import Transformer
+
+    rng = np.random.default_rng(7)
+    lon = rng.uniform(119.5, 121.0, n)
+    lat = np.concatenate([rng.uniform(35.5, 37.2, n - 2), [36.0, 37.2]])
+    got = runtime.call(
+        "const m = I.mercatorPixels(arg.lon, arg.lat, arg.lon.length, 85.0511287798);"
+        " return [Array.from(m.x), Array.from(m.y)];",
+        {"lon": lon.tolist(), "lat": lat.tolist()},
+    )
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(lon, lat)
+    # Leaflet's zoom-0 pixels: a 256 px world, y down from the north edge
+    half = 20037508.342789244
+    assert np.allclose(got[0], 128 + x / half * 128, rtol=0, atol=1e-9)
+    assert np.allclose(got[1], 128 - y / half * 128, rtol=0, atol=1e-8)
 
 
 def test_packer_writes_exactly_the_schema_keys():

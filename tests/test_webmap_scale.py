@@ -16,7 +16,7 @@ from pages import OfflinePage, with_test_hooks
 from parkmap.density import hex_grid
 from parkmap.webmap import build_map, save_map
 from parkmap.webmap import payload_schema as schema
-from parkmap.webmap.payloads import AGGREGATE_ABOVE, HEX_BREAKS, unpack_raw
+from parkmap.webmap.payloads import AGGREGATE_ABOVE, HEX_BREAKS, inline_blocks, unpack_raw
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 SEARCH_NAME = "青岛胶州湾示范检索目标智能工厂"
@@ -26,7 +26,7 @@ MAX_HTML_BYTES = 5_000_000
 def _payload(html: str, function: str) -> dict:
     match = re.search(rf"parkmap\.{function}\(\s*map_\w+,\s*(.+?)\);\n", html)
     assert match, f"no parkmap.{function} call"
-    return json.loads(match.group(1))
+    return inline_blocks(json.loads(match.group(1)), html)
 
 
 def decode_projects(payload: dict) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from folium.map import LayerControl
+from folium.map import FitBounds, LayerControl
 
 from parkmap.classes import NO_DATA, NO_PROJECTS, Classes, classify
 from parkmap.errors import InputError, UsageError
@@ -141,7 +141,11 @@ def build_map(
     # The layer keeps the plain columns (for Python callers); the page gets them packed.
     m.add_child(
         RuntimeLayer(
-            "projectsLayer", project_data, t["layer_projects"], encode=payloads.pack_projects
+            "projectsLayer",
+            project_data,
+            t["layer_projects"],
+            encode=payloads.pack_projects,
+            blocks=payloads.page_blocks,
         )
     )
     m.add_child(RuntimeLayer("parksLayer", park_data, t["layer_parks"]))
@@ -175,7 +179,11 @@ def build_map(
         m.add_child(RuntimeCall("addNote", {"lines": notes}))
     basemaps.add_tiles(m, tiles)
     m.add_child(LayerControl(collapsed=False))
-    m.fit_bounds([[south, west], [north, east]], padding=(24, 24))
+    # at once, not animated: a zoom animation ending after the projects are painted would
+    # paint them all again (a million projects: a second full redraw before the page settles)
+    fit = FitBounds([[south, west], [north, east]], padding=(24, 24))
+    fit.options["animate"] = False
+    m.add_child(fit)
     return m
 
 

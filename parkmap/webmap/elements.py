@@ -75,6 +75,10 @@ class RuntimeLayer(Layer):
     encode
         Optional function applied to ``payload`` when the page is rendered (e.g. packing the
         project columns); ``payload`` itself stays as given, for Python code that inspects it.
+    blocks
+        Optional function ``(encoded payload, element name) -> (payload, HTML pieces)`` that
+        moves bulky parts of the payload into the page body (data blocks, before the page
+        script; e.g. :func:`parkmap.webmap.payloads.page_blocks`).
     """
 
     _template = Template(
@@ -97,21 +101,36 @@ class RuntimeLayer(Layer):
         *,
         show: bool = True,
         encode: Callable[[Any], Any] | None = None,
+        blocks: Callable[[Any, str], tuple[Any, list[str]]] | None = None,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "ParkmapLayer"
         self.factory = factory
         self.payload = payload
         self.encode = encode
+        self.blocks = blocks
+        self._page_payload: Any = None
 
     def payload_js(self) -> str:
         """The (encoded) payload as script-safe JSON."""
-        payload = self.encode(self.payload) if self.encode else self.payload
-        return assets.dumps_js(payload)
+        if self._page_payload is None:
+            self._page_payload = self.encode(self.payload) if self.encode else self.payload
+        return assets.dumps_js(self._page_payload)
 
     # branca annotates Element.render as returning str, but MacroElement.render returns None.
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
-        _emit(self, kwargs)
+        payload = self.encode(self.payload) if self.encode else self.payload
+        if self.blocks is not None:
+            payload, pieces = self.blocks(payload, self.get_name())
+            figure = root_figure(self)
+            add_runtime(figure)  # decodeBlock must exist when the body's scripts run
+            for k, piece in enumerate(pieces):
+                figure.html.add_child(RawHtml(piece), name=f"{self.get_name()}_block{k}")
+        self._page_payload = payload
+        try:
+            _emit(self, kwargs)
+        finally:
+            self._page_payload = None
 
 
 class RuntimeCall(MacroElement):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -581,6 +582,58 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
             "colors": list(AGGREGATE_COLORS),
         },
     }
+
+
+#: Key of a packed block's reference to the page's data block holding it (see page_blocks).
+BLOCK_KEY = "block"
+
+
+def page_blocks(payload: dict[str, Any], name: str) -> tuple[dict[str, Any], list[str]]:
+    """A packed project payload's blocks moved out of the page script into data blocks.
+
+    Returns the payload with ``packed`` / ``textPacked`` replaced by ``{"block": <id>}``, and
+    the HTML for the page body: each block as ``<script type="application/octet-stream"
+    id=<id>>`` (the HTML parser passes over it, the JavaScript parser never sees it), numbers
+    first, each followed by a one-line script that starts unpacking it
+    (``parkmap.decodeBlock``; one more before them starts the decoding worker), so that the
+    page decodes while it parses the rest. ``name``
+    (letters, digits, ``_``) makes the ids unique in the page.
+    """
+    page = dict(payload)
+    html = ["<script>parkmap.decodeBlock({});</script>"]  # the worker starts while blocks load
+    blocks = (
+        (
+            schema.PACKED_KEY,
+            f"{name}_numbers",
+            (schema.COUNT_KEY, schema.LON_ORIGIN, schema.LAT_ORIGIN, schema.LAYOUT_KEY),
+        ),
+        (schema.TEXT_PACKED_KEY, f"{name}_texts", (schema.TEXT_LAYOUT_KEY,)),
+    )
+    for key, block_id, meta in blocks:
+        text = payload[key]
+        if not isinstance(text, str) or not text.isascii() or "<" in text:
+            raise ValueError(f"{key} is not base64 text")
+        ref = {BLOCK_KEY: block_id}
+        page[key] = ref
+        start = {k: payload[k] for k in meta} | {key: ref}
+        html.append(f'<script type="application/octet-stream" id="{block_id}">{text}</script>')
+        html.append(f"<script>parkmap.decodeBlock({assets.dumps_js(start)});</script>")
+    return page, html
+
+
+def inline_blocks(payload: dict[str, Any], page: str) -> dict[str, Any]:
+    """Inverse of :func:`page_blocks` for a payload read back from the page's HTML text."""
+    out = dict(payload)
+    for key in (schema.PACKED_KEY, schema.TEXT_PACKED_KEY):
+        ref = out.get(key)
+        if isinstance(ref, dict):
+            block_id = re.escape(ref[BLOCK_KEY])
+            tag = f'<script type="application/octet-stream" id="{block_id}">'
+            match = re.search(rf"{tag}([^<]*)<", page)
+            if match is None:
+                raise ValueError(f"no data block {ref[BLOCK_KEY]}")
+            out[key] = match.group(1)
+    return out
 
 
 def _gzip_base64(blob: bytes) -> str:

@@ -22,6 +22,18 @@ api.addFilters = addFilters;
 api.addNote = addNote;
 api.ready = false;
 
+/** Start unpacking a projects payload's data blocks (the page calls this right after each
+ * block, so that the worker decodes while the rest of the page is parsed; see startDecode),
+ * and, called with {} before the first block, start the worker while that block is parsed. */
+api.decodeBlock = function (d) {
+  try {
+    decodeWorker();
+    startDecode(d);
+  } catch (err) {
+    console.error("parkmap: could not unpack the projects: " + err);
+  }
+};
+
 /** The last map's project figures: {projects, shown, drawn} (see projectSummary). */
 api.summary = function () {
   return projectSummary(runtime.maps[runtime.maps.length - 1]);

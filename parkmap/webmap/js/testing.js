@@ -18,6 +18,10 @@ function installTestHooks(api) {
       return layer.c.id.at(i);
     });
   };
+  /** Blocks of packed projects decoded so far: {worker: n, page: n} (see startDecode). */
+  api.decoded = function () {
+    return { worker: runtime.decodedInWorker || 0, page: runtime.decodedHere || 0 };
+  };
   api.aggregated = function (map) {
     return isAggregated(api.state(map));
   };
@@ -62,6 +66,8 @@ function installTestHooks(api) {
     readInts: readInts,
     TextColumn: TextColumn,
     yearOfDay: yearOfDay,
+    yearsOfDays: yearsOfDays,
+    mercatorPixels: mercatorPixels,
     decodeColumns: decodeColumns,
     passesFilter: passesFilter,
     hexRound: hexRound,
