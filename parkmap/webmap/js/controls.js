@@ -256,5 +256,6 @@ function fitPanel(map, panel) {
   panel.addEventListener("toggle", fit);
   onReady(fit);
   document.addEventListener("parkmap:ready", fit);
-  fit();
+  // (no fit() now: onReady runs it when the page is parsed, or at once if it already is;
+  // measuring the panel now would lay the page out one more time while it loads)
 }

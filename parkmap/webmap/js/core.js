@@ -81,13 +81,20 @@ function esc(value) {
   });
 }
 
+/** Number formats by decimals (one Intl.NumberFormat each: toLocaleString makes one per call). */
+var NUMBER_FORMATS = {};
+
 /** Format a number with fixed decimals and thousands separators; null when missing. */
 function num(x, digits) {
   if (x == null || !isFinite(x)) return null;
-  return Number(x).toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
+  var format = NUMBER_FORMATS[digits];
+  if (!format) {
+    format = NUMBER_FORMATS[digits] = new Intl.NumberFormat("en-US", {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+  }
+  return format.format(Number(x));
 }
 
 /** Escape a template of ours, then put already-escaped HTML values into its {slots}. */

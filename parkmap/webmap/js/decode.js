@@ -353,12 +353,12 @@ function addTexts(schema, c, raw) {
 // (parkmap.decodeBlock, written by Python right after it). Where no worker can be made, the
 // same functions run on the page.
 
-/** Decode one block: job {bytes (gzip), layout, numbers: null or {count, origins}}; a promise
+/** Decode one block: job {text (base64 of gzip), layout, numbers: null or {count, origins}}; a promise
  * of {raw: splitSections, and for numbers nums (decodeNumbers), mx, my (mercatorPixels)}. The
  * grid index of the numbers (buildIndex) comes after: the first paint, of every project in
  * view, does without it. */
 function decodeJob(schema, job) {
-  return gunzip(job.bytes).then(function (buffer) {
+  return gunzipBase64(job.text).then(function (buffer) {
     var out = { raw: splitSections(new Uint8Array(buffer), job.layout) };
     if (job.numbers) {
       var nums = decodeNumbers(schema, job.numbers, out.raw);
@@ -421,7 +421,7 @@ function workerMain(scope) {
 
 /** Source of the decoding worker: the functions it runs and their constants. */
 function workerSource() {
-  var parts = [gunzip, readInts, splitSections, yearOfDay, yearsOfDays, decodeNumbers,
+  var parts = [base64Bytes, gunzip, gunzipBase64, readInts, splitSections, yearOfDay, yearsOfDays, decodeNumbers,
     mercatorPixels, buildIndex, decodeJob, transferables, workerMain];
   return (
     "var MS_PER_DAY = " + MS_PER_DAY + ";\nvar INDEX_SIDE = " + INDEX_SIDE + ";\n" +
@@ -506,7 +506,7 @@ function decodeAnywhere(job) {
   runtime.jobCount = (runtime.jobCount || 0) + 1;
   var id = "job" + runtime.jobCount;
   var message = {};
-  for (var key in job) if (typeof job[key] !== "function") message[key] = job[key];
+  for (var key in job) message[key] = job[key];
   message.id = id;
   message.schema = PAYLOAD_SCHEMA;
   var indexed = job.numbers
@@ -517,7 +517,7 @@ function decodeAnywhere(job) {
   if (indexed) indexed.catch(function () {}); // (made again below if the worker fails)
   return new Promise(function (resolve, reject) {
     runtime.waiting[id] = { resolve: resolve, reject: reject };
-    worker.postMessage(message, [job.bytes.buffer]); // moved, not copied
+    worker.postMessage(message); // (the text is copied, as one block of bytes: fast)
   }).then(function (out) {
     if (indexed) {
       out.indexed = indexed.catch(function () {
@@ -526,7 +526,6 @@ function decodeAnywhere(job) {
     }
     return out;
   }).catch(function () {
-    if (!job.bytes.byteLength) job.bytes = job.again(); // moved to the worker that failed
     return decodeHere(job);
   });
 }
@@ -544,25 +543,20 @@ function startDecode(d) {
     if (packed == null) return null;
     var key = typeof packed === "string" ? null : packed.block;
     if (key && jobs[key]) return jobs[key];
-    var read = function () {
-      return base64Bytes(blockText(packed));
-    };
-    var job = make(read());
-    job.again = read;
-    var promise = decodeAnywhere(job);
+    var promise = decodeAnywhere(make(blockText(packed)));
     if (key) jobs[key] = promise;
     return promise;
   };
   return {
-    numbers: start(d[schema.packed], function (bytes) {
+    numbers: start(d[schema.packed], function (text) {
       var meta = {};
       meta[schema.count] = d[schema.count];
       meta[schema.fields.lon.origin] = d[schema.fields.lon.origin];
       meta[schema.fields.lat.origin] = d[schema.fields.lat.origin];
-      return { bytes: bytes, layout: d[schema.layout], numbers: meta, maxLatitude: MAX_LATITUDE };
+      return { text: text, layout: d[schema.layout], numbers: meta, maxLatitude: MAX_LATITUDE };
     }),
-    texts: start(d[schema.textPacked], function (bytes) {
-      return { bytes: bytes, layout: d[schema.textLayout], numbers: null };
+    texts: start(d[schema.textPacked], function (text) {
+      return { text: text, layout: d[schema.textLayout], numbers: null };
     }),
   };
 }
