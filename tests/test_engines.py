@@ -124,13 +124,16 @@ def test_dask_engine_writes_every_output_of_the_memory_engine(records, parquet_p
 
 
 def _call(html: str, function: str) -> dict:
-    """The JSON argument of ``parkmap.<function>(map_…, {…})`` in a page."""
+    """The JSON argument of ``parkmap.<function>(map_…, {…})`` in a page (packed blocks read
+    from the page's data blocks, whose ids differ from page to page)."""
     import json
     import re
 
+    from parkmap.webmap.payloads import inline_blocks
+
     match = re.search(rf"parkmap\.{function}\(\s*map_\w+,\s*(.+?)\);\n", html)
     assert match, f"no parkmap.{function} call"
-    return json.loads(match.group(1))
+    return inline_blocks(json.loads(match.group(1)), html)
 
 
 def _numbers_rounded(value, digits: int = 6):
