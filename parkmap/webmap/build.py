@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import math
@@ -45,6 +46,7 @@ def build_map(
     basemap: str = "none",
     tianditu_key: str | None = None,
     project_data: dict[str, Any] | None = None,
+    packed_projects: dict[str, Any] | None = None,
 ) -> OfflineMap:
     """Build the interactive map of parks and investment projects.
 
@@ -96,6 +98,9 @@ def build_map(
         The payload of ``projects`` (:func:`parkmap.webmap.payloads.projects_payload` with the
         same ``parks``, ``lang`` and ``color_by``) when the caller already made it; made here
         when omitted.
+    packed_projects
+        ``pack_projects(project_data)`` when the caller already packed it (while another
+        thread worked out the density surface); packed when the page is rendered otherwise.
 
     Returns
     -------
@@ -144,7 +149,9 @@ def build_map(
             "projectsLayer",
             project_data,
             t["layer_projects"],
-            encode=payloads.pack_projects,
+            encode=payloads.pack_projects
+            if packed_projects is None
+            else functools.partial(_already_packed, packed_projects),
             blocks=payloads.page_blocks,
         )
     )
@@ -193,6 +200,10 @@ def check_choices(lang: str, color_by: str) -> None:
         raise UsageError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
     if color_by not in COLOR_BY:
         raise UsageError(f"unknown color_by {color_by!r}; choose one of: {', '.join(COLOR_BY)}")
+
+
+def _already_packed(packed: dict[str, Any], _data: dict[str, Any]) -> dict[str, Any]:
+    return packed
 
 
 def _bounds(parks: pd.DataFrame, columns: dict[str, Any]) -> tuple[float, ...]:

@@ -136,11 +136,14 @@ def make_map(
         # level of detail (bins where they crowd, points zoomed in), so no sample is needed.
         drawn = to_display(all_projects, system)
         project_data = payloads.projects_payload(drawn, parks, lang, options.color_by)
+        # Packing (gzip outside the GIL) also overlaps the surface, rather than following it.
+        packed = payloads.pack_projects(project_data)
         surface = surface_job.result() if surface_job is not None else None
     return build_map(
         parks,
         drawn,
         project_data=project_data,
+        packed_projects=packed,
         context=to_display(analysis.context, system),
         density=surface,
         breakdown=analysis.breakdown,

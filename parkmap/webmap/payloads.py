@@ -56,9 +56,14 @@ POINTS_FROM_ZOOM = 13
 #: Fixed class breaks (projects per bin) and colours of those bins; one more colour than breaks.
 AGGREGATE_BREAKS: tuple[int, ...] = (10, 50, 200, 1000)
 AGGREGATE_COLORS: tuple[str, ...] = ("#c6dbef", "#6baed6", "#3182bd", "#08519c", "#08306b")
-#: gzip level of the packed project columns: 6 takes ~2.5× the time of 4 and packs the texts
-#: ~15 % smaller, which keeps a million-project page under 25 MB.
+#: gzip level of the packed project columns from :data:`PACK_LEVEL_FROM` projects on: 6 takes
+#: ~2.5× the time of 4 and packs the texts ~15 % smaller, which keeps a million-project page
+#: under 25 MB.
 PACK_LEVEL = 6
+#: Below :data:`PACK_LEVEL_FROM` projects, level 4: at 100,000 it packs in 0.15 s instead of
+#: 0.33 s for a page 9 % (0.26 MB) larger, and the page's size is no concern there.
+PACK_LEVEL_SMALL = 4
+PACK_LEVEL_FROM = 300_000
 #: Fixed class breaks of the investment grid (亿元 per cell) and their colours (0 is unfilled).
 HEX_BREAKS: tuple[float, ...] = (1.0, 5.0, 10.0, 50.0, 100.0)
 HEX_COLORS: tuple[str, ...] = ("#edf8e9", "#c7e9c0", "#74c476", "#31a354", "#006d2c", "#00441b")
@@ -565,15 +570,16 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
         [x for x, t in zip(sections, is_text, strict=True) if t]
     )
     meta = {k: v for k, v in data.items() if k != "columns"}
+    level = PACK_LEVEL if len(c["lon"]) >= PACK_LEVEL_FROM else PACK_LEVEL_SMALL
     return {
         **meta,
         schema.COUNT_KEY: len(c["lon"]),
         schema.LON_ORIGIN: x0,
         schema.LAT_ORIGIN: y0,
         schema.LAYOUT_KEY: layout,
-        schema.PACKED_KEY: _gzip_base64(blob),
+        schema.PACKED_KEY: _gzip_base64(blob, level),
         schema.TEXT_LAYOUT_KEY: text_layout,
-        schema.TEXT_PACKED_KEY: _gzip_base64(text_blob),
+        schema.TEXT_PACKED_KEY: _gzip_base64(text_blob, level),
         "aggregate": {
             "above": AGGREGATE_ABOVE,
             "radius": 16,
@@ -636,8 +642,8 @@ def inline_blocks(payload: dict[str, Any], page: str) -> dict[str, Any]:
     return out
 
 
-def _gzip_base64(blob: bytes) -> str:
-    return base64.b64encode(packing.gzip_bytes(blob, PACK_LEVEL)).decode("ascii")
+def _gzip_base64(blob: bytes, level: int) -> str:
+    return base64.b64encode(packing.gzip_bytes(blob, level)).decode("ascii")
 
 
 def unpack_raw(payload: dict[str, Any]) -> dict[str, Any]:
