@@ -56,12 +56,13 @@ POINTS_FROM_ZOOM = 13
 #: Fixed class breaks (projects per bin) and colours of those bins; one more colour than breaks.
 AGGREGATE_BREAKS: tuple[int, ...] = (10, 50, 200, 1000)
 AGGREGATE_COLORS: tuple[str, ...] = ("#c6dbef", "#6baed6", "#3182bd", "#08519c", "#08306b")
-#: gzip level of the packed project columns from :data:`PACK_LEVEL_FROM` projects on: 6 takes
-#: ~2.5× the time of 4 and packs the texts ~15 % smaller, which keeps a million-project page
-#: under 25 MB.
-PACK_LEVEL = 6
+#: gzip level of the packed project columns from :data:`PACK_LEVEL_FROM` projects on. At a
+#: million projects level 5 packs in 2.0 s where 6 takes 3.2 s (two threads), for blocks 3.5 %
+#: larger (23.4 against 22.6 MB of base64), which keeps the page under 25 MB; level 4 packs the
+#: texts ~15 % larger than 6.
+PACK_LEVEL = 5
 #: Below :data:`PACK_LEVEL_FROM` projects, level 4: at 100,000 it packs in 0.15 s instead of
-#: 0.33 s for a page 9 % (0.26 MB) larger, and the page's size is no concern there.
+#: 0.33 s (level 6) for a page 9 % (0.26 MB) larger, and the page's size is no concern there.
 PACK_LEVEL_SMALL = 4
 PACK_LEVEL_FROM = 300_000
 #: Fixed class breaks of the investment grid (亿元 per cell) and their colours (0 is unfilled).
