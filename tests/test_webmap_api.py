@@ -8,6 +8,7 @@ the page.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ if str(ROOT) not in sys.path:  # `pytest` alone does not put the repo root on sy
 from benchmarks.synthetic import write_projects_csv  # noqa: E402
 from parkmap.cli import main  # noqa: E402
 from parkmap.read import bundled_path  # noqa: E402
+from parkmap.webmap import payloads  # noqa: E402
 from parkmap.webmap.payloads import AGGREGATE_ABOVE  # noqa: E402
 
 N = 30_000
@@ -179,3 +181,53 @@ def test_the_projects_are_decoded_in_a_worker_or_else_on_the_page(browser, page,
         alone.assert_clean()
     finally:
         alone.close()
+
+
+@pytest.fixture(scope="module")
+def built_in_parts(tmp_path_factory, built):
+    """The same ledger built with its numbers cut into many small data blocks (a 30,000-project
+    page has one at the size the builder cuts at): each part goes to the worker as parsed."""
+    ledger = built[0]
+    folder = tmp_path_factory.mktemp("parts")
+    csv_path = write_projects_csv(folder / "projects.csv", N, seed=16)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(payloads, "PART_CHARS", 4096)
+        result = CliRunner().invoke(
+            main, ["build", "--projects", str(csv_path), "--out", str(folder / "out")]
+        )
+    assert result.exit_code == 0, result.output
+    return ledger, folder / "out" / "map.html"
+
+
+@pytest.mark.browser
+def test_numbers_in_parts_are_streamed_to_the_worker_and_read_back_whole(browser, built_in_parts):
+    ledger, html = built_in_parts
+    text = html.read_text(encoding="utf-8")
+    block = r'<script type="application/octet-stream" id="(\w+_numbers(?:_\d+)?)">'
+    parts = re.findall(block, text)
+    assert len(parts) > 10  # (the numbers of 30,000 projects: several hundred kB of base64)
+    smallest = ledger.loc[ledger["总投资(万元)"].idxmin(), "项目编号"]
+    signed = pd.to_datetime(ledger["签约日期"], errors="coerce").dt.year
+    year = int(signed.median())
+    expected = int(((signed <= year) | signed.isna()).sum())  # undated ones stay (box ticked)
+    assert 0 < expected < N
+    for hooks, decoded in (
+        (with_test_hooks(browser), {"worker": 2, "page": 0}),
+        (_WithoutWorkers(with_test_hooks(browser)), {"worker": 0, "page": 2}),
+    ):
+        page = OfflinePage(hooks, html)
+        try:
+            assert page.page.evaluate("parkmap.decoded()") == decoded
+            summary = page.page.evaluate("parkmap.summary()")
+            assert summary == {"projects": N, "shown": N, "drawn": N}
+            assert page.page.evaluate("(id) => parkmap.find(id)", smallest) == [smallest]
+            # the dates, decoded after the first paint, filter
+            page.page.evaluate(
+                """(y) => { var box = document.querySelector('input.pm-year'); box.value = y;
+                    box.dispatchEvent(new Event('input', {bubbles: true})); }""",
+                year,
+            )
+            assert page.page.evaluate("parkmap.summary().shown") == expected
+            page.assert_clean()
+        finally:
+            page.close()

@@ -437,3 +437,33 @@ def test_browser_small_set_is_points_and_screenshot(small_page):
     assert page.locator(".pm-legend [data-layer=aggregate]").is_hidden()
     _not_blank(page.screenshot())
     s.assert_clean()
+
+
+def test_numbers_cut_into_parts_each_whole_base64_and_read_back_joined(monkeypatch):
+    import base64
+
+    from parkmap.webmap import payloads
+
+    blob = bytes(range(256)) * 40 + b"tail"  # 10,244 bytes: 13,660 base64 characters
+    numbers = base64.b64encode(blob).decode("ascii")
+    payload = {
+        "n": 3,
+        "x0": 1,
+        "y0": 2,
+        "layout": [],
+        "packed": numbers,
+        "textLayout": [],
+        "textPacked": "dGV4dA==",
+    }
+    monkeypatch.setattr(payloads, "PART_CHARS", 4096)
+    page, html = payloads.page_blocks(payload, "m")
+    assert page["packed"] == {"block": "m_numbers", "parts": 4}  # 13,660 / 4,096 → 4
+    assert page["textPacked"] == {"block": "m_texts"}
+    texts = re.findall(r'id="(m_numbers(?:_\d)?)">([^<]*)<', "".join(html))
+    assert [name for name, _ in texts] == ["m_numbers", "m_numbers_1", "m_numbers_2", "m_numbers_3"]
+    # every part decodes on its own (whole groups of 4), and they join to the blob
+    assert b"".join(base64.b64decode(text, validate=True) for _, text in texts) == blob
+    # each part is followed by the script that hands it on
+    assert "".join(html).count("parkmap.decodeBlock(") == 1 + 4 + 1
+    back = payloads.inline_blocks(page, "".join(html))
+    assert back["packed"] == numbers and back["textPacked"] == "dGV4dA=="

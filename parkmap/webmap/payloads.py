@@ -593,6 +593,16 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
 
 #: Key of a packed block's reference to the page's data block holding it (see page_blocks).
 BLOCK_KEY = "block"
+#: Key of the number of data blocks a packed block is cut into (left out when one).
+PARTS_KEY = "parts"
+#: Base64 characters per data block of the numbers (a multiple of 4, so that every part decodes
+#: on its own): the decoding worker inflates each part while the page parses the next.
+PART_CHARS = 1 << 20
+
+
+def _part_ids(block_id: str, parts: int) -> list[str]:
+    """Ids of the data blocks of a packed block cut in ``parts``: the first is ``block_id``."""
+    return [block_id] + [f"{block_id}_{k}" for k in range(1, parts)]
 
 
 def page_blocks(payload: dict[str, Any], name: str) -> tuple[dict[str, Any], list[str]]:
@@ -603,7 +613,10 @@ def page_blocks(payload: dict[str, Any], name: str) -> tuple[dict[str, Any], lis
     id=<id>>`` (the HTML parser passes over it, the JavaScript parser never sees it), numbers
     first, each followed by a one-line script that starts unpacking it
     (``parkmap.decodeBlock``; one more before them starts the decoding worker), so that the
-    page decodes while it parses the rest. ``name``
+    page decodes while it parses the rest. The numbers are cut into data blocks of
+    :data:`PART_CHARS` characters (``{"block": <id>, "parts": k}``; the ids of parts after the
+    first end in ``_1``, ``_2`` …), each followed by that script, which hands the worker every
+    part parsed so far: it inflates them while the page parses the next. ``name``
     (letters, digits, ``_``) makes the ids unique in the page.
     """
     page = dict(payload)
@@ -613,18 +626,26 @@ def page_blocks(payload: dict[str, Any], name: str) -> tuple[dict[str, Any], lis
             schema.PACKED_KEY,
             f"{name}_numbers",
             (schema.COUNT_KEY, schema.LON_ORIGIN, schema.LAT_ORIGIN, schema.LAYOUT_KEY),
+            PART_CHARS,
         ),
-        (schema.TEXT_PACKED_KEY, f"{name}_texts", (schema.TEXT_LAYOUT_KEY,)),
+        (schema.TEXT_PACKED_KEY, f"{name}_texts", (schema.TEXT_LAYOUT_KEY,), 0),
     )
-    for key, block_id, meta in blocks:
+    for key, block_id, meta, part_chars in blocks:
         text = payload[key]
         if not isinstance(text, str) or not text.isascii() or "<" in text:
             raise ValueError(f"{key} is not base64 text")
-        ref = {BLOCK_KEY: block_id}
+        cuts = list(range(0, len(text), part_chars)) if part_chars else [0]
+        ref: dict[str, Any] = {BLOCK_KEY: block_id}
+        if len(cuts) > 1:
+            ref[PARTS_KEY] = len(cuts)
         page[key] = ref
-        start = {k: payload[k] for k in meta} | {key: ref}
-        html.append(f'<script type="application/octet-stream" id="{block_id}">{text}</script>')
-        html.append(f"<script>parkmap.decodeBlock({assets.dumps_js(start)});</script>")
+        start = assets.dumps_js({k: payload[k] for k in meta} | {key: ref})
+        ends = [*cuts[1:], len(text)]
+        for part_id, at, end in zip(_part_ids(block_id, len(cuts)), cuts, ends, strict=True):
+            html.append(
+                f'<script type="application/octet-stream" id="{part_id}">{text[at:end]}</script>'
+            )
+            html.append(f"<script>parkmap.decodeBlock({start});</script>")
     return page, html
 
 
@@ -634,12 +655,14 @@ def inline_blocks(payload: dict[str, Any], page: str) -> dict[str, Any]:
     for key in (schema.PACKED_KEY, schema.TEXT_PACKED_KEY):
         ref = out.get(key)
         if isinstance(ref, dict):
-            block_id = re.escape(ref[BLOCK_KEY])
-            tag = f'<script type="application/octet-stream" id="{block_id}">'
-            match = re.search(rf"{tag}([^<]*)<", page)
-            if match is None:
-                raise ValueError(f"no data block {ref[BLOCK_KEY]}")
-            out[key] = match.group(1)
+            texts = []
+            for part_id in _part_ids(ref[BLOCK_KEY], ref.get(PARTS_KEY, 1)):
+                tag = f'<script type="application/octet-stream" id="{re.escape(part_id)}">'
+                match = re.search(rf"{tag}([^<]*)<", page)
+                if match is None:
+                    raise ValueError(f"no data block {part_id}")
+                texts.append(match.group(1))
+            out[key] = "".join(texts)
     return out
 
 

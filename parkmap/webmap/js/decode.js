@@ -69,14 +69,16 @@ function readInts(part, type, delta) {
 }
 
 /** The sections of an unpacked block (bytes all, layout [[key, type, bytes, delta], ...]):
- * integer sections as typed arrays, text sections (type utf8) as views of their UTF-8 bytes. */
-function splitSections(all, layout) {
+ * integer sections as typed arrays, text sections (type utf8) as views of their UTF-8 bytes.
+ * With keys (a list), only the sections it names, or with skip true, only those it does not. */
+function splitSections(all, layout, keys, skip) {
   var raw = {};
   var pos = 0;
   for (var k = 0; k < layout.length; k++) {
     var entry = layout[k];
     var part = all.subarray(pos, pos + entry[2]);
     pos += entry[2];
+    if (keys && (keys.indexOf(entry[0]) >= 0) === Boolean(skip)) continue;
     raw[entry[0]] = entry[1] === "utf8" ? part : readInts(part, entry[1], entry[3]);
   }
   return raw;
@@ -156,16 +158,65 @@ function textColumns(schema, layout, raw) {
   return raw;
 }
 
+/** Number of data blocks packed block value ({block: id, parts: k}) is cut into. */
+function blockParts(value) {
+  return value.parts || 1;
+}
+
+/** Text of part k of packed block value (ids: the block's, then id_1, id_2 …); null while the
+ * page has not parsed it yet. */
+function partText(value, k) {
+  var node = document.getElementById(k ? value.block + "_" + k : value.block);
+  return node ? node.textContent : null;
+}
+
 /**
  * The base64 text of a packed block: the payload's own string, or, when the payload names a
  * data block of the page ({block: id}: a <script type="application/octet-stream">, which the
- * HTML parser passes over and the JavaScript parser never sees), that block's text.
+ * HTML parser passes over and the JavaScript parser never sees), that block's text (its parts'
+ * joined: each is whole base64 on its own).
  */
 function blockText(value) {
   if (typeof value === "string") return value;
-  var node = document.getElementById(value.block);
-  if (!node) throw new Error("no data block " + value.block);
-  return node.textContent;
+  var texts = [];
+  for (var k = 0; k < blockParts(value); k++) {
+    var text = partText(value, k);
+    if (text === null) throw new Error("no data block " + value.block + (k ? "_" + k : ""));
+    texts.push(text);
+  }
+  return texts.join("");
+}
+
+/** Whether the page has parsed every part of packed block value. */
+function blockParsed(value) {
+  return typeof value === "string" || partText(value, blockParts(value) - 1) !== null;
+}
+
+/** A promise of blockText(value), once the page has parsed it. */
+function parsedText(value) {
+  if (blockParsed(value)) return Promise.resolve(blockText(value));
+  return new Promise(function (resolve) {
+    onReady(resolve);
+  }).then(function () {
+    return blockText(value);
+  });
+}
+
+/** A gunzip fed piece by piece: write(bytes) as they come, close() after the last; done is a
+ * promise of the whole ArrayBuffer (inflating goes on while the pieces come). */
+function streamGunzip() {
+  var inflate = new DecompressionStream("gzip");
+  var writer = inflate.writable.getWriter();
+  var ignore = function () {}; // (a bad piece rejects done, which is what is waited on)
+  return {
+    write: function (bytes) {
+      writer.write(bytes).catch(ignore);
+    },
+    close: function () {
+      writer.close().catch(ignore);
+    },
+    done: new Response(inflate.readable).arrayBuffer(),
+  };
 }
 
 /** Sections of one packed block (base64 b64 or {block: id}, layout [[key, type, bytes, delta],
@@ -221,40 +272,50 @@ function isoDay(day) {
   return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
 }
 
+/** The number sections the first paint of the projects needs (see decodeJob): coordinates,
+ * investment (marker size, bin sums), status and industry (colour), park (legend counts). */
+function firstKeys(schema) {
+  var f = schema.fields;
+  return [f.lon.key, f.lat.key, f.inv.key, f.st.key, f.ind.key, f.park.key];
+}
+
+/** Investment in 亿元 (schema.missing when unknown) from its unpacked section raw.inv. */
+function decodeInv(schema, raw) {
+  var inv = raw[schema.fields.inv.key];
+  var n = inv.length;
+  var out = new Float64Array(n);
+  var is = schema.fields.inv.scale;
+  var missing = schema.missing;
+  for (var i = 0; i < n; i++) out[i] = inv[i] < 0 ? missing : inv[i] / is;
+  return out;
+}
+
+/** Degrees of the n integers v (origin + v[i]) / scale: a Float64Array. */
+function degrees(v, origin, scale, n) {
+  var out = new Float64Array(n);
+  for (var i = 0; i < n; i++) out[i] = (origin + v[i]) / scale;
+  return out;
+}
+
 /**
  * The numbers of projects payload d (only its count and origins are read) from its unpacked
  * number sections raw, as the runtime uses them: lon, lat (degrees), inv (亿元, schema.missing
- * when unknown), year (0 when undated), km (NaN when not shown). Pure, so it also runs in the
- * decoding worker (see decodeJob).
+ * when unknown), year (0 when undated), km (NaN when not shown). Those given in pre (already
+ * decoded: some of lon, lat, inv) are left out. Pure, so it also runs in the decoding worker
+ * (see decodeJob).
  */
-function decodeNumbers(schema, d, raw) {
+function decodeNumbers(schema, d, raw, pre) {
   var f = schema.fields;
-  var missing = schema.missing;
   var n = d[schema.count];
-  var x0 = d[f.lon.origin];
-  var y0 = d[f.lat.origin];
-  var x = raw[f.lon.key];
-  var y = raw[f.lat.key];
-  var inv = raw[f.inv.key];
+  var given = pre || {};
   var km = raw[f.km.key];
   var day = raw[f.day.key];
-  var out = {
-    lon: new Float64Array(n),
-    lat: new Float64Array(n),
-    inv: new Float64Array(n),
-    year: new Int16Array(n),
-    km: new Float64Array(n),
-  };
-  var xs = f.lon.scale;
-  var ys = f.lat.scale;
-  var is = f.inv.scale;
+  var out = { year: new Int16Array(n), km: new Float64Array(n) };
+  if (!given.lon) out.lon = degrees(raw[f.lon.key], d[f.lon.origin], f.lon.scale, n);
+  if (!given.lat) out.lat = degrees(raw[f.lat.key], d[f.lat.origin], f.lat.scale, n);
+  if (!given.inv) out.inv = decodeInv(schema, raw);
   var ks = f.km.scale;
-  for (var i = 0; i < n; i++) {
-    out.lon[i] = (x0 + x[i]) / xs;
-    out.lat[i] = (y0 + y[i]) / ys;
-    out.inv[i] = inv[i] < 0 ? missing : inv[i] / is;
-    out.km[i] = km && km[i] >= 0 ? km[i] / ks : NaN;
-  }
+  for (var i = 0; i < n; i++) out.km[i] = km && km[i] >= 0 ? km[i] / ks : NaN;
   if (day) yearsOfDays(day, out.year);
   return out;
 }
@@ -336,6 +397,30 @@ function decodeColumns(schema, d, raw, nums) {
   return c;
 }
 
+/**
+ * The columns of projects payload d the first paint needs, from out (decodeJob's first part):
+ * inv, st, ind, park, and empty texts; the others come with addRest.
+ */
+function firstColumns(schema, d, out) {
+  var f = schema.fields;
+  var empty = emptyTexts(d[schema.count]);
+  var c = { inv: out.inv, name: empty, id: empty, warn: empty };
+  [f.st.key, f.ind.key, f.park.key].forEach(function (key) {
+    c[key] = out.raw[key];
+  });
+  return c;
+}
+
+/** Columns c (firstColumns of out) completed with rest (decodeJob's second part): as
+ * decodeColumns makes them. */
+function addRest(schema, d, c, out, rest) {
+  var raw = rest.raw;
+  for (var key in out.raw) raw[key] = out.raw[key];
+  rest.nums.inv = out.inv;
+  var whole = decodeColumns(schema, d, raw, rest.nums);
+  for (var column in whole) if (!(column in c)) c[column] = whole[column];
+}
+
 /** Put the text columns of raw (unpackTexts) into columns c. */
 function addTexts(schema, c, raw) {
   var f = schema.fields;
@@ -353,22 +438,44 @@ function addTexts(schema, c, raw) {
 // (parkmap.decodeBlock, written by Python right after it). Where no worker can be made, the
 // same functions run on the page.
 
-/** Decode one block: job {text (base64 of gzip), layout, numbers: null or {count, origins}}; a promise
- * of {raw: splitSections, and for numbers nums (decodeNumbers), mx, my (mercatorPixels)}. The
- * grid index of the numbers (buildIndex) comes after: the first paint, of every project in
- * view, does without it. */
-function decodeJob(schema, job) {
-  return gunzipBase64(job.text).then(function (buffer) {
-    var out = { raw: splitSections(new Uint8Array(buffer), job.layout) };
-    if (job.numbers) {
-      var nums = decodeNumbers(schema, job.numbers, out.raw);
-      var n = job.numbers[schema.count];
-      var m = mercatorPixels(nums.lon, nums.lat, n, job.maxLatitude);
-      out.nums = nums;
-      out.mx = m.x;
-      out.my = m.y;
-    }
-    return out;
+/**
+ * Decode one block: job {text (base64 of gzip), layout, numbers: null or {count, origins}}; a
+ * promise of {out, rest}. For texts out is {raw: splitSections} and rest null. For numbers out
+ * holds only what the first paint needs: raw (st, ind, park), inv (decodeInv), mx, my
+ * (mercatorPixels); rest() gives the others when called: {raw: the other sections, nums:
+ * decodeNumbers without inv}. The grid index (buildIndex)
+ * comes after too: the first paint, of every project in view, does without it. inflated: a
+ * promise of the gunzipped block when already under way (streamGunzip), else job.text is.
+ */
+function decodeJob(schema, job, inflated) {
+  return (inflated || gunzipBase64(job.text)).then(function (buffer) {
+    var all = new Uint8Array(buffer);
+    if (!job.numbers) return { out: { raw: splitSections(all, job.layout) }, rest: null };
+    var f = schema.fields;
+    var meta = job.numbers;
+    var n = meta[schema.count];
+    var keys = firstKeys(schema);
+    var raw = splitSections(all, job.layout, keys);
+    var x = raw[f.lon.key];
+    var y = raw[f.lat.key];
+    var lon = degrees(x, meta[f.lon.origin], f.lon.scale, n);
+    var lat = degrees(y, meta[f.lat.origin], f.lat.scale, n);
+    var inv = decodeInv(schema, raw);
+    var m = mercatorPixels(lon, lat, n, job.maxLatitude);
+    var first = {};
+    [f.st.key, f.ind.key, f.park.key].forEach(function (key) {
+      first[key] = raw[key];
+    });
+    var rest = function () {
+      var more = splitSections(all, job.layout, keys, true);
+      more[f.lon.key] = x;
+      more[f.lat.key] = y;
+      var nums = decodeNumbers(schema, meta, more, { lon: lon, lat: lat, inv: inv });
+      nums.lon = lon;
+      nums.lat = lat;
+      return { raw: more, nums: nums };
+    };
+    return { out: { raw: first, inv: inv, mx: m.x, my: m.y }, rest: rest };
   });
 }
 
@@ -378,7 +485,7 @@ function transferables(out) {
   var add = function (a) {
     if (a && a.buffer instanceof ArrayBuffer && found.indexOf(a.buffer) < 0) found.push(a.buffer);
   };
-  [out.raw, out.nums, out.index].forEach(function (group) {
+  [out.raw, out.nums, out.index, { inv: out.inv }].forEach(function (group) {
     // (mx, my are copied: the worker goes on to index them)
     if (group) Object.keys(group).forEach(function (k) { add(group[k]); });
   });
@@ -388,7 +495,9 @@ function transferables(out) {
 /**
  * The worker's message loop: one job after another (numbers first, as the page sends them).
  * What the first paint does not need (the grid index, the texts) waits until the page says
- * it has painted ({release: true}), so as not to take a processor from it meanwhile.
+ * it has painted ({release: true}), so as not to take a processor from it meanwhile. A job
+ * sent without its text ({stream: true}) gets it in pieces ({id, piece, last}), inflated as
+ * they come, while the page parses the next.
  */
 function workerMain(scope) {
   var queue = Promise.resolve();
@@ -396,17 +505,36 @@ function workerMain(scope) {
   var released = new Promise(function (resolve) {
     release = resolve;
   });
+  var streams = {};
   scope.onmessage = function (e) {
     var job = e.data;
     if (job.release) return release();
+    if (job.piece != null) {
+      var stream = streams[job.id];
+      stream.write(base64Bytes(job.piece));
+      if (job.last) {
+        stream.close();
+        delete streams[job.id];
+      }
+      return;
+    }
+    var inflated = null;
+    if (job.stream) {
+      streams[job.id] = streamGunzip();
+      inflated = streams[job.id].done;
+      inflated.catch(function () {}); // (reported when the job runs)
+    }
     queue = queue.then(function () {
       return (job.numbers ? Promise.resolve() : released).then(function () {
-        return decodeJob(job.schema, job);
+        return decodeJob(job.schema, job, inflated);
       }).then(
-        function (out) {
+        function (done) {
+          var out = done.out;
           scope.postMessage({ id: job.id, out: out }, transferables(out));
           if (!job.numbers) return;
           return released.then(function () {
+            var rest = done.rest();
+            scope.postMessage({ id: job.id + "+rest", out: rest }, transferables(rest));
             var more = { index: buildIndex(out.mx, out.my, job.numbers[job.schema.count]) };
             scope.postMessage({ id: job.id + "+index", out: more }, transferables(more));
           });
@@ -421,7 +549,7 @@ function workerMain(scope) {
 
 /** Source of the decoding worker: the functions it runs and their constants. */
 function workerSource() {
-  var parts = [base64Bytes, gunzip, gunzipBase64, readInts, splitSections, yearOfDay, yearsOfDays, decodeNumbers,
+  var parts = [base64Bytes, gunzip, gunzipBase64, streamGunzip, readInts, splitSections, yearOfDay, yearsOfDays, firstKeys, decodeInv, degrees, decodeNumbers,
     mercatorPixels, buildIndex, decodeJob, transferables, workerMain];
   return (
     "var MS_PER_DAY = " + MS_PER_DAY + ";\nvar INDEX_SIDE = " + INDEX_SIDE + ";\n" +
@@ -477,8 +605,17 @@ function decodeHere(job) {
   var before = runtime.here || Promise.resolve();
   runtime.decodedHere = (runtime.decodedHere || 0) + 1;
   var run = before.then(function () {
+    return parsedText(job.packed);
+  }).then(function (text) {
+    job.text = text;
     if (job.numbers) {
-      return decodeJob(PAYLOAD_SCHEMA, job).then(function (out) {
+      return decodeJob(PAYLOAD_SCHEMA, job).then(function (done) {
+        var out = done.out;
+        out.rest = new Promise(function (resolve) {
+          setTimeout(function () {
+            resolve(done.rest());
+          }, 0);
+        });
         out.indexed = new Promise(function (resolve) {
           setTimeout(function () {
             resolve({ index: buildIndex(out.mx, out.my, job.numbers[PAYLOAD_SCHEMA.count]) });
@@ -493,32 +630,67 @@ function decodeHere(job) {
       });
     }).then(function () {
       return decodeJob(PAYLOAD_SCHEMA, job);
+    }).then(function (done) {
+      return done.out;
     });
   });
   runtime.here = run.catch(function () {});
   return run;
 }
 
-/** Decode job in the worker (on the page when there is none, or it fails). */
+/**
+ * Decode job ({packed: the payload's packed value, layout, numbers …}; see decodeJob) in the
+ * worker (on the page when there is none, or it fails). A block in several parts goes to the
+ * worker part by part: job.feed() hands it the parts parsed since the last call.
+ */
 function decodeAnywhere(job) {
   var worker = decodeWorker();
+  job.feed = function () {};
   if (!worker) return decodeHere(job);
   runtime.jobCount = (runtime.jobCount || 0) + 1;
   var id = "job" + runtime.jobCount;
   var message = {};
-  for (var key in job) message[key] = job[key];
+  for (var key in job) if (key !== "packed" && key !== "feed") message[key] = job[key];
   message.id = id;
   message.schema = PAYLOAD_SCHEMA;
-  var indexed = job.numbers
-    ? new Promise(function (resolve, reject) {
-        runtime.waiting[id + "+index"] = { resolve: resolve, reject: reject };
-      })
-    : null;
-  if (indexed) indexed.catch(function () {}); // (made again below if the worker fails)
+  if (typeof job.packed !== "string" && blockParts(job.packed) > 1) {
+    message.stream = true;
+    var fed = 0;
+    job.feed = function () {
+      var parts = blockParts(job.packed);
+      while (fed < parts && runtime.worker === worker) {
+        var text = partText(job.packed, fed);
+        if (text === null) return;
+        fed += 1;
+        worker.postMessage({ id: id, piece: text, last: fed === parts });
+      }
+    };
+  } else {
+    message.text = blockText(job.packed);
+  }
+  var later = function (suffix) {
+    if (!job.numbers) return null;
+    var promise = new Promise(function (resolve, reject) {
+      runtime.waiting[id + suffix] = { resolve: resolve, reject: reject };
+    });
+    promise.catch(function () {}); // (made again below if the worker fails)
+    return promise;
+  };
+  var rest = later("+rest");
+  var indexed = later("+index");
   return new Promise(function (resolve, reject) {
     runtime.waiting[id] = { resolve: resolve, reject: reject };
     worker.postMessage(message); // (the text is copied, as one block of bytes: fast)
+    job.feed();
   }).then(function (out) {
+    if (rest) {
+      out.rest = rest.catch(function () {
+        // the worker has gone: the page decodes the block again
+        return decodeHere(job).then(function (again) {
+          return again.rest;
+        });
+      });
+    }
     if (indexed) {
       out.indexed = indexed.catch(function () {
         return { index: buildIndex(out.mx, out.my, job.numbers[PAYLOAD_SCHEMA.count]) };
@@ -542,21 +714,25 @@ function startDecode(d) {
   var start = function (packed, make) {
     if (packed == null) return null;
     var key = typeof packed === "string" ? null : packed.block;
-    if (key && jobs[key]) return jobs[key];
-    var promise = decodeAnywhere(make(blockText(packed)));
-    if (key) jobs[key] = promise;
-    return promise;
+    var job = key && jobs[key];
+    if (!job) {
+      job = make(packed);
+      job.promise = decodeAnywhere(job);
+      if (key) jobs[key] = job;
+    }
+    job.feed(); // the parts parsed since the last call
+    return job.promise;
   };
   return {
-    numbers: start(d[schema.packed], function (text) {
+    numbers: start(d[schema.packed], function (packed) {
       var meta = {};
       meta[schema.count] = d[schema.count];
       meta[schema.fields.lon.origin] = d[schema.fields.lon.origin];
       meta[schema.fields.lat.origin] = d[schema.fields.lat.origin];
-      return { text: text, layout: d[schema.layout], numbers: meta, maxLatitude: MAX_LATITUDE };
+      return { packed: packed, layout: d[schema.layout], numbers: meta, maxLatitude: MAX_LATITUDE };
     }),
-    texts: start(d[schema.textPacked], function (text) {
-      return { text: text, layout: d[schema.textLayout], numbers: null };
+    texts: start(d[schema.textPacked], function (packed) {
+      return { packed: packed, layout: d[schema.textLayout], numbers: null };
     }),
   };
 }

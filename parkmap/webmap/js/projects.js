@@ -181,7 +181,8 @@ var projectsLayerMethods = {
     this._s = s;
     this._d = d;
     this.n = d.n;
-    this.loaded = false;
+    this.loaded = false; // columns in: painted (the first paint's only; see complete)
+    this.completed = false; // every column in
     this.pass = new Uint8Array(d.n).fill(1);
     this.inView = 0;
     this.aggregated = false;
@@ -227,6 +228,14 @@ var projectsLayerMethods = {
     if (!indexed && !this.index) this.index = buildIndex(this.mx, this.my, n);
     this.loaded = true;
     this.applyFilter(null);
+  },
+
+  /** Every column is in (setColumns had those of the first paint only): a filter set
+   * meanwhile is applied now. */
+  complete: function () {
+    this.completed = true;
+    if (this._waitingFilter) this.applyFilter(this._waitingFilter);
+    this._waitingFilter = null;
   },
 
   colorOf: function (i) {
@@ -287,6 +296,10 @@ var projectsLayerMethods = {
   /** Recompute which projects pass the filter f (null: all) and repaint. */
   applyFilter: function (f) {
     if (!this.loaded) return;
+    if (f && !this.completed) {
+      this._waitingFilter = f; // (dates not decoded yet)
+      return;
+    }
     var c = this.c;
     var n = this.n;
     var total = 0;
@@ -477,7 +490,7 @@ var projectsLayerMethods = {
 
   /** The project ({i, latlng}) or bin ({bin, latlng}) under a container point; null when none. */
   hitTest: function (p) {
-    if (!this._map || !this.loaded) return null;
+    if (!this._map || !this.completed) return null;
     if (this._bins) {
       var R = this._d.aggregate.radius;
       var bin = binAt(this._bins, R, this._min, p);
@@ -644,15 +657,32 @@ function projectsLayer(map, d) {
   }
   jobs.numbers
     .then(function (out) {
-      d.columns = decodeColumns(PAYLOAD_SCHEMA, d, out.raw, out.nums);
-      layer.setColumns(d.columns, out);
-      // the rest (index, texts) once this frame is painted
-      requestAnimationFrame(function () {
-        setTimeout(releaseWorker, 0);
+      // painted from the columns the first paint needs; the others (coordinates in degrees,
+      // dates, distances), the grid index and the texts once this frame is painted
+      var c = (d.columns = firstColumns(PAYLOAD_SCHEMA, d, out));
+      var whole = out.rest.then(function (rest) {
+        addRest(PAYLOAD_SCHEMA, d, c, out, rest);
       });
-      return layer.indexed.then(function () {
-        return jobs.texts;
-      });
+      if (map.options.crs === L.CRS.EPSG3857) {
+        layer.setColumns(c, out);
+        requestAnimationFrame(function () {
+          setTimeout(releaseWorker, 0);
+        });
+      } else {
+        // projected by Leaflet from the degrees: wait for them
+        releaseWorker();
+        whole = whole.then(function () {
+          layer.setColumns(c, null);
+        });
+      }
+      return whole
+        .then(function () {
+          layer.complete();
+          return layer.indexed;
+        })
+        .then(function () {
+          return jobs.texts;
+        });
     })
     .then(function (out) {
       if (out) addTexts(PAYLOAD_SCHEMA, d.columns, textColumns(PAYLOAD_SCHEMA, d[PAYLOAD_SCHEMA.textLayout], out.raw));
