@@ -456,7 +456,7 @@ def test_numbers_cut_into_parts_each_whole_base64_and_read_back_joined(monkeypat
         "textPacked": "dGV4dA==",
     }
     monkeypatch.setattr(payloads, "PART_CHARS", 4096)
-    page, html = payloads.page_blocks(payload, "m")
+    page, html, late = payloads.page_blocks(payload, "m")
     assert page["packed"] == {"block": "m_numbers", "parts": 4}  # 13,660 / 4,096 → 4
     assert page["textPacked"] == {"block": "m_texts"}
     texts = re.findall(r'id="(m_numbers(?:_\d)?)">([^<]*)<', "".join(html))
@@ -464,6 +464,9 @@ def test_numbers_cut_into_parts_each_whole_base64_and_read_back_joined(monkeypat
     # every part decodes on its own (whole groups of 4), and they join to the blob
     assert b"".join(base64.b64decode(text, validate=True) for _, text in texts) == blob
     # each part is followed by the script that hands it on
-    assert "".join(html).count("parkmap.decodeBlock(") == 1 + 4 + 1
-    back = payloads.inline_blocks(page, "".join(html))
+    assert "".join(html).count("parkmap.decodeBlock(") == 1 + 4
+    # the texts come after the page script, with their own call
+    assert 'id="m_texts"' in "".join(late) and 'id="m_texts"' not in "".join(html)
+    assert "".join(late).count("parkmap.decodeBlock(") == 1
+    back = payloads.inline_blocks(page, "".join(html + late))
     assert back["packed"] == numbers and back["textPacked"] == "dGV4dA=="

@@ -59,6 +59,15 @@ def _emit(element: MacroElement, kwargs: dict[str, Any]) -> None:
     figure.script.add_child(RawHtml(str(script(element, kwargs))), name=element.get_name())
 
 
+def late_blocks(figure: Figure) -> dict[str, list[str]]:
+    """HTML pieces for the end of the page, after its script, by the element that made them."""
+    found: dict[str, list[str]] | None = getattr(figure, "_parkmap_late_blocks", None)
+    if found is None:
+        found = {}
+        figure._parkmap_late_blocks = found  # type: ignore[attr-defined]
+    return found
+
+
 class RuntimeLayer(Layer):
     """A map layer built in the browser by ``parkmap.<factory>(map, payload)``.
 
@@ -76,9 +85,12 @@ class RuntimeLayer(Layer):
         Optional function applied to ``payload`` when the page is rendered (e.g. packing the
         project columns); ``payload`` itself stays as given, for Python code that inspects it.
     blocks
-        Optional function ``(encoded payload, element name) -> (payload, HTML pieces)`` that
-        moves bulky parts of the payload into the page body (data blocks, before the page
-        script; e.g. :func:`parkmap.webmap.payloads.page_blocks`).
+        Optional function ``(encoded payload, element name) -> (payload, HTML pieces, HTML
+        pieces for the end)`` that moves bulky parts of the payload into the page body (data
+        blocks, before the page script; e.g. :func:`parkmap.webmap.payloads.page_blocks`), and
+        parts the first paint does not need after the page script (when the map is an
+        :class:`~parkmap.webmap.offline.OfflineMap`, which writes them there; otherwise they
+        follow the others).
     """
 
     _template = Template(
@@ -101,7 +113,7 @@ class RuntimeLayer(Layer):
         *,
         show: bool = True,
         encode: Callable[[Any], Any] | None = None,
-        blocks: Callable[[Any, str], tuple[Any, list[str]]] | None = None,
+        blocks: Callable[[Any, str], tuple[Any, list[str], list[str]]] | None = None,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "ParkmapLayer"
@@ -121,9 +133,13 @@ class RuntimeLayer(Layer):
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         payload = self.encode(self.payload) if self.encode else self.payload
         if self.blocks is not None:
-            payload, pieces = self.blocks(payload, self.get_name())
+            payload, pieces, late = self.blocks(payload, self.get_name())
             figure = root_figure(self)
             add_runtime(figure)  # decodeBlock must exist when the body's scripts run
+            if getattr(self._parent, "writes_late_blocks", False):
+                late_blocks(figure)[self.get_name()] = late
+            else:
+                pieces = [*pieces, *late]
             for k, piece in enumerate(pieces):
                 figure.html.add_child(RawHtml(piece), name=f"{self.get_name()}_block{k}")
         self._page_payload = payload

@@ -20,7 +20,7 @@ from folium.map import LayerControl
 from folium.template import Template
 
 from parkmap.webmap import assets
-from parkmap.webmap.elements import RawHtml, add_runtime, root_figure
+from parkmap.webmap.elements import RawHtml, add_runtime, late_blocks, root_figure
 
 
 class OfflineMap(folium.Map):
@@ -39,6 +39,9 @@ class OfflineMap(folium.Map):
     **kwargs
         Passed on to :class:`folium.Map`.
     """
+
+    #: Its render writes the late data blocks of its layers after the page script.
+    writes_late_blocks = True
 
     _template = Template(
         """
@@ -119,6 +122,14 @@ class OfflineMap(folium.Map):
         for key in [k for k, c in self._children.items() if isinstance(c, LayerControl)]:
             self._children.move_to_end(key)
         super().render(**kwargs)
+        # Data the first paint does not need (see RuntimeLayer's blocks) goes after the page
+        # script: the page's own </script> closes the script opened at the end.
+        late = [piece for pieces in late_blocks(figure).values() for piece in pieces]
+        if late:
+            figure.script.add_child(
+                RawHtml("</script>\n" + "\n".join(late) + "\n<script>"),
+                name="parkmap_late_blocks",
+            )
 
 
 def _default_icon_js() -> str:

@@ -605,7 +605,7 @@ def _part_ids(block_id: str, parts: int) -> list[str]:
     return [block_id] + [f"{block_id}_{k}" for k in range(1, parts)]
 
 
-def page_blocks(payload: dict[str, Any], name: str) -> tuple[dict[str, Any], list[str]]:
+def page_blocks(payload: dict[str, Any], name: str) -> tuple[dict[str, Any], list[str], list[str]]:
     """A packed project payload's blocks moved out of the page script into data blocks.
 
     Returns the payload with ``packed`` / ``textPacked`` replaced by ``{"block": <id>}``, and
@@ -618,9 +618,14 @@ def page_blocks(payload: dict[str, Any], name: str) -> tuple[dict[str, Any], lis
     first end in ``_1``, ``_2`` …), each followed by that script, which hands the worker every
     part parsed so far: it inflates them while the page parses the next. ``name``
     (letters, digits, ``_``) makes the ids unique in the page.
+
+    The texts come back apart, as the third item: HTML for the end of the page, after the page
+    script. The first paint needs no name, and the browser would otherwise parse the texts
+    (about half of a million-project page) before it runs the script that draws the map.
     """
     page = dict(payload)
     html = ["<script>parkmap.decodeBlock({});</script>"]  # the worker starts while blocks load
+    late: list[str] = []
     blocks = (
         (
             schema.PACKED_KEY,
@@ -641,12 +646,13 @@ def page_blocks(payload: dict[str, Any], name: str) -> tuple[dict[str, Any], lis
         page[key] = ref
         start = assets.dumps_js({k: payload[k] for k in meta} | {key: ref})
         ends = [*cuts[1:], len(text)]
+        into = html if part_chars else late
         for part_id, at, end in zip(_part_ids(block_id, len(cuts)), cuts, ends, strict=True):
-            html.append(
+            into.append(
                 f'<script type="application/octet-stream" id="{part_id}">{text[at:end]}</script>'
             )
-            html.append(f"<script>parkmap.decodeBlock({start});</script>")
-    return page, html
+            into.append(f"<script>parkmap.decodeBlock({start});</script>")
+    return page, html, late
 
 
 def inline_blocks(payload: dict[str, Any], page: str) -> dict[str, Any]:

@@ -715,10 +715,24 @@ function startDecode(d) {
     if (packed == null) return null;
     var key = typeof packed === "string" ? null : packed.block;
     var job = key && jobs[key];
+    var waits = (runtime.blockWaits = runtime.blockWaits || {});
     if (!job) {
+      if (key && partText(packed, 0) === null) {
+        // A block written after the page script (the texts): the page has not parsed it yet.
+        // Its own decodeBlock call, right after it, starts the job and keeps this promise.
+        if (!waits[key]) {
+          var wait = {};
+          wait.promise = new Promise(function (resolve) {
+            wait.resolve = resolve;
+          });
+          waits[key] = wait;
+        }
+        return waits[key].promise;
+      }
       job = make(packed);
       job.promise = decodeAnywhere(job);
       if (key) jobs[key] = job;
+      if (key && waits[key]) waits[key].resolve(job.promise);
     }
     job.feed(); // the parts parsed since the last call
     return job.promise;
