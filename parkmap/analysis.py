@@ -6,6 +6,7 @@ name it without importing the pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -50,7 +51,7 @@ class Analysis:
     rejected: pd.DataFrame
     breakdown: pd.DataFrame
     summary: Summary
-    problems: list[str]
+    problems: Sequence[str]
     notes: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     context: gpd.GeoDataFrame | None = None

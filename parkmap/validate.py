@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, overload
 
 import geopandas as gpd
 import numpy as np
@@ -158,27 +158,81 @@ def summarise(projects: pd.DataFrame, rejected: pd.DataFrame, *, blank: int = 0)
     )
 
 
+class ProblemLines(Sequence[str]):
+    """Problem messages in row order, each written only when it is read.
+
+    A list of every message would format one string per warned row (a million-row ledger can
+    warn on hundreds of thousands), while a run prints the first few; this holds the rows and
+    texts, and writes ``"<file>: row N[, column C]: rejected: …"`` or ``"…: warning: …"`` for
+    the items asked for. It compares equal to a list of the same messages.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        row_label: str,
+        rows: np.ndarray,
+        columns: list[str],
+        texts: list[str],
+        rejected: int,
+    ) -> None:
+        self._name, self._row_label = name, row_label
+        # rejections first, then warnings, each in their own order; a stable sort by row
+        self._order = np.argsort(rows, kind="stable")
+        self._rows, self._columns, self._texts, self._rejected = rows, columns, texts, rejected
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def _line(self, position: int) -> str:
+        i = int(self._order[position])
+        row = int(self._rows[i])
+        if i < self._rejected:
+            col = self._columns[i]
+            column = f", column {col}" if col else ""
+            return f"{self._name}: {self._row_label} {row}{column}: rejected: {self._texts[i]}"
+        return f"{self._name}: {self._row_label} {row}: warning: {self._texts[i]}"
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._line(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("problem index out of range")
+        return self._line(index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ProblemLines({len(self)} lines)"
+
+
 def problems(
     projects: pd.DataFrame, rejected: pd.DataFrame, *, path: Path | str, row_label: str = "row"
-) -> list[str]:
+) -> ProblemLines:
     """Every problem as a one-line message naming the file, row and column, in row order."""
-    lines: list[tuple[int, str]] = []
-    name = Path(path).name
-    for row, col, reason in zip(
-        rejected["row"].tolist(),
-        rejected["column"].tolist(),
-        rejected["reason"].tolist(),
-        strict=True,
-    ):
-        column = f", column {col}" if col else ""
-        lines.append((int(row), f"{name}: {row_label} {row}{column}: rejected: {reason}"))
+    rows = [np.asarray(rejected["row"].to_numpy(), dtype=np.int64)]
+    columns = [str(c) if c else "" for c in rejected["column"].tolist()]
+    texts = [str(t) for t in rejected["reason"].tolist()]
     if len(projects):
         mask = (projects["warnings"].astype(str) != "").to_numpy(dtype=bool)
-        rows = projects["row"].to_numpy()[mask].tolist()
-        texts = projects["warnings"].to_numpy(dtype=object)[mask].tolist()
-        for row, text in zip(rows, texts, strict=True):
-            lines.append((int(row), f"{name}: {row_label} {row}: warning: {text}"))
-    return [text for _, text in sorted(lines, key=lambda item: item[0])]
+        rows.append(np.asarray(projects["row"].to_numpy()[mask], dtype=np.int64))
+        texts.extend(projects["warnings"].to_numpy(dtype=object)[mask].tolist())
+    return ProblemLines(
+        Path(path).name, row_label, np.concatenate(rows), columns, texts, len(rejected)
+    )
 
 
 def validate_records(
