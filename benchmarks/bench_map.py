@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from benchmarks.browser_timing import FOLIUM_READY, PARKMAP_READY, find_chromium, load_and_paint
+from benchmarks.bytecode import compile_workers
 from benchmarks.inline_assets import inline_cdn_assets
 from benchmarks.synthetic import HEADERS, write_projects_csv
 from benchmarks.table import Cell, Row, fmt_seconds, markdown_table, targets_line
@@ -294,6 +295,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
+    compile_workers()
     if args.worker:
         tool, csv_path, out_html = args.worker
         WORKERS[tool](csv_path, out_html)

@@ -45,6 +45,7 @@ from benchmarks.browser_timing import (
     deck_ready,
     load_and_paint,
 )
+from benchmarks.bytecode import compile_workers
 from benchmarks.synthetic import write_projects_csv
 from benchmarks.table import (
     DASH,
@@ -279,6 +280,7 @@ def _peer_versions() -> str:
 def main(argv: list[str] | None = None) -> None:
     """Run the comparison and write the record."""
     args = parse_args(argv)
+    compile_workers()
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = set(tools) - set(TOOLS)

@@ -43,6 +43,7 @@ from benchmarks.browser_timing import (
     find_chromium,
     load_and_paint,
 )
+from benchmarks.bytecode import compile_workers
 from benchmarks.synthetic import write_projects_csv
 
 HERE: Final = Path(__file__).resolve().parent
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         "--reuse", action="store_true", help="reuse the ledger and page already in --work-dir"
     )
     args = parser.parse_args(argv)
+    compile_workers()
     load_start = os.getloadavg()[0]
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="parkmap-scale-"))
     work.mkdir(parents=True, exist_ok=True)
