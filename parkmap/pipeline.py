@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from parkmap import cell_values, metrics, read, validate, write
+from parkmap import cell_values, density, metrics, read, validate, write
 from parkmap.analysis import Analysis
 from parkmap.coords import records_to_wgs84
 from parkmap.errors import InputError, NothingMappedError, UsageError
 from parkmap.join import join_projects_to_parks
-from parkmap.plausibility import check_plausibility
+from parkmap.plausibility import check_plausibility, summable_amounts
 from parkmap.settings import (
     GEOJSON_AUTO_MAX_PROJECTS,
     GEOJSON_CHOICES,
@@ -45,6 +45,7 @@ from parkmap.settings import (
     InputOptions,
     MapOptions,
     PathLike,
+    display_system,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +53,11 @@ if TYPE_CHECKING:
     from parkmap.fonts import FontSetup
 
 
-def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
+def analyse(
+    inputs: InputOptions | PathLike | None = None,
+    *,
+    on_points: Callable[[gpd.GeoDataFrame], None] | None = None,
+) -> Analysis:
     """Load project records and park layers, join them and compute the park figures.
 
     The stages run in order: read → validate → to WGS-84 → join → check coordinates →
@@ -63,6 +68,11 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
     inputs
         Where the data comes from (:class:`parkmap.settings.InputOptions`); a path alone
         means ``InputOptions(projects=path)``; ``None`` the bundled Qingdao demo.
+    on_points
+        Called with the mapped projects' WGS-84 points (and their validated columns) as soon
+        as they exist, before the join, when there are any: ``parkmap build`` starts the
+        density surface there. The frame is the one the join adds its columns to; it must
+        not be changed.
     """
     if inputs is None or isinstance(inputs, (str, os.PathLike)):
         inputs = InputOptions(projects=inputs)
@@ -95,6 +105,8 @@ def analyse(inputs: InputOptions | PathLike | None = None) -> Analysis:
         raise InputError(_no_rows_message(loaded.path, loaded.row_label))
     # to WGS-84
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
+    if on_points is not None and len(loaded.projects):
+        on_points(loaded.projects)
     # join, plausibility, the park figures
     figures = _join_and_measure(loaded.projects, park_layer, inputs)
     joined = figures.projects
@@ -407,8 +419,8 @@ def geojson_skipped_note(choice: str, projects: int) -> str | None:
 def _import_in_background(module: str) -> None:
     """Import ``module`` on a daemon thread while the data loads.
 
-    Folium takes about 0.3 s to import (it compiles its templates at import) and scipy.spatial
-    0.2–0.5 s, mostly time the loading step leaves a second core idle. Only third-party
+    Folium takes about 0.3 s to import (it compiles its templates at import), mostly time the
+    loading step leaves a second core idle. Only third-party
     packages the loading step never imports are preloaded this way, so the two threads cannot
     wait on each other's imports.
     """
@@ -470,28 +482,41 @@ def build(
         parse_date(options.as_of, "--as-of")  # a bad date fails before any reading
     report = progress or (lambda done, total=None, label=None: None)
     _import_in_background("folium")
-    if options.map.bandwidth_km is None:
-        # The default bandwidth measures gaps with scipy's k-d tree (0.2–0.5 s to import).
-        _import_in_background("scipy.spatial")
     report(0, 3, "loading and joining")
-    analysis = analyse(options.inputs)
-    report(1, 3, "drawing the map")
-    # Every file goes to a staging folder and moves into `out` once all are written. The
-    # tables are written on a second thread while the map is drawn: the GeoJSON encoder runs
-    # in Arrow's C++ kernels without the GIL, so on two cores the two overlap.
-    with (
-        write.staged_outputs(out) as stage,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-tables") as pool,
-    ):
-        tables = pool.submit(write_tables, analysis, stage.path, geojson=options.geojson)
-        from parkmap.webmap.compose import make_map
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-surface") as early:
+        # The density surface needs only the points and their amounts: it is started as soon
+        # as they exist and worked out (mostly outside the GIL) while the join runs.
+        started: list[density.SurfaceJob] = []
 
-        folium_map = make_map(analysis, options.map)
-        report(2, 3, "writing")
-        from parkmap.webmap import save_map
+        def start_surface(points: gpd.GeoDataFrame) -> None:
+            if display_system(options.map.basemap) == "wgs84":
+                started.append(
+                    density.SurfaceJob(
+                        points,
+                        summable_amounts(points),
+                        bandwidth_km=options.map.bandwidth_km,
+                        pool=early,
+                    )
+                )
 
-        staged = {"map": save_map(folium_map, stage.path / OUTPUT_MAP)}
-        staged.update(tables.result())
+        analysis = analyse(options.inputs, on_points=start_surface)
+        report(1, 3, "drawing the map")
+        # Every file goes to a staging folder and moves into `out` once all are written. The
+        # tables are written on a second thread while the map is drawn: the GeoJSON encoder
+        # runs in Arrow's C++ kernels without the GIL, so on two cores the two overlap.
+        with (
+            write.staged_outputs(out) as stage,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-tables") as pool,
+        ):
+            tables = pool.submit(write_tables, analysis, stage.path, geojson=options.geojson)
+            from parkmap.webmap.compose import make_map
+
+            folium_map = make_map(analysis, options.map, started=started[0] if started else None)
+            report(2, 3, "writing")
+            from parkmap.webmap import save_map
+
+            staged = {"map": save_map(folium_map, stage.path / OUTPUT_MAP)}
+            staged.update(tables.result())
     written = stage.finals(staged)
     if options.history is not None and len(analysis.projects):
         from parkmap.history import append_snapshot

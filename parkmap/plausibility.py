@@ -160,8 +160,8 @@ def amount_messages(projects: pd.DataFrame) -> tuple[dict[int, str], np.ndarray 
     if INVESTMENT not in projects:
         return {}, None
     inv = pd.to_numeric(projects[INVESTMENT], errors="coerce").to_numpy(dtype=float)
+    huge = _unsummable(inv)
     with np.errstate(invalid="ignore"):
-        huge = np.isinf(inv) | (inv > SUM_LIMIT_100M_CNY)
         usable = np.isfinite(inv) & ~huge
         median = float(np.median(inv[usable])) if usable.any() else float("nan")
         ratio_limit = UNIT_RATIO * median if median > 0 else np.inf
@@ -177,6 +177,20 @@ def amount_messages(projects: pd.DataFrame) -> tuple[dict[int, str], np.ndarray 
     if not huge.any():
         return messages, None
     return messages, np.where(huge, np.nan, inv)
+
+
+def summable_amounts(projects: pd.DataFrame) -> np.ndarray:
+    """The investment column as :func:`check_plausibility` leaves it (float, 亿元): amounts
+    above :data:`SUM_LIMIT_100M_CNY` or infinite become NaN; all NaN without the column."""
+    if INVESTMENT not in projects:
+        return np.full(len(projects), np.nan)
+    inv = pd.to_numeric(projects[INVESTMENT], errors="coerce").to_numpy(dtype=float)
+    return np.where(_unsummable(inv), np.nan, inv)
+
+
+def _unsummable(inv: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.isinf(inv) | (inv > SUM_LIMIT_100M_CNY)
 
 
 def unit_message(amount: float, median: float) -> str:

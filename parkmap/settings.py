@@ -23,6 +23,25 @@ UNIT_TO_100M_CNY: Final[dict[str, float]] = {"yuan": 1e-8, "wan": 1e-4, "yi": 1.
 #: project from talks (前期/在谈) to production, then what no stage could be read for.
 STATUSES: Final = ("planned", "signed", "under_construction", "in_production", "unknown")
 
+#: Background maps of the interactive map. Overlays on an Amap basemap are drawn in GCJ-02.
+BASEMAPS: Final = ("none", "osm", "amap", "amap-satellite", "tianditu")
+
+
+def check_basemap(basemap: str) -> str:
+    """Return the basemap name, or raise :class:`~parkmap.errors.UsageError` listing the
+    choices."""
+    if basemap not in BASEMAPS:
+        from parkmap.errors import UsageError
+
+        raise UsageError(f"unknown basemap {basemap!r}; choose one of: {', '.join(BASEMAPS)}")
+    return basemap
+
+
+def display_system(basemap: str) -> str:
+    """The coordinate system overlays are drawn in on ``basemap``: ``gcj02`` or ``wgs84``."""
+    return "gcj02" if check_basemap(basemap).startswith("amap") else "wgs84"
+
+
 #: Fixed names of the files ``parkmap build`` writes (other tools and reports rely on them).
 OUTPUT_MAP: Final = "map.html"
 OUTPUT_PARKS: Final = "parks.csv"

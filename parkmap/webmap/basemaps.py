@@ -20,8 +20,10 @@ import shapely
 
 from parkmap.errors import UsageError
 from parkmap.i18n import texts
+from parkmap.settings import BASEMAPS, check_basemap, display_system
 
-BASEMAPS = ("none", "osm", "amap", "amap-satellite", "tianditu")
+__all__ = ["BASEMAPS", "Tiles", "add_tiles", "check_basemap", "display_system", "tile_layers"]
+
 
 _AMAP = "https://{kind}0{{s}}.is.autonavi.com/appmaptile?{query}&x={{x}}&y={{y}}&z={{z}}"
 _TIANDITU = (
@@ -48,18 +50,6 @@ class Tiles:
     subdomains: str = "abc"
     overlay: bool = False
     max_zoom: int = 18
-
-
-def display_system(basemap: str) -> str:
-    """The coordinate system overlays are drawn in on ``basemap``: ``gcj02`` or ``wgs84``."""
-    return "gcj02" if check_basemap(basemap).startswith("amap") else "wgs84"
-
-
-def check_basemap(basemap: str) -> str:
-    """Return the basemap name, or raise :class:`UsageError` listing the choices."""
-    if basemap not in BASEMAPS:
-        raise UsageError(f"unknown basemap {basemap!r}; choose one of: {', '.join(BASEMAPS)}")
-    return basemap
 
 
 def tianditu_key(given: str | None = None) -> str:

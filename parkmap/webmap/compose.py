@@ -14,10 +14,13 @@ from parkmap.i18n import texts
 from parkmap.settings import MapOptions
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import geopandas as gpd
     import pandas as pd
 
     from parkmap.analysis import Analysis
+    from parkmap.density import DensitySurface, SurfaceJob
     from parkmap.webmap.offline import OfflineMap
 
 #: The columns of the project table the page reads (besides the points): the popups, filters,
@@ -80,6 +83,7 @@ def make_map(
     options: MapOptions | None = None,
     *,
     grid: gpd.GeoDataFrame | None = None,
+    started: SurfaceJob | None = None,
 ) -> OfflineMap:
     """The interactive map (an :class:`~parkmap.webmap.OfflineMap`) of an analysis.
 
@@ -90,12 +94,16 @@ def make_map(
     first, so it lines up with Amap's roads.
     ``grid`` is a grid :func:`parkmap.density.hex_grid` already made of the same projects with
     ``options.cell_km`` (the cluster statistics' grid), drawn instead of a new one.
+    ``started`` is a density surface of the same projects begun earlier on another thread
+    (:class:`parkmap.density.SurfaceJob`); it is used when it fits them and the map is drawn in
+    WGS-84, else the surface is made here.
     """
     options = options or MapOptions()
     lang = options.lang
     from concurrent.futures import ThreadPoolExecutor
 
     from parkmap.density import ProjectPoints, hex_grid, kde_surface
+    from parkmap.plausibility import summable_amounts
     from parkmap.webmap import build_map, payloads
     from parkmap.webmap.basemaps import display_system, to_display
     from parkmap.webmap.build import check_choices
@@ -105,27 +113,33 @@ def make_map(
     system = display_system(options.basemap)
     parks = to_display(analysis.parks, system)
     all_projects = analysis.projects
-    investment = all_projects["investment_100m_cny"].to_numpy(dtype=float, na_value=np.nan)
+    investment = summable_amounts(all_projects)
     # The density surface and the grid need positions and amounts only: a two-column frame
     # keeps a million-project map from copying every column.
     located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
-    # Both read the points once and share one projection into metres.
-    points = ProjectPoints.of(located)
-    if points.ok.any():
-        points.metric(points.metric_crs())
-    money = np.nan_to_num(investment) > 0
-    with_money = located[money]
+    if started is not None and not (system == "wgs84" and started.fits(all_projects, investment)):
+        started = None
     # The surface (a KD-tree and FFTs, mostly outside the GIL) is worked out on a second
     # thread while this one makes the grid and the projects' payload.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-density") as pool:
-        surface_job = None
-        if len(with_money):
-            surface_job = pool.submit(
-                kde_surface,
-                with_money,
-                bandwidth_km=options.bandwidth_km,
-                points=points.subset(money),
-            )
+        surface_job: Future[DensitySurface | None] | None
+        if started is not None:
+            surface_job = started.surface
+            points = started.points.result()
+        else:
+            # Both read the points once and share one projection into metres.
+            points = ProjectPoints.of(located)
+            if points.ok.any():
+                points.metric(points.metric_crs())
+            money = np.nan_to_num(investment) > 0
+            surface_job = None
+            if money.any():
+                surface_job = pool.submit(
+                    kde_surface,
+                    located[money],
+                    bandwidth_km=options.bandwidth_km,
+                    points=points.subset(money),
+                )
         if grid is not None:
             hexes = to_display(grid, system)
         elif len(located):

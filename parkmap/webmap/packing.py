@@ -1,32 +1,23 @@
-"""Fast writers for the packed project columns: JSON text built by Arrow, gzip on all cores.
+"""Fast writers for the packed project columns: JSON text built by Arrow, gzip by libdeflate.
 
 The map's project payload holds 100,000s of numbers and strings. ``json.dumps`` of Python lists
-and a one-thread ``gzip.compress`` were most of the time of a large map, so this module writes
-the same JSON text straight from NumPy / Arrow arrays (byte for byte what
-``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes) and compresses it in
-pieces on several threads into one ordinary gzip stream.
+and ``gzip.compress`` were most of the time of a large map, so this module writes the same JSON
+text straight from NumPy / Arrow arrays (byte for byte what
+``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes) and compresses it with
+libdeflate, which makes an ordinary gzip stream in well under half zlib's time.
 """
 
 from __future__ import annotations
 
-import os
-import struct
-import zlib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import deflate
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from parkmap.json_text import escape_json_strings
-
-#: Deflate window: each piece is compressed with the 32 KiB before it as its dictionary.
-_WINDOW = 32 * 1024
-#: Smallest piece worth a thread of its own.
-_MIN_PIECE = 1 << 20
-_MAX_THREADS = 4
 
 
 def texts(values: Any) -> pa.LargeStringArray:
@@ -97,50 +88,17 @@ def json_object(members: dict[str, list[Any]]) -> bytes:
     return b"".join(pieces)
 
 
-def _cpus() -> int:
-    """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+def gzip_bytes(data: bytes, level: int) -> bytes:
+    """One gzip member of ``data`` (no name, mtime 0), which any gunzip and the browser's
+    ``DecompressionStream`` read.
 
-
-def _deflate(data: memoryview, start: int, end: int, level: int, last: bool) -> bytes:
-    """Raw deflate of ``data[start:end]`` that continues the stream of ``data[:start]``."""
-    if start:
-        zdict = data[max(0, start - _WINDOW) : start]
-        compressor = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=zdict)
-    else:
-        compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-    out = compressor.compress(data[start:end])
-    # a sync flush ends the piece on a byte boundary without marking the stream's last block
-    return out + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-
-
-def gzip_bytes(data: bytes, level: int, threads: int | None = None) -> bytes:
-    """One gzip member of ``data`` (mtime 0), compressed in pieces on up to ``threads`` threads.
-
-    Each piece is deflated with the 32 KiB before it as its dictionary and ends with a sync
-    flush, so the pieces join into a single deflate stream that any gunzip (and the browser's
-    ``DecompressionStream``) reads; it compresses about as well as one ``gzip.compress``.
+    libdeflate (the ``deflate`` package, MIT) rather than :mod:`zlib`: on the packed columns
+    of a million projects its level 6 takes 0.45 s for the numbers and 0.7 s for the texts
+    where zlib's level 5 takes 0.7 s and 1.1 s, for output 3-5 % smaller; and it runs
+    without the GIL, so the two blocks are packed at once on two threads. It compresses in
+    one call (no streaming), which these blocks, at most some 50 MB, do not need.
     """
-    if threads is None:
-        threads = min(_MAX_THREADS, _cpus())
-    parts = max(1, min(threads, len(data) // _MIN_PIECE))
-    view = memoryview(data)
-    bounds = [len(data) * i // parts for i in range(parts + 1)]
-    jobs = [(view, bounds[i], bounds[i + 1], level, i == parts - 1) for i in range(parts)]
-    if parts == 1:
-        body = [_deflate(*jobs[0])]
-        crc = zlib.crc32(data)
-    else:
-        with ThreadPoolExecutor(max_workers=parts) as pool:
-            futures = [pool.submit(_deflate, *job) for job in jobs]
-            crc = zlib.crc32(data)
-            body = [f.result() for f in futures]
-    extra = 2 if level == 9 else 4 if level == 1 else 0
-    header = struct.pack("<BBBBIBB", 0x1F, 0x8B, 8, 0, 0, extra, 255)
-    trailer = struct.pack("<II", crc, len(data) & 0xFFFFFFFF)
-    return b"".join([header, *body, trailer])
+    return bytes(deflate.gzip_compress(data, level))
 
 
 # ---------------------------------------------------------------------------------------------

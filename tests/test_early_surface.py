@@ -1,0 +1,115 @@
+"""The density surface ``parkmap build`` starts before the join is the one make_map would make."""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from parkmap import density, pipeline
+from parkmap.plausibility import SUM_LIMIT_100M_CNY, summable_amounts
+from parkmap.settings import BuildOptions, InputOptions, MapOptions
+from parkmap.webmap import save_map
+from parkmap.webmap.compose import make_map
+
+HEADER = "project_id,name,park,industry,status,investment_100m_cny,lon,lat\n"
+
+
+def _ledger(path: Path) -> Path:
+    """Projects around the Pingdu and Laixi parks; one amount too large to add up, one blank."""
+    rng = np.random.default_rng(5)
+    lines = [HEADER]
+    for i in range(400):
+        lon, lat = 120.0 + rng.uniform(0, 0.6), 36.5 + rng.uniform(0, 0.4)
+        amount = f"{rng.uniform(0.1, 20):.2f}"
+        if i == 7:
+            amount = f"{SUM_LIMIT_100M_CNY * 10:.0f}"  # left out of sums by plausibility
+        if i == 11:
+            amount = ""
+        lines.append(f"T-{i:04d},项目{i},,智能家电,在建,{amount},{lon:.6f},{lat:.6f}\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _page(folium_map, path: Path) -> str:
+    """The saved page with folium's random element ids made alike."""
+    return re.sub(r"_[0-9a-f]{32}", "_ID", save_map(folium_map, path).read_text(encoding="utf-8"))
+
+
+def test_build_draws_the_surface_it_started_before_the_join(tmp_path, monkeypatch):
+    calls: list[tuple[str, int]] = []
+    made = density.kde_surface
+
+    def spy(projects, **kwargs):
+        calls.append((threading.current_thread().name, len(projects)))
+        return made(projects, **kwargs)
+
+    monkeypatch.setattr(density, "kde_surface", spy)
+    ledger = _ledger(tmp_path / "ledger.csv")
+    analysis, written = pipeline.build(
+        BuildOptions(inputs=InputOptions(projects=ledger), out=tmp_path / "out")
+    )
+    # one surface, made on the thread started before the join, of the 398 summable amounts
+    assert len(calls) == 1
+    assert calls[0][0].startswith("parkmap-surface")
+    assert calls[0][1] == 398
+    assert np.isnan(analysis.projects["investment_100m_cny"].to_numpy(dtype=float)[7])
+    built = re.sub(r"_[0-9a-f]{32}", "_ID", written["map"].read_text(encoding="utf-8"))
+    # the page make_map draws on its own, surface included, is the same page
+    assert built == _page(make_map(analysis), tmp_path / "alone.html")
+    assert len(calls) == 2 and calls[1][0].startswith("parkmap-density")
+
+
+def test_a_surface_of_other_points_or_amounts_is_not_used(tmp_path, monkeypatch):
+    analysis = pipeline.analyse(InputOptions(projects=_ledger(tmp_path / "ledger.csv")))
+    projects = analysis.projects
+    amounts = summable_amounts(projects)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        same = density.SurfaceJob(projects, amounts, bandwidth_km=None, pool=pool)
+        assert same.fits(projects, amounts)
+        # the same coordinates in other objects, or other amounts: not the same surface
+        copied = projects.copy(deep=True)
+        copied["geometry"] = copied.geometry.array.copy()
+        assert not same.fits(copied, amounts)
+        other_amounts = amounts.copy()
+        other_amounts[3] += 1.0
+        assert not same.fits(projects, other_amounts)
+        assert not same.fits(projects.iloc[1:], amounts[1:])
+        # a surface of other amounts given to make_map: it makes its own, the right one
+        wrong = density.SurfaceJob(projects, other_amounts, bandwidth_km=None, pool=pool)
+        expected = _page(make_map(analysis), tmp_path / "a.html")
+        assert _page(make_map(analysis, started=wrong), tmp_path / "b.html") == expected
+        assert _page(make_map(analysis, started=same), tmp_path / "c.html") == expected
+
+
+def test_the_early_surface_is_the_kernel_density_of_the_summable_amounts(tmp_path):
+    analysis = pipeline.analyse(InputOptions(projects=_ledger(tmp_path / "ledger.csv")))
+    projects = analysis.projects
+    amounts = summable_amounts(projects)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        job = density.SurfaceJob(projects, amounts, bandwidth_km=1.5, pool=pool)
+        surface = job.surface.result()
+    money = np.nan_to_num(amounts) > 0
+    alone = density.kde_surface(projects[money], bandwidth_km=1.5)
+    np.testing.assert_array_equal(surface.values, alone.values)
+    assert surface.bounds == alone.bounds
+    assert surface.total == pytest.approx(float(np.nansum(amounts)), rel=1e-12)
+
+
+def test_no_early_surface_on_an_amap_basemap(tmp_path, monkeypatch):
+    """On Amap the map is drawn in GCJ-02: make_map shifts the points and makes the surface."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("no surface is started for a GCJ-02 map")
+
+    monkeypatch.setattr(density, "SurfaceJob", refuse)
+    ledger = _ledger(tmp_path / "ledger.csv")
+    options = BuildOptions(
+        inputs=InputOptions(projects=ledger), map=MapOptions(basemap="amap"), out=tmp_path / "o"
+    )
+    _, written = pipeline.build(options)
+    assert written["map"].exists()
