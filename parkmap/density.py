@@ -724,13 +724,14 @@ def kde_surface(
 
 
 class SurfaceJob:
-    """An investment density surface started on another thread before the rest of the map.
+    """The density surface and hexagon grid of a map, started on another thread early.
 
     ``parkmap build`` starts one as soon as the projects' WGS-84 points exist, so the surface
-    (a k-d tree and FFTs, mostly outside the GIL) is worked out while the join and the park
-    figures are, instead of after them. The surface and the points' positions are those
-    :func:`parkmap.webmap.compose.make_map` would make itself; it takes them only when
-    :meth:`fits` the projects it draws (same points, same summable amounts).
+    (a k-d tree and FFTs, mostly outside the GIL) and the grid are worked out while the join,
+    the park figures and the projects' payload are, instead of after them. They are what
+    :func:`parkmap.webmap.compose.make_map` would make itself; it takes them only when they
+    fit the projects it draws (:meth:`fits`: same points, same summable amounts) and, for the
+    grid, the same cells over the same parks (:meth:`fits_grid`).
 
     Parameters
     ----------
@@ -741,7 +742,9 @@ class SurfaceJob:
     bandwidth_km
         Kernel bandwidth; ``None`` for the default from the projects' spacing.
     pool
-        Executor the work is submitted to (one job for the positions, one for the surface).
+        Executor the work is submitted to (the positions, the surface, then the grid).
+    cell_km, cover
+        The grid's :func:`hex_grid` arguments; no grid is made without ``cell_km``.
     """
 
     def __init__(
@@ -751,6 +754,8 @@ class SurfaceJob:
         *,
         bandwidth_km: float | None,
         pool: Executor,
+        cell_km: float | None = None,
+        cover: gpd.GeoDataFrame | None = None,
     ) -> None:
         import geopandas as gpd
 
@@ -771,6 +776,15 @@ class SurfaceJob:
             )
 
         self.surface: Future[DensitySurface | None] = pool.submit(surface)
+        self.cell_km = cell_km
+        self._cover = None if cover is None else _polygons_key(cover)
+        self.grid: Future[gpd.GeoDataFrame] | None = None
+        if cell_km is not None:
+
+            def grid() -> gpd.GeoDataFrame:
+                return hex_grid(weighed, cell_km=cell_km, cover=cover, points=self.points.result())
+
+            self.grid = pool.submit(grid)
 
     @staticmethod
     def _positions(projects: gpd.GeoDataFrame) -> ProjectPoints:
@@ -792,6 +806,21 @@ class SurfaceJob:
         return same_points and np.array_equal(
             np.asarray(investment, dtype=np.float64), self.investment, equal_nan=True
         )
+
+    def fits_grid(self, cell_km: float, cover: gpd.GeoDataFrame | None) -> bool:
+        """Whether the grid was made with these cells over these polygons (same CRS, same
+        geometries, compared as WKB); :meth:`fits` must hold too."""
+        if self.grid is None or cell_km != self.cell_km:
+            return False
+        if cover is None or self._cover is None:
+            return cover is None and self._cover is None
+        crs, wkb = self._cover
+        theirs_crs, theirs = _polygons_key(cover)
+        return crs == theirs_crs and np.array_equal(wkb, theirs)
+
+
+def _polygons_key(layer: gpd.GeoDataFrame) -> tuple[object, ObjectArray]:
+    return layer.crs, shapely.to_wkb(np.asarray(layer.geometry.array))
 
 
 # =================================================================================================

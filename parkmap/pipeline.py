@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 def analyse(
     inputs: InputOptions | PathLike | None = None,
     *,
-    on_points: Callable[[gpd.GeoDataFrame], None] | None = None,
+    on_points: Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], None] | None = None,
 ) -> Analysis:
     """Load project records and park layers, join them and compute the park figures.
 
@@ -69,10 +69,10 @@ def analyse(
         Where the data comes from (:class:`parkmap.settings.InputOptions`); a path alone
         means ``InputOptions(projects=path)``; ``None`` the bundled Qingdao demo.
     on_points
-        Called with the mapped projects' WGS-84 points (and their validated columns) as soon
-        as they exist, before the join, when there are any: ``parkmap build`` starts the
-        density surface there. The frame is the one the join adds its columns to; it must
-        not be changed.
+        Called with the mapped projects' WGS-84 points (and their validated columns) and the
+        park layer as soon as the points exist, before the join, when there are any:
+        ``parkmap build`` starts the density surface and the hexagon grid there. The frames
+        are the ones the join and the park figures start from; they must not be changed.
     """
     if inputs is None or isinstance(inputs, (str, os.PathLike)):
         inputs = InputOptions(projects=inputs)
@@ -106,7 +106,7 @@ def analyse(
     # to WGS-84
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
     if on_points is not None and len(loaded.projects):
-        on_points(loaded.projects)
+        on_points(loaded.projects, park_layer)
     # join, plausibility, the park figures
     figures = _join_and_measure(loaded.projects, park_layer, inputs)
     joined = figures.projects
@@ -484,11 +484,12 @@ def build(
     _import_in_background("folium")
     report(0, 3, "loading and joining")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-surface") as early:
-        # The density surface needs only the points and their amounts: it is started as soon
-        # as they exist and worked out (mostly outside the GIL) while the join runs.
+        # The density surface and the grid need only the points, their amounts and the
+        # parks: they are started as soon as the points exist and worked out (mostly outside
+        # the GIL) while the join, the park figures and the projects' payload are.
         started: list[density.SurfaceJob] = []
 
-        def start_surface(points: gpd.GeoDataFrame) -> None:
+        def start_surface(points: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) -> None:
             if display_system(options.map.basemap) == "wgs84":
                 started.append(
                     density.SurfaceJob(
@@ -496,6 +497,8 @@ def build(
                         summable_amounts(points),
                         bandwidth_km=options.map.bandwidth_km,
                         pool=early,
+                        cell_km=options.map.cell_km,
+                        cover=parks,
                     )
                 )
 

@@ -49,6 +49,14 @@ def test_build_draws_the_surface_it_started_before_the_join(tmp_path, monkeypatc
         return made(projects, **kwargs)
 
     monkeypatch.setattr(density, "kde_surface", spy)
+    grids: list[str] = []
+    gridded = density.hex_grid
+
+    def grid_spy(projects, **kwargs):
+        grids.append(threading.current_thread().name)
+        return gridded(projects, **kwargs)
+
+    monkeypatch.setattr(density, "hex_grid", grid_spy)
     ledger = _ledger(tmp_path / "ledger.csv")
     analysis, written = pipeline.build(
         BuildOptions(inputs=InputOptions(projects=ledger), out=tmp_path / "out")
@@ -57,11 +65,14 @@ def test_build_draws_the_surface_it_started_before_the_join(tmp_path, monkeypatc
     assert len(calls) == 1
     assert calls[0][0].startswith("parkmap-surface")
     assert calls[0][1] == 398
+    # and the grid after it, on the same thread, over the parks of the layer
+    assert len(grids) == 1 and grids[0].startswith("parkmap-surface")
     assert np.isnan(analysis.projects["investment_100m_cny"].to_numpy(dtype=float)[7])
     built = re.sub(r"_[0-9a-f]{32}", "_ID", written["map"].read_text(encoding="utf-8"))
     # the page make_map draws on its own, surface included, is the same page
     assert built == _page(make_map(analysis), tmp_path / "alone.html")
     assert len(calls) == 2 and calls[1][0].startswith("parkmap-density")
+    assert len(grids) == 2 and grids[1] == threading.current_thread().name
 
 
 def test_a_surface_of_other_points_or_amounts_is_not_used(tmp_path, monkeypatch):
@@ -84,6 +95,30 @@ def test_a_surface_of_other_points_or_amounts_is_not_used(tmp_path, monkeypatch)
         expected = _page(make_map(analysis), tmp_path / "a.html")
         assert _page(make_map(analysis, started=wrong), tmp_path / "b.html") == expected
         assert _page(make_map(analysis, started=same), tmp_path / "c.html") == expected
+
+
+def test_a_grid_of_other_cells_or_parks_is_not_used(tmp_path):
+    analysis = pipeline.analyse(InputOptions(projects=_ledger(tmp_path / "ledger.csv")))
+    projects, parks = analysis.projects, analysis.parks
+    amounts = summable_amounts(projects)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        job = density.SurfaceJob(
+            projects, amounts, bandwidth_km=None, pool=pool, cell_km=0.5, cover=parks
+        )
+        assert job.fits_grid(0.5, parks)
+        assert not job.fits_grid(1.0, parks)
+        assert not job.fits_grid(0.5, None)
+        assert not job.fits_grid(0.5, parks.iloc[1:])
+        moved = parks.copy()
+        moved["geometry"] = moved.geometry.translate(1e-6, 0)
+        assert not job.fits_grid(0.5, moved)
+        assert not job.fits_grid(0.5, parks.to_crs(3857))
+        without = density.SurfaceJob(projects, amounts, bandwidth_km=None, pool=pool)
+        assert not without.fits_grid(0.5, parks) and without.grid is None
+        expected = density.hex_grid(projects, cell_km=0.5, cover=parks)
+        made = job.grid.result()
+        assert made.drop(columns="geometry").equals(expected.drop(columns="geometry"))
+        assert (made.geometry.to_wkb() == expected.geometry.to_wkb()).all()
 
 
 def test_the_early_surface_is_the_kernel_density_of_the_summable_amounts(tmp_path):

@@ -122,17 +122,19 @@ def make_map(
     # The surface (a KD-tree and FFTs, mostly outside the GIL) is worked out on a second
     # thread while this one makes the grid and the projects' payload.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-density") as pool:
-        surface_job: Future[DensitySurface | None] | None
+        surface_job: Future[DensitySurface | None] | None = None
+        early_grid: Future[gpd.GeoDataFrame] | None = None
         if started is not None:
             surface_job = started.surface
-            points = started.points.result()
+            if grid is None and started.fits_grid(options.cell_km, parks):
+                early_grid = started.grid
+            points = started.points.result() if early_grid is None else None
         else:
             # Both read the points once and share one projection into metres.
             points = ProjectPoints.of(located)
             if points.ok.any():
                 points.metric(points.metric_crs())
             money = np.nan_to_num(investment) > 0
-            surface_job = None
             if money.any():
                 surface_job = pool.submit(
                     kde_surface,
@@ -142,7 +144,7 @@ def make_map(
                 )
         if grid is not None:
             hexes = to_display(grid, system)
-        elif len(located):
+        elif early_grid is None and len(located):
             hexes = hex_grid(located, cell_km=options.cell_km, cover=parks, points=points)
         else:
             hexes = None
@@ -153,6 +155,8 @@ def make_map(
         # Packing (gzip outside the GIL) also overlaps the surface, rather than following it.
         packed = payloads.pack_projects(project_data)
         surface = surface_job.result() if surface_job is not None else None
+        if early_grid is not None:
+            hexes = early_grid.result()
     return build_map(
         parks,
         drawn,
