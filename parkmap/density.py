@@ -761,6 +761,7 @@ class SurfaceJob:
 
         self._geometry = np.asarray(projects.geometry.array)
         self.investment = np.asarray(investment, dtype=np.float64)
+        self.bandwidth_km = bandwidth_km
         money = np.nan_to_num(self.investment) > 0
         weighed = gpd.GeoDataFrame(
             {DEFAULT_WEIGHT: self.investment}, geometry=projects.geometry.array, crs=projects.crs
@@ -793,10 +794,15 @@ class SurfaceJob:
             points.metric(points.metric_crs())
         return points
 
-    def fits(self, projects: gpd.GeoDataFrame, investment: FloatArray) -> bool:
-        """Whether this surface is the one of ``projects`` (WGS-84) weighed by ``investment``:
-        the very same point objects in the same order (the join adds columns to the frame
-        the job started from, it never moves a point) and equal amounts."""
+    def fits(
+        self, projects: gpd.GeoDataFrame, investment: FloatArray, bandwidth_km: float | None
+    ) -> bool:
+        """Whether this surface is the one of ``projects`` (WGS-84) weighed by ``investment``
+        with ``bandwidth_km``: the very same point objects in the same order (the join adds
+        columns to the frame the job started from, it never moves a point), equal amounts and
+        the same bandwidth asked for."""
+        if bandwidth_km != self.bandwidth_km:
+            return False
         geometry = np.asarray(projects.geometry.array)
         same_points = (
             geometry.shape == self._geometry.shape

@@ -420,9 +420,8 @@ def _import_in_background(module: str) -> None:
     """Import ``module`` on a daemon thread while the data loads.
 
     Folium takes about 0.3 s to import (it compiles its templates at import), mostly time the
-    loading step leaves a second core idle. Only third-party
-    packages the loading step never imports are preloaded this way, so the two threads cannot
-    wait on each other's imports.
+    loading step leaves a second core idle. Only third-party packages the loading step never
+    imports are preloaded this way, so the two threads cannot wait on each other's imports.
     """
     if module not in sys.modules:
         threading.Thread(

@@ -81,20 +81,26 @@ def test_a_surface_of_other_points_or_amounts_is_not_used(tmp_path, monkeypatch)
     amounts = summable_amounts(projects)
     with ThreadPoolExecutor(max_workers=1) as pool:
         same = density.SurfaceJob(projects, amounts, bandwidth_km=None, pool=pool)
-        assert same.fits(projects, amounts)
+        assert same.fits(projects, amounts, None)
+        assert not same.fits(projects, amounts, 1.5)  # another bandwidth asked for
         # the same coordinates in other objects, or other amounts: not the same surface
         copied = projects.copy(deep=True)
         copied["geometry"] = copied.geometry.array.copy()
-        assert not same.fits(copied, amounts)
+        assert not same.fits(copied, amounts, None)
         other_amounts = amounts.copy()
         other_amounts[3] += 1.0
-        assert not same.fits(projects, other_amounts)
-        assert not same.fits(projects.iloc[1:], amounts[1:])
+        assert not same.fits(projects, other_amounts, None)
+        assert not same.fits(projects.iloc[1:], amounts[1:], None)
         # a surface of other amounts given to make_map: it makes its own, the right one
         wrong = density.SurfaceJob(projects, other_amounts, bandwidth_km=None, pool=pool)
         expected = _page(make_map(analysis), tmp_path / "a.html")
         assert _page(make_map(analysis, started=wrong), tmp_path / "b.html") == expected
         assert _page(make_map(analysis, started=same), tmp_path / "c.html") == expected
+        # a surface of another bandwidth is not taken either
+        wide = MapOptions(bandwidth_km=3.0)
+        alone = _page(make_map(analysis, wide), tmp_path / "d.html")
+        assert _page(make_map(analysis, wide, started=same), tmp_path / "e.html") == alone
+        assert alone != expected
 
 
 def test_a_grid_of_other_cells_or_parks_is_not_used(tmp_path):

@@ -94,9 +94,9 @@ def make_map(
     first, so it lines up with Amap's roads.
     ``grid`` is a grid :func:`parkmap.density.hex_grid` already made of the same projects with
     ``options.cell_km`` (the cluster statistics' grid), drawn instead of a new one.
-    ``started`` is a density surface of the same projects begun earlier on another thread
-    (:class:`parkmap.density.SurfaceJob`); it is used when it fits them and the map is drawn in
-    WGS-84, else the surface is made here.
+    ``started`` is a density surface and grid of the same projects begun earlier on another
+    thread (:class:`parkmap.density.SurfaceJob`): each is used when it fits these projects and
+    options and the map is drawn in WGS-84, else it is made here.
     """
     options = options or MapOptions()
     lang = options.lang
@@ -117,7 +117,9 @@ def make_map(
     # The density surface and the grid need positions and amounts only: a two-column frame
     # keeps a million-project map from copying every column.
     located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
-    if started is not None and not (system == "wgs84" and started.fits(all_projects, investment)):
+    if started is not None and not (
+        system == "wgs84" and started.fits(all_projects, investment, options.bandwidth_km)
+    ):
         started = None
     # The surface (a KD-tree and FFTs, mostly outside the GIL) is worked out on a second
     # thread while this one makes the grid and the projects' payload.
