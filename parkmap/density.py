@@ -728,10 +728,10 @@ class SurfaceJob:
 
     ``parkmap build`` starts one as soon as the projects' WGS-84 points exist, so the surface
     (a k-d tree and FFTs, mostly outside the GIL) and the grid are worked out while the join,
-    the park figures and the projects' payload are, instead of after them. They are what
-    :func:`parkmap.webmap.compose.make_map` would make itself; it takes them only when they
-    fit the projects it draws (:meth:`fits`: same points, same summable amounts) and, for the
-    grid, the same cells over the same parks (:meth:`fits_grid`).
+    the park figures and the projects' payload are, instead of after them.
+    :func:`parkmap.webmap.compose.make_map` takes them only when they fit the projects it
+    draws (:meth:`fits`: same points, same amounts, same bandwidth) and, for the grid, the
+    same cells over the same parks (:meth:`fits_grid`); otherwise it starts one of its own.
 
     Parameters
     ----------

@@ -14,13 +14,11 @@ from parkmap.i18n import texts
 from parkmap.settings import MapOptions
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     import geopandas as gpd
     import pandas as pd
 
     from parkmap.analysis import Analysis
-    from parkmap.density import DensitySurface, SurfaceJob
+    from parkmap.density import SurfaceJob
     from parkmap.webmap.offline import OfflineMap
 
 #: The columns of the project table the page reads (besides the points): the popups, filters,
@@ -102,8 +100,7 @@ def make_map(
     lang = options.lang
     from concurrent.futures import ThreadPoolExecutor
 
-    from parkmap.density import ProjectPoints, hex_grid, kde_surface
-    from parkmap.plausibility import summable_amounts
+    from parkmap.density import SurfaceJob, hex_grid
     from parkmap.webmap import build_map, payloads
     from parkmap.webmap.basemaps import display_system, to_display
     from parkmap.webmap.build import check_choices
@@ -113,7 +110,7 @@ def make_map(
     system = display_system(options.basemap)
     parks = to_display(analysis.parks, system)
     all_projects = analysis.projects
-    investment = summable_amounts(all_projects)
+    investment = all_projects["investment_100m_cny"].to_numpy(dtype=float, na_value=np.nan)
     # The density surface and the grid need positions and amounts only: a two-column frame
     # keeps a million-project map from copying every column.
     located = to_display(all_projects[["investment_100m_cny", all_projects.geometry.name]], system)
@@ -121,44 +118,38 @@ def make_map(
         system == "wgs84" and started.fits(all_projects, investment, options.bandwidth_km)
     ):
         started = None
-    # The surface (a KD-tree and FFTs, mostly outside the GIL) is worked out on a second
-    # thread while this one makes the grid and the projects' payload.
+    # The surface (a KD-tree and FFTs, mostly outside the GIL) and the grid are worked out on
+    # a second thread while this one makes the projects' payload: by the build's job started
+    # before the join, else by one started here.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-density") as pool:
-        surface_job: Future[DensitySurface | None] | None = None
-        early_grid: Future[gpd.GeoDataFrame] | None = None
-        if started is not None:
-            surface_job = started.surface
-            if grid is None and started.fits_grid(options.cell_km, parks):
-                early_grid = started.grid
-            points = started.points.result() if early_grid is None else None
-        else:
-            # Both read the points once and share one projection into metres.
-            points = ProjectPoints.of(located)
-            if points.ok.any():
-                points.metric(points.metric_crs())
-            money = np.nan_to_num(investment) > 0
-            if money.any():
-                surface_job = pool.submit(
-                    kde_surface,
-                    located[money],
-                    bandwidth_km=options.bandwidth_km,
-                    points=points.subset(money),
-                )
+        if started is None:
+            started = SurfaceJob(
+                located,
+                investment,
+                bandwidth_km=options.bandwidth_km,
+                pool=pool,
+                cell_km=options.cell_km if grid is None and len(located) else None,
+                cover=parks,
+            )
+        fitting = grid is None and started.fits_grid(options.cell_km, parks)
+        job_grid = started.grid if fitting else None
         if grid is not None:
             hexes = to_display(grid, system)
-        elif early_grid is None and len(located):
-            hexes = hex_grid(located, cell_km=options.cell_km, cover=parks, points=points)
-        else:
-            hexes = None
+        elif job_grid is not None or not len(located):
+            hexes = None  # the job's grid, taken below (none without projects)
+        else:  # an early job's grid of other cells or parks
+            hexes = hex_grid(
+                located, cell_km=options.cell_km, cover=parks, points=started.points.result()
+            )
         # Every project goes into the page: it packs them as typed arrays and draws them with
         # level of detail (bins where they crowd, points zoomed in), so no sample is needed.
         drawn = to_display(all_projects, system)
         project_data = payloads.projects_payload(drawn, parks, lang, options.color_by)
         # Packing (gzip outside the GIL) also overlaps the surface, rather than following it.
         packed = payloads.pack_projects(project_data)
-        surface = surface_job.result() if surface_job is not None else None
-        if early_grid is not None:
-            hexes = early_grid.result()
+        surface = started.surface.result()
+        if job_grid is not None:
+            hexes = job_grid.result()
     return build_map(
         parks,
         drawn,
