@@ -40,23 +40,22 @@ def _page(folium_map, path: Path) -> str:
     return re.sub(r"_[0-9a-f]{32}", "_ID", save_map(folium_map, path).read_text(encoding="utf-8"))
 
 
-def test_build_draws_the_surface_it_started_before_the_join(tmp_path, monkeypatch):
+def _calls(monkeypatch, name: str) -> list[tuple[str, int]]:
+    """Record (thread name, rows given) of every call of ``density.<name>``."""
     calls: list[tuple[str, int]] = []
-    made = density.kde_surface
+    made = getattr(density, name)
 
     def spy(projects, **kwargs):
         calls.append((threading.current_thread().name, len(projects)))
         return made(projects, **kwargs)
 
-    monkeypatch.setattr(density, "kde_surface", spy)
-    grids: list[str] = []
-    gridded = density.hex_grid
+    monkeypatch.setattr(density, name, spy)
+    return calls
 
-    def grid_spy(projects, **kwargs):
-        grids.append(threading.current_thread().name)
-        return gridded(projects, **kwargs)
 
-    monkeypatch.setattr(density, "hex_grid", grid_spy)
+def test_build_draws_the_surface_it_started_before_the_join(tmp_path, monkeypatch):
+    calls = _calls(monkeypatch, "kde_surface")
+    grids = _calls(monkeypatch, "hex_grid")
     ledger = _ledger(tmp_path / "ledger.csv")
     analysis, written = pipeline.build(
         BuildOptions(inputs=InputOptions(projects=ledger), out=tmp_path / "out")
@@ -66,13 +65,13 @@ def test_build_draws_the_surface_it_started_before_the_join(tmp_path, monkeypatc
     assert calls[0][0].startswith("parkmap-surface")
     assert calls[0][1] == 398
     # and the grid after it, on the same thread, over the parks of the layer
-    assert len(grids) == 1 and grids[0].startswith("parkmap-surface")
+    assert len(grids) == 1 and grids[0][0].startswith("parkmap-surface")
     assert np.isnan(analysis.projects["investment_100m_cny"].to_numpy(dtype=float)[7])
     built = re.sub(r"_[0-9a-f]{32}", "_ID", written["map"].read_text(encoding="utf-8"))
     # the page make_map draws on its own, surface included, is the same page
     assert built == _page(make_map(analysis), tmp_path / "alone.html")
     assert len(calls) == 2 and calls[1][0].startswith("parkmap-density")
-    assert len(grids) == 2 and grids[1].startswith("parkmap-density")
+    assert len(grids) == 2 and grids[1][0].startswith("parkmap-density")
 
 
 def test_a_surface_of_other_points_or_amounts_is_not_used(tmp_path, monkeypatch):
@@ -143,14 +142,7 @@ def test_the_early_surface_is_the_kernel_density_of_the_summable_amounts(tmp_pat
 
 def test_no_early_surface_on_an_amap_basemap(tmp_path, monkeypatch):
     """On Amap the map is drawn in GCJ-02: make_map shifts the points and makes the surface."""
-    threads: list[str] = []
-    made = density.kde_surface
-
-    def spy(projects, **kwargs):
-        threads.append(threading.current_thread().name)
-        return made(projects, **kwargs)
-
-    monkeypatch.setattr(density, "kde_surface", spy)
+    calls = _calls(monkeypatch, "kde_surface")
     ledger = _ledger(tmp_path / "ledger.csv")
     options = BuildOptions(
         inputs=InputOptions(projects=ledger), map=MapOptions(basemap="amap"), out=tmp_path / "o"
@@ -158,4 +150,4 @@ def test_no_early_surface_on_an_amap_basemap(tmp_path, monkeypatch):
     _, written = pipeline.build(options)
     assert written["map"].exists()
     # one surface, made by make_map's own job, none started before the join
-    assert len(threads) == 1 and threads[0].startswith("parkmap-density")
+    assert len(calls) == 1 and calls[0][0].startswith("parkmap-density")
