@@ -3,20 +3,15 @@ table, inlining an ipywidgets export, the deck.gl draw counter and the build mem
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `pytest` alone does not put the repo root on sys.path
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.bench_build import run  # noqa: E402
-from benchmarks.bench_peers import Outcome, issue_table  # noqa: E402
-from benchmarks.browser_timing import DECK_DRAW_COUNTER, deck_ready  # noqa: E402
-from benchmarks.table import Cell  # noqa: E402
-from benchmarks.widget_assets import (  # noqa: E402
+from benchmarks.bench_build import run
+from benchmarks.bench_peers import Outcome, issue_table
+from benchmarks.browser_timing import DECK_DRAW_COUNTER, deck_ready
+from benchmarks.table import Cell
+from benchmarks.widget_assets import (
     HTML_MANAGER,
     REQUIREJS,
     inline_widget_assets,

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import csv
-import sys
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `pytest` alone does not put the repo root on sys.path
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import synthetic  # noqa: E402
-from benchmarks.table import (  # noqa: E402
+from benchmarks import synthetic
+from benchmarks.table import (
     Cell,
     Row,
     fmt_megabytes,
@@ -25,8 +19,8 @@ from benchmarks.table import (  # noqa: E402
     markdown_table,
     targets_line,
 )
-from parkmap.load import projects_from_file  # noqa: E402
-from parkmap.read import bundled_path  # noqa: E402
+from parkmap.load import projects_from_file
+from parkmap.read import bundled_path
 
 
 def test_generator_is_reproducible_from_its_seed():

@@ -17,12 +17,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `pytest` alone does not put the repo root on sys.path
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import synthetic  # noqa: E402
-from parkmap.read import bundled_path  # noqa: E402
+from benchmarks import synthetic
+from parkmap.read import bundled_path
 
 ROWS = 100_000
 

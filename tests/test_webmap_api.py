@@ -9,8 +9,6 @@ the page.
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -20,15 +18,11 @@ import shapely
 from click.testing import CliRunner
 from pages import OfflinePage, with_test_hooks
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `pytest` alone does not put the repo root on sys.path
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.synthetic import write_projects_csv  # noqa: E402
-from parkmap.cli import main  # noqa: E402
-from parkmap.read import bundled_path  # noqa: E402
-from parkmap.webmap import payloads  # noqa: E402
-from parkmap.webmap.payloads import AGGREGATE_ABOVE  # noqa: E402
+from benchmarks.synthetic import write_projects_csv
+from parkmap.cli import main
+from parkmap.read import bundled_path
+from parkmap.webmap import payloads
+from parkmap.webmap.payloads import AGGREGATE_ABOVE
 
 N = 30_000
 
