@@ -276,7 +276,13 @@ function isoDay(day) {
  * investment (marker size, bin sums), status and industry (colour), park (legend counts). */
 function firstKeys(schema) {
   var f = schema.fields;
-  return [f.lon.key, f.lat.key, f.inv.key, f.st.key, f.ind.key, f.park.key];
+  return [f.lon.key, f.lat.key, f.inv.key].concat(firstIndexKeys(schema));
+}
+
+/** The index columns of the first paint: status, industry and park. */
+function firstIndexKeys(schema) {
+  var f = schema.fields;
+  return [f.st.key, f.ind.key, f.park.key];
 }
 
 /** Investment in 亿元 (schema.missing when unknown) from its unpacked section raw.inv. */
@@ -402,10 +408,9 @@ function decodeColumns(schema, d, raw, nums) {
  * inv, st, ind, park, and empty texts; the others come with addRest.
  */
 function firstColumns(schema, d, out) {
-  var f = schema.fields;
   var empty = emptyTexts(d[schema.count]);
   var c = { inv: out.inv, name: empty, id: empty, warn: empty };
-  [f.st.key, f.ind.key, f.park.key].forEach(function (key) {
+  firstIndexKeys(schema).forEach(function (key) {
     c[key] = out.raw[key];
   });
   return c;
@@ -463,7 +468,7 @@ function decodeJob(schema, job, inflated) {
     var inv = decodeInv(schema, raw);
     var m = mercatorPixels(lon, lat, n, job.maxLatitude);
     var first = {};
-    [f.st.key, f.ind.key, f.park.key].forEach(function (key) {
+    firstIndexKeys(schema).forEach(function (key) {
       first[key] = raw[key];
     });
     var rest = function () {
@@ -549,7 +554,7 @@ function workerMain(scope) {
 
 /** Source of the decoding worker: the functions it runs and their constants. */
 function workerSource() {
-  var parts = [base64Bytes, gunzip, gunzipBase64, streamGunzip, readInts, splitSections, yearOfDay, yearsOfDays, firstKeys, decodeInv, degrees, decodeNumbers,
+  var parts = [base64Bytes, gunzip, gunzipBase64, streamGunzip, readInts, splitSections, yearOfDay, yearsOfDays, firstKeys, firstIndexKeys, decodeInv, degrees, decodeNumbers,
     mercatorPixels, buildIndex, decodeJob, transferables, workerMain];
   return (
     "var MS_PER_DAY = " + MS_PER_DAY + ";\nvar INDEX_SIDE = " + INDEX_SIDE + ";\n" +
