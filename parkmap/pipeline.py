@@ -7,13 +7,15 @@ strings them together and decides where the outputs go.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -474,6 +476,34 @@ def build(
         return _build_dask(options, progress)
     if options.engine != "memory":
         raise UsageError(f"unknown engine {options.engine!r}; choose memory or dask")
+    with collector_paused():
+        return _build_memory(options, progress)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block, then restore its state.
+
+    Mapping a million projects creates a few million container objects in bursts (Shapely
+    points, pandas indexes, Arrow wrappers), and each burst sets off full collections that
+    walk every object alive, the imported modules' included: nine of them took 0.66 s of a
+    7 s build at 1M, 0.14 s at 100k, holding the GIL so no other thread ran either. The
+    build makes few reference cycles; the ones it does are freed by the first collection
+    after the block.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build_memory(
+    options: BuildOptions, progress: Callable[..., None] | None
+) -> tuple[Analysis, dict[str, Path]]:
+    """The in-memory engine of :func:`build`."""
     out = options.out
     if options.history is not None:
         from parkmap.history import parse_date
