@@ -256,16 +256,43 @@ def _spacing_bandwidth_km(x_m: FloatArray, y_m: FloatArray) -> float:
         places = xy[np.sort(index)]
     if len(places) < 2:
         return FALLBACK_BANDWIDTH_KM
+    extent_km = float(np.max(np.ptp(places, axis=0))) / 1000.0
     # Past MAX_SPACING_SAMPLE places the median gap is taken over every k-th place (each gap
     # still to its nearest neighbour among all places): the median of 100,000 gaps is within
     # a fraction of a percent of the median of them all, in a tenth of the time.
     step = -(-len(places) // MAX_SPACING_SAMPLE)
-    tree = KDTree(places)
-    gaps, _ = tree.query(np.ascontiguousarray(places[::step]), k=2)
-    spacing_km = float(np.median(gaps[:, 1])) / 1000.0
-    h = min(max(SPACING_FACTOR * spacing_km, MIN_DEFAULT_BANDWIDTH_KM), MAX_DEFAULT_BANDWIDTH_KM)
-    extent_km = float(np.max(np.ptp(places, axis=0))) / 1000.0
+    if _median_gap_below_lower_bound(places, step):
+        h = MIN_DEFAULT_BANDWIDTH_KM
+    else:
+        tree = KDTree(places)
+        gaps, _ = tree.query(np.ascontiguousarray(places[::step]), k=2)
+        spacing_km = float(np.median(gaps[:, 1])) / 1000.0
+        h = min(
+            max(SPACING_FACTOR * spacing_km, MIN_DEFAULT_BANDWIDTH_KM), MAX_DEFAULT_BANDWIDTH_KM
+        )
     return max(h, extent_km / EXTENT_PER_BANDWIDTH)
+
+
+def _median_gap_below_lower_bound(places: FloatArray, step: int) -> bool:
+    """Whether the median gap of every ``step``-th place is surely small enough that the
+    bandwidth is the lower bound, found without a nearest-neighbour search.
+
+    Two places in one square cell of side ``c`` are less than ``c·√2`` apart. With ``c`` such
+    that ``SPACING_FACTOR · c·√2`` is the lower bound, if more than half of the sampled places
+    share their cell with another place, more than half of the sampled gaps are below
+    ``c·√2``, so is their median, and the rule gives the lower bound: the same answer the
+    search would give. Dense data (a million projects in a city) is decided here in a tenth of
+    the search's time; sparser data falls through to the search.
+    """
+    cell_m = 1000.0 * MIN_DEFAULT_BANDWIDTH_KM / (SPACING_FACTOR * np.sqrt(2.0)) * 0.999
+    cells = np.floor(places / cell_m)
+    if not (np.isfinite(cells).all() and np.abs(cells).max(initial=0) < 2**31):
+        return False
+    keys = (cells[:, 0].astype(np.int64) << 32) + (cells[:, 1].astype(np.int64) + 2**31)
+    codes, _ = pd.factorize(keys)
+    shared = np.bincount(codes)[codes[::step]] >= 2
+    sampled = len(shared)
+    return int(shared.sum()) >= sampled // 2 + 1
 
 
 def default_bandwidth_km(projects: gpd.GeoDataFrame, *, metric_crs: object = None) -> float:

@@ -706,3 +706,31 @@ def test_bandwidth_of_many_places_from_a_sample_of_their_gaps(monkeypatch):
     assert 0.3 < expected < 2.0
     assert full == pytest.approx(expected, rel=1e-9)
     assert sampled == pytest.approx(expected, rel=0.03)
+
+
+def test_dense_places_get_the_lower_bound_without_a_nearest_neighbour_search(monkeypatch):
+    """When more than half of the sampled places share a cell of side 0.3 km / (4·√2) with
+    another place, the median gap is below the cell's diagonal and the bandwidth is the lower
+    bound: decided without the search, with the answer the search gives."""
+    from scipy.spatial import distance_matrix
+
+    from parkmap import density
+
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(0, 2e4, (5, 2))
+    xy = centres[rng.integers(0, 5, 3_000)] + rng.normal(0, 150, (3_000, 2))
+    places = np.unique(np.rint(xy), axis=0)
+    assert density._median_gap_below_lower_bound(places, 1)
+    gaps = distance_matrix(places, places)
+    gaps[gaps == 0] = np.inf
+    assert 4 * np.median(gaps.min(axis=1)) / 1000 < 0.3  # independent: the rule's own answer
+    searches = []
+    monkeypatch.setattr(density, "_median_gap_below_lower_bound", lambda p, s: searches.append(1))
+    assert density._spacing_bandwidth_km(xy[:, 0], xy[:, 1]) == 0.3  # the search's answer
+    monkeypatch.undo()
+    assert density._spacing_bandwidth_km(xy[:, 0], xy[:, 1]) == 0.3
+    assert searches == [1]
+    # a lattice 200 m apart shares no cell: left to the search (which gives 0.8 km)
+    lattice = np.array([(i * 200.0, j * 200.0) for i in range(30) for j in range(30)])
+    assert not density._median_gap_below_lower_bound(lattice, 1)
+    assert density._spacing_bandwidth_km(lattice[:, 0], lattice[:, 1]) == pytest.approx(0.8)
