@@ -346,7 +346,7 @@ def validate_records(
     # Duplicate project ids: every later occurrence is rejected.
     has_id = project_ids != ""
     if first_rows is None:
-        duplicated = has_id & project_ids.duplicated(keep="first")
+        duplicated = has_id & repeated(project_ids)
         first_at = rows.groupby(project_ids).transform("min") if duplicated.any() else rows
     else:
         first_at = project_ids.map(first_rows)
@@ -568,6 +568,36 @@ def total_rows(
             found[int(pos)] = (column, str(text.iloc[pos]))
         mask |= hit
     return mask, found
+
+
+def repeated(values: pd.Series) -> pd.Series:
+    """``values.duplicated(keep="first")``: True for every occurrence of a value after its first.
+
+    Text backed by Arrow is sorted instead of hashed: a stable sort groups equal values in
+    row order, so each one equal to its predecessor in that order is a repeat. For a million
+    ids this takes 0.06–0.1 s, where the hash table pandas builds takes 0.17–0.46 s.
+    """
+    dtype = values.dtype
+    arrow_text = (
+        isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow"
+    ) and len(values) > 1
+    if not arrow_text:
+        return values.duplicated(keep="first")
+    strings = pa.array(values.array)
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    if not (pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type)):
+        return values.duplicated(keep="first")
+    order = pc.sort_indices(strings)  # stable, nulls last
+    ordered = strings.take(order)
+    n = len(ordered)
+    same = pc.equal(ordered.slice(1), ordered.slice(0, n - 1))
+    # Missing values compare as unknown; pandas counts a second missing value as a repeat.
+    both_missing = pc.and_(pc.is_null(ordered.slice(1)), pc.is_null(ordered.slice(0, n - 1)))
+    later = pc.or_(pc.fill_null(same, False), both_missing).to_numpy(zero_copy_only=False)
+    out = np.zeros(n, dtype=bool)
+    out[order.to_numpy()[1:][later]] = True
+    return pd.Series(out, index=values.index)
 
 
 def _row_ids(rows: pd.Series, project_ids: pd.Series, has_id: pd.Series) -> pd.Series:

@@ -395,3 +395,26 @@ def test_xlsx_blank_cells_and_a_blank_header(tmp_path):
     table = tables.read_table(tmp_path / "blank.xlsx").table
     assert len(table.columns) == 5 and len(table) == 3
     assert "column E" in table.columns  # named by its spreadsheet letter
+
+
+def test_repeated_ids_match_pandas_duplicated_for_every_kind_of_text_column():
+    """The sort-based repeat check behind duplicate project ids flags exactly what pandas'
+    hashed ``duplicated`` flags, with missing values, blanks, near-equal texts and a shuffled
+    index, for every kind of text column the readers make."""
+    import pyarrow as pa
+
+    from parkmap.validate import repeated
+
+    rng = np.random.default_rng(5)
+    kinds = (
+        "str",
+        "string[pyarrow]",
+        pd.ArrowDtype(pa.large_string()),
+        pd.ArrowDtype(pa.string()),
+        object,
+    )
+    for dtype in kinds:
+        for _ in range(40):
+            values = rng.choice(["QD-1", "QD-2", "", "中", "QD-1 ", None], size=rng.integers(0, 25))
+            column = pd.Series(values.tolist(), dtype=dtype, index=rng.permutation(len(values)))
+            assert repeated(column).equals(column.duplicated(keep="first"))
