@@ -481,8 +481,21 @@ class ProjectsParquet:
         fd = self._replace.__enter__()
         self._file = os.fdopen(fd, "wb")
         dictionary = [name for name in self.schema.names if name not in PLAIN_COLUMNS]
+        # Minimum and maximum per row group for numbers, dates and flags only, which readers
+        # use to skip row groups (DuckDB, Arrow datasets); those of names, ids and WKB serve
+        # no query and took a quarter of the writer's time (0.13–0.18 s for a million rows).
+        statistics = [
+            f.name
+            for f in self.schema
+            if not (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            and not (pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type))
+        ]
         self._writer = pq.ParquetWriter(
-            self._file, self.schema, compression="snappy", use_dictionary=dictionary
+            self._file,
+            self.schema,
+            compression="snappy",
+            use_dictionary=dictionary,
+            write_statistics=statistics,
         )
         self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
 

@@ -78,6 +78,36 @@ def test_parquet_stores_per_project_columns_without_a_dictionary(demo):
         assert group.column(names.index(name)).has_dictionary_page, name
 
 
+def test_parquet_row_groups_carry_statistics_of_numbers_and_dates_only(demo):
+    """Readers skip row groups by the minimum and maximum of numbers and dates; texts and
+    WKB carry none (they serve no query and cost the writer time)."""
+    _, out = demo
+    meta = pq.ParquetFile(out / "projects.parquet").metadata
+    table = pq.read_table(out / "projects.parquet")
+    names = meta.schema.to_arrow_schema().names
+    group = meta.row_group(0)
+    assert group.num_rows == len(table)  # the demo is one row group
+    for name in ("investment_100m_cny", "lon", "lat", "distance_km"):
+        stats = group.column(names.index(name)).statistics
+        values = table.column(name).to_numpy()
+        finite = values[np.isfinite(values)]
+        assert stats is not None and stats.has_min_max, name
+        assert (stats.min, stats.max) == (finite.min(), finite.max()), name
+    dates = group.column(names.index("signed_date")).statistics
+    assert dates is not None and dates.has_min_max
+    assert dates.min == pc_min_max(table.column("signed_date"))[0]
+    for name in ("project_id", "name", "park_id", "geometry"):
+        stats = group.column(names.index(name)).statistics
+        assert stats is None or not stats.has_min_max, name
+
+
+def pc_min_max(column: pa.ChunkedArray) -> tuple[object, object]:
+    import pyarrow.compute as pc
+
+    pair = pc.min_max(column)
+    return pair["min"].as_py(), pair["max"].as_py()
+
+
 def test_geojson_left_out_above_the_threshold_with_a_note(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "GEOJSON_AUTO_MAX_PROJECTS", 100)
     runner = CliRunner()
