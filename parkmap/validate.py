@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from parkmap import cell_values
 from parkmap.coords import normalise_coord_system
 from parkmap.errors import InputError, UsageError
+from parkmap.json_text import one_array
 from parkmap.read.tables import EXTRA_CELLS, RawTable
 from parkmap.schema import PROJECT_ALIASES, match_headers
 from parkmap.settings import CHINA_LAT_RANGE, CHINA_LON_RANGE
@@ -554,6 +555,8 @@ def total_rows(
         known = (texts or {}).get(column)
         text = known if known is not None else cell_values.as_text(table[column])
         cells = pa.array(text, type=pa.string(), from_pandas=True)
+        if not _may_hold_a_total(cells):
+            continue
         # RE2 in C++ (pandas would run Python's re per cell for this pattern)
         matched = pc.match_substring_regex(cells, f"^(?:{_TOTAL_CELL.pattern})$")
         hit = (
@@ -598,6 +601,20 @@ def repeated(values: pd.Series) -> pd.Series:
     out = np.zeros(n, dtype=bool)
     out[order.to_numpy()[1:][later]] = True
     return pd.Series(out, index=values.index)
+
+
+def _may_hold_a_total(cells: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether any cell could be a total: every word :data:`_TOTAL_CELL` knows has 计, or the
+    letters of "total" or "sum". One scan of the column's bytes, which rules out a column of
+    ids or names without the regular expression (0.08 s a million cells)."""
+    data = one_array(cells).buffers()[2]
+    if data is None:
+        return False
+    octets = bytes(data)
+    if "计".encode() in octets:
+        return True
+    lowered = octets.lower()  # ASCII letters only; other bytes unchanged
+    return b"total" in lowered or b"sum" in lowered
 
 
 def _row_ids(rows: pd.Series, project_ids: pd.Series, has_id: pd.Series) -> pd.Series:

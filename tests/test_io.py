@@ -418,3 +418,23 @@ def test_repeated_ids_match_pandas_duplicated_for_every_kind_of_text_column():
             values = rng.choice(["QD-1", "QD-2", "", "中", "QD-1 ", None], size=rng.integers(0, 25))
             column = pd.Series(values.tolist(), dtype=dtype, index=rng.permutation(len(values)))
             assert repeated(column).equals(column.duplicated(keep="first"))
+
+
+def test_the_byte_scan_before_the_totals_pattern_lets_every_total_through():
+    """A column is searched for 合计/小计/total rows only if its bytes hold 计, "total" or
+    "sum": every word the pattern takes passes the scan; a column of ids does not."""
+    import pyarrow as pa
+
+    from parkmap.validate import _TOTAL_CELL, _may_hold_a_total
+
+    words = ["合计", "小 计", "总计：", "共计", "累计", "平度市合计", "Total", "GRAND TOTAL"]
+    words += ["sub total", "Sum:", "SUM", "Subtotal"]
+    for word in words:
+        assert _TOTAL_CELL.match(word), word
+        assert _may_hold_a_total(pa.array(["QD-2024-001", word])), word
+    assert not _may_hold_a_total(pa.array(["QD-2024-001", "海尔冰箱二期", "tot al", None]))
+    assert not _may_hold_a_total(pa.array([], pa.string()))
+    # as a pandas column backed by Arrow hands it over: in chunks
+    chunked = pa.chunked_array([["QD-1"], ["QD-2", "小计"]])
+    assert _may_hold_a_total(chunked)
+    assert not _may_hold_a_total(chunked.slice(0, 2))  # no 计 in the ids, however stored
