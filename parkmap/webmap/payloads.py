@@ -510,73 +510,32 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
     browser's ``DecompressionStream`` and escapes every string it shows.
     """
     c = data["columns"]
-    lon = np.round(np.asarray(c["lon"], dtype=float) * schema.LON.scale).astype(np.int64)
-    lat = np.round(np.asarray(c["lat"], dtype=float) * schema.LAT.scale).astype(np.int64)
-    x0 = int(lon.min()) if lon.size else 0
-    y0 = int(lat.min()) if lat.size else 0
-    inv = np.asarray(c["inv"], dtype=float)  # None becomes NaN
-    stored_inv = np.where(inv >= 0, np.round(inv * schema.INV.scale), schema.MISSING)
-    sections: list[tuple[str, str, bytes, bool]] = []
-
-    def ints(field: schema.Field, values: Any, delta: bool = False) -> None:
-        kind, blob, delta = packing.int_section(values, delta=delta)
-        sections.append((field.key, kind, blob, delta))
+    # Numbers and texts in two blocks: the page paints from the first while it unpacks the
+    # second (names, ids and warnings are most of the bytes and needed only for reading).
+    # The texts take longer to compress, so their block is made first and compressed on a
+    # second thread (libdeflate leaves the GIL) while this one makes and packs the numbers.
+    texts: list[tuple[str, str, bytes, bool]] = []
 
     def text(field: schema.Field, values: Any) -> None:
         lengths, blob = packing.text_bytes(values)
         kind, sizes, _ = packing.int_section(lengths)
-        sections.append((field.key + schema.LENGTHS_SUFFIX, kind, sizes, False))
-        sections.append((field.key, "utf8", blob, False))
+        texts.append((field.key + schema.LENGTHS_SUFFIX, kind, sizes, False))
+        texts.append((field.key, "utf8", blob, False))
 
-    ints(schema.LON, lon - x0)
-    ints(schema.LAT, lat - y0)
-    # rows come largest first, so differences are small and pack well
-    ints(schema.INV, stored_inv, delta=True)
-    ints(schema.ST, c["st"])
-    ints(schema.IND, c["ind"])
-    ints(schema.PARK, c["park"])
-    ints(schema.NEAR, c["near"])
     text(schema.NAME, c["name"])
-    days = np.asarray(c["day"], dtype=np.int64)
-    if (days >= 0).any():
-        ints(schema.DAY, days)
     ids = packing.texts(c["id"])
     if len(_nonempty(ids)):
         text(schema.ID, ids)
-    km = np.asarray(c["km"], dtype=float)
-    if np.isfinite(km).any():
-        ints(schema.KM, np.where(np.isfinite(km), np.round(km * schema.KM.scale), schema.MISSING))
     warnings = packing.texts(c["warn"])
     if len(_nonempty(warnings)):
         text(schema.WARN, warnings)
-    if "origSys" in c:
-        # As offsets from the drawn position in millionths of a degree: a GCJ-02 or BD-09
-        # shift is a few thousand, so a converted file adds little to the page.
-        system = np.asarray(c["origSys"], dtype=np.int64)
-        shown = system >= 0
-        ox = np.round(np.asarray(c["origLon"], dtype=float) * schema.ORIG_LON.scale) - lon
-        oy = np.round(np.asarray(c["origLat"], dtype=float) * schema.ORIG_LAT.scale) - lat
-        ints(schema.ORIG_SYS, system)
-        ints(schema.ORIG_LON, np.where(shown, ox, 0))
-        ints(schema.ORIG_LAT, np.where(shown, oy, 0))
-    # Numbers and texts in two blocks: the page paints from the first while it unpacks the
-    # second (names, ids and warnings are most of the bytes and needed only for reading).
-    is_text = [
-        kind == "utf8" or key.endswith(schema.LENGTHS_SUFFIX) for key, kind, _, _ in sections
-    ]
-    layout, blob = packing.sections_blob(
-        [x for x, t in zip(sections, is_text, strict=True) if not t]
-    )
-    text_layout, text_blob = packing.sections_blob(
-        [x for x, t in zip(sections, is_text, strict=True) if t]
-    )
-    meta = {k: v for k, v in data.items() if k != "columns"}
-    # The texts are compressed on a second thread while this one does the numbers (libdeflate
-    # leaves the GIL).
+    text_layout, text_blob = packing.sections_blob(texts)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-pack") as pool:
         packed_texts = pool.submit(_gzip_base64, text_blob, TEXTS_PACK_LEVEL)
+        x0, y0, layout, blob = _number_sections(c)
         packed_numbers = _gzip_base64(blob, NUMBERS_PACK_LEVEL)
         packed_texts_b64 = packed_texts.result()
+    meta = {k: v for k, v in data.items() if k != "columns"}
     return {
         **meta,
         schema.COUNT_KEY: len(c["lon"]),
@@ -594,6 +553,49 @@ def pack_projects(data: dict[str, Any]) -> dict[str, Any]:
             "colors": list(AGGREGATE_COLORS),
         },
     }
+
+
+def _number_sections(c: dict[str, Any]) -> tuple[int, int, list[list[Any]], bytes]:
+    """The numbers block of :func:`pack_projects`: the smallest longitude and latitude (in
+    millionths of a degree), the block's layout and its bytes."""
+    lon = np.round(np.asarray(c["lon"], dtype=float) * schema.LON.scale).astype(np.int64)
+    lat = np.round(np.asarray(c["lat"], dtype=float) * schema.LAT.scale).astype(np.int64)
+    x0 = int(lon.min()) if lon.size else 0
+    y0 = int(lat.min()) if lat.size else 0
+    inv = np.asarray(c["inv"], dtype=float)  # None becomes NaN
+    stored_inv = np.where(inv >= 0, np.round(inv * schema.INV.scale), schema.MISSING)
+    sections: list[tuple[str, str, bytes, bool]] = []
+
+    def ints(field: schema.Field, values: Any, delta: bool = False) -> None:
+        kind, blob, delta = packing.int_section(values, delta=delta)
+        sections.append((field.key, kind, blob, delta))
+
+    ints(schema.LON, lon - x0)
+    ints(schema.LAT, lat - y0)
+    # rows come largest first, so differences are small and pack well
+    ints(schema.INV, stored_inv, delta=True)
+    ints(schema.ST, c["st"])
+    ints(schema.IND, c["ind"])
+    ints(schema.PARK, c["park"])
+    ints(schema.NEAR, c["near"])
+    days = np.asarray(c["day"], dtype=np.int64)
+    if (days >= 0).any():
+        ints(schema.DAY, days)
+    km = np.asarray(c["km"], dtype=float)
+    if np.isfinite(km).any():
+        ints(schema.KM, np.where(np.isfinite(km), np.round(km * schema.KM.scale), schema.MISSING))
+    if "origSys" in c:
+        # As offsets from the drawn position in millionths of a degree: a GCJ-02 or BD-09
+        # shift is a few thousand, so a converted file adds little to the page.
+        system = np.asarray(c["origSys"], dtype=np.int64)
+        shown = system >= 0
+        ox = np.round(np.asarray(c["origLon"], dtype=float) * schema.ORIG_LON.scale) - lon
+        oy = np.round(np.asarray(c["origLat"], dtype=float) * schema.ORIG_LAT.scale) - lat
+        ints(schema.ORIG_SYS, system)
+        ints(schema.ORIG_LON, np.where(shown, ox, 0))
+        ints(schema.ORIG_LAT, np.where(shown, oy, 0))
+    layout, blob = packing.sections_blob(sections)
+    return x0, y0, layout, blob
 
 
 #: Key of a packed block's reference to the page's data block holding it (see page_blocks).
