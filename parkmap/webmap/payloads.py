@@ -59,12 +59,13 @@ AGGREGATE_BREAKS: tuple[int, ...] = (10, 50, 200, 1000)
 AGGREGATE_COLORS: tuple[str, ...] = ("#c6dbef", "#6baed6", "#3182bd", "#08519c", "#08306b")
 #: gzip levels (libdeflate) of the packed blocks, at a million projects read from CSV. The
 #: numbers (byte planes) gain little past level 2: 8.66 MB in 0.18 s, against 8.39 MB in
-#: 0.50 s at level 6. The texts are packed on a second thread meanwhile, but the build waits
-#: for them: 8.76 MB in 0.37 s at level 5, against 8.39 MB in 0.59 s at 6 and 7.98 MB in
-#: 0.99 s at 7. The million-project page is then 23.6 MB (zlib's level 5 took 2.0 s for
-#: 23.8 MB).
+#: 0.50 s at level 6. The texts are compressed on a second thread while the numbers are made
+#: and packed: 8.39 MB in 0.59 s at level 6. Level 5 (8.76 MB in 0.37 s) made the build
+#: shorter but the page paint later (1.23 s against 1.17 s, median of 7 alternating loads):
+#: the browser parses the texts' block while it paints. The million-project page is 23.1 MB
+#: (zlib's level 5 took 2.0 s for 23.8 MB).
 NUMBERS_PACK_LEVEL = 2
-TEXTS_PACK_LEVEL = 5
+TEXTS_PACK_LEVEL = 6
 #: Fixed class breaks of the investment grid (亿元 per cell) and their colours (0 is unfilled).
 HEX_BREAKS: tuple[float, ...] = (1.0, 5.0, 10.0, 50.0, 100.0)
 HEX_COLORS: tuple[str, ...] = ("#edf8e9", "#c7e9c0", "#74c476", "#31a354", "#006d2c", "#00441b")
