@@ -524,9 +524,10 @@ def numpy_huge_pages_off() -> Iterator[None]:
     ``madvise`` is Debian's default).
 
     A build allocates and frees some hundreds of MB of arrays that live a second or less; on
-    such a kernel the compaction costs more than huge pages save. On the 2-core test machine
-    a 1M build spent 1.9–2.5 s in the kernel with the advice and 1.2–1.4 s without, and took
-    5.4–5.6 s against 5.7–6.7 s (four runs each, alternating); at 100k it made no difference.
+    such a kernel their huge-page faults cost more than the huge pages save. On the 2-core test
+    machine a 1M build spent 1.9–2.5 s in the kernel with the advice and 1.2–1.4 s without, and
+    took 5.4–5.6 s against 5.7–6.7 s (four runs each, alternating); at 100k it made no
+    difference.
     NumPy's own switch (``NUMPY_MADVISE_HUGEPAGE``) is read once at import, too late here.
     """
     from numpy._core import multiarray
