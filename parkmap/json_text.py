@@ -8,7 +8,10 @@ writes them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,6 +38,16 @@ def one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
             return pa.array([], type=values.type)
         return values.combine_chunks()
     return values
+
+
+def is_arrow_text(dtype: Any) -> bool:
+    """Whether pandas keeps a column of this dtype as Arrow strings (or converts it cheaply)."""
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype):
+        kind = dtype.pyarrow_dtype
+        return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+    return False
 
 
 def escape_json_strings(strings: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:

@@ -409,6 +409,7 @@ def test_repeated_ids_match_pandas_duplicated_for_every_kind_of_text_column():
     kinds = (
         "str",
         "string[pyarrow]",
+        "string[python]",
         pd.ArrowDtype(pa.large_string()),
         pd.ArrowDtype(pa.string()),
         object,

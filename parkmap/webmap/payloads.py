@@ -24,6 +24,7 @@ from shapely.geometry import mapping
 from parkmap.classes import Classes
 from parkmap.errors import InputError
 from parkmap.i18n import park_name
+from parkmap.json_text import is_arrow_text
 from parkmap.settings import STATUSES, WGS84
 from parkmap.style import (
     INDUSTRY_COLORS,
@@ -194,16 +195,6 @@ def _top_categories(breakdown: pd.DataFrame | None, top_n: int) -> dict[str, lis
     return out
 
 
-def _is_arrow_text(dtype: Any) -> bool:
-    """Whether pandas keeps a column of this dtype as Arrow strings (or converts it cheaply)."""
-    if isinstance(dtype, pd.StringDtype):
-        return True
-    if isinstance(dtype, pd.ArrowDtype):
-        kind = dtype.pyarrow_dtype
-        return pa.types.is_string(kind) or pa.types.is_large_string(kind)
-    return False
-
-
 def _texts(values: pd.Series) -> list[str]:
     """Column as a list of str, "" for missing values (vectorised)."""
     array = np.asarray(values.astype(object).to_numpy(), dtype=object)
@@ -231,7 +222,7 @@ def _text_codes(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
 
 def _text_column(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pa.LargeStringArray:
     """Column ``name`` at positions ``rows`` as Arrow strings ("" when missing)."""
-    if name in frame.columns and _is_arrow_text(frame[name].dtype):
+    if name in frame.columns and is_arrow_text(frame[name].dtype):
         return packing.texts(pa.array(frame[name].array).take(pa.array(rows)))
     codes, table = _text_codes(frame, name)
     return packing.texts(pa.array(table, pa.large_string()).take(pa.array(codes[rows])))
