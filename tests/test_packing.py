@@ -125,12 +125,8 @@ def test_gzip_levels():
 def test_utf16_lengths_count_two_units_past_u_ffff_and_one_below():
     """JavaScript's String.length, worked out by Python's own UTF-16 encoder, for columns with
     and without characters past U+FFFF (only the former need the regular expression)."""
-    import pyarrow as pa
-
-    from parkmap.webmap.packing import utf16_lengths
-
     for words in (["园区", "", "a\u00e9\u4e2d", "plain"], ["𠮷野家", "😀x", "", "中😀😀"]):
         strings = pa.array(words, pa.large_string())
         expected = [len(w.encode("utf-16-le")) // 2 for w in words]
-        assert utf16_lengths(strings).tolist() == expected
-        assert utf16_lengths(strings.slice(1)).tolist() == expected[1:]
+        assert packing.utf16_lengths(strings).tolist() == expected
+        assert packing.utf16_lengths(strings.slice(1)).tolist() == expected[1:]
