@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import pyarrow as pa
 import pytest
 from numpy._core import multiarray
 
@@ -55,19 +56,73 @@ def test_numpy_huge_page_advice_is_off_only_where_faults_compact_memory(
         multiarray._set_madvise_hugepage(before)
 
 
-def test_build_runs_with_the_settings_and_restores_them(tmp_path, monkeypatch):
-    defrag = tmp_path / "defrag"
-    defrag.write_text(DEBIAN_DEFAULT, encoding="ascii")
-    monkeypatch.setattr(pipeline, "THP_DEFRAG", defrag)
+@pytest.fixture
+def mimalloc_default(monkeypatch):
+    """Arrow's default pool as its Linux wheels ship it, whatever the test run chose."""
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.mimalloc_memory_pool())
+    yield
+    pa.set_memory_pool(before)
+
+
+def _kernel_setting(tmp_path, monkeypatch, name, text):
+    path = tmp_path / name.lower()
+    if text is not None:
+        path.write_text(text, encoding="ascii")
+    monkeypatch.setattr(pipeline, name, path)
+
+
+@pytest.mark.parametrize(
+    ("enabled", "backend_inside"),
+    [
+        ("always [madvise] never\n", "system"),
+        ("[always] madvise never\n", "system"),
+        ("always madvise [never]\n", "mimalloc"),
+        (None, "mimalloc"),  # no such file: not Linux, or no huge pages
+    ],
+)
+def test_arrow_allocates_with_malloc_only_where_the_kernel_gives_huge_pages(
+    tmp_path, monkeypatch, mimalloc_default, enabled, backend_inside
+):
+    _kernel_setting(tmp_path, monkeypatch, "THP_ENABLED", enabled)
+    with pipeline.arrow_pool_without_huge_pages():
+        assert pa.default_memory_pool().backend_name == backend_inside
+        column = pa.array(["青岛", "平度"] * 1000)  # made inside, read after: it keeps its pool
+    assert pa.default_memory_pool().backend_name == "mimalloc"
+    assert column.to_pylist()[:2] == ["青岛", "平度"]
+
+
+def test_a_pool_the_user_chose_is_left_alone(tmp_path, monkeypatch, mimalloc_default):
+    _kernel_setting(tmp_path, monkeypatch, "THP_ENABLED", "always [madvise] never\n")
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+    with pipeline.arrow_pool_without_huge_pages():
+        assert pa.default_memory_pool().backend_name == "mimalloc"
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+    pa.set_memory_pool(pa.jemalloc_memory_pool())  # not mimalloc: nothing to avoid
+    with pipeline.arrow_pool_without_huge_pages():
+        assert pa.default_memory_pool().backend_name == "jemalloc"
+
+
+def test_build_runs_with_the_settings_and_restores_them(tmp_path, monkeypatch, mimalloc_default):
+    _kernel_setting(tmp_path, monkeypatch, "THP_DEFRAG", DEBIAN_DEFAULT)
+    _kernel_setting(tmp_path, monkeypatch, "THP_ENABLED", "always [madvise] never\n")
     seen = []
     analyse = pipeline.analyse
 
     def spy(*args, **kwargs):
-        seen.append((gc.isenabled(), multiarray._get_madvise_hugepage()))
+        seen.append(
+            (
+                gc.isenabled(),
+                multiarray._get_madvise_hugepage(),
+                pa.default_memory_pool().backend_name,
+            )
+        )
         return analyse(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "analyse", spy)
     before = multiarray._get_madvise_hugepage()
     pipeline.build(BuildOptions(out=tmp_path / "out"))
-    assert seen == [(False, False)]
+    assert seen == [(False, False, "system")]
     assert gc.isenabled() and multiarray._get_madvise_hugepage() == before
+    assert pa.default_memory_pool().backend_name == "mimalloc"
