@@ -285,10 +285,22 @@ def validate_records(
                 f"(looked for {aliases}); columns are: {', '.join(map(str, table.columns))}"
             )
 
+    blank: list[pd.Series] = []
+
     def raw(canonical: str) -> pd.Series:
         if canonical in columns:
             return table[columns[canonical][0]]
-        return pd.Series("", index=table.index, dtype=cell_values.TEXT)
+        # One column of "" stands for every missing one: a million-row ledger without
+        # district, park, source and date columns made (and stripped) four of them.
+        if not blank:
+            blank.append(pd.Series("", index=table.index, dtype=cell_values.TEXT))
+        return blank[0]
+
+    def text(canonical: str) -> pd.Series:
+        """The column's cells as :func:`cell_values.as_text` gives them."""
+        if canonical in columns:
+            return cell_values.as_text(table[columns[canonical][0]])
+        return raw(canonical)  # already stripped text
 
     def header(canonical: str) -> str:
         return columns[canonical][0] if canonical in columns else canonical
@@ -296,8 +308,8 @@ def validate_records(
     issues = RowIssues(n)
     rows = pd.Series(raw_table.numbers(), index=table.index)
 
-    project_ids = cell_values.as_text(raw("project_id"))
-    names = cell_values.as_text(raw("name"))
+    project_ids = text("project_id")
+    names = text("name")
     read_as_text = {
         header(c): t for c, t in (("project_id", project_ids), ("name", names)) if c in columns
     }
@@ -419,7 +431,7 @@ def validate_records(
         )
 
     statuses, status_bad = cell_values.parse_status(raw("status"))
-    status_text = cell_values.as_text(raw("status"))
+    status_text = text("status")
     status_of = _ByPosition(status_text)
     stopped = status_bad.copy()
     if status_bad.any():
@@ -477,9 +489,9 @@ def validate_records(
             "row": rows,
             "project_id": project_ids,
             "name": names.where(names != "", project_ids),
-            "park_declared": cell_values.as_text(raw("park")),
-            "district": cell_values.as_text(raw("district")),
-            "industry": cell_values.as_text(raw("industry")),
+            "park_declared": text("park"),
+            "district": text("district"),
+            "industry": text("industry"),
             "status": statuses,
             "status_raw": status_text,
             "investment_100m_cny": amounts.where(amounts >= 0),
@@ -490,7 +502,7 @@ def validate_records(
             "lon_orig": lon,
             "lat_orig": lat,
             "coord_sys": systems,
-            "source": cell_values.as_text(raw("source")),
+            "source": text("source"),
             "warnings": issues.warning_texts(),
         },
         index=table.index,

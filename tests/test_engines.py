@@ -161,6 +161,52 @@ def test_progress_is_quiet_when_not_a_terminal(capsys):
     assert captured.out == "" and captured.err == ""
 
 
+def test_a_piped_build_does_not_load_rich(tmp_path):
+    """With stderr piped (a log, CI, a benchmark) no bar is drawn and rich is not imported."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from parkmap.progress import progress_bar\n"
+        "with progress_bar('working') as update:\n"
+        "    update(1, 2)\n"
+        "print('rich' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "False" and done.stderr == ""
+
+
+def test_rich_decides_when_a_variable_forces_drawing(monkeypatch):
+    """``FORCE_COLOR`` or ``TTY_COMPATIBLE=1`` make rich draw on a pipe: rich is asked."""
+    from parkmap import progress
+
+    asked = []
+
+    class Console:
+        is_terminal = False
+
+        def __init__(self):
+            asked.append(True)
+
+    monkeypatch.setattr(progress, "_console", Console)
+    for name, value in (("FORCE_COLOR", "1"), ("TTY_COMPATIBLE", "1")):
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+        monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+        monkeypatch.setenv(name, value)
+        with progress_bar("working") as update:
+            update(1, 2)
+    assert len(asked) == 2
+    monkeypatch.delenv("TTY_COMPATIBLE")
+    with progress_bar("working") as update:  # nothing forces it: rich is not asked
+        update(1, 2)
+    assert len(asked) == 2
+
+
 def test_progress_draws_when_forced(capsys):
     with progress_bar("working", enabled=True) as update:
         update(1, 2, "half way")

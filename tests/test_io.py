@@ -439,3 +439,26 @@ def test_the_byte_scan_before_the_totals_pattern_lets_every_total_through():
     chunked = pa.chunked_array([["QD-1"], ["QD-2", "小计"]])
     assert _may_hold_a_total(chunked)
     assert not _may_hold_a_total(chunked.slice(0, 2))  # no 计 in the ids, however stored
+
+
+def test_columns_a_ledger_lacks_are_empty_text_and_independent(tmp_path):
+    """Missing park, district, source, status and date columns come out as "" on every
+    kept row (status "unknown", no date); the empty columns are separate, so changing one
+    leaves the others as they were."""
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(
+        "项目名称,经度,纬度,总投资(亿元)\n海尔冰箱,120.1,36.5,2.5\n,120.2,36.6,1\n",
+        encoding="utf-8",
+    )
+    from parkmap.validate import validate_records
+
+    kept = validate_records(read.project_table(ledger)).projects
+    assert len(kept) == 2
+    for column in ("park_declared", "district", "source", "industry", "status_raw"):
+        assert kept[column].tolist() == ["", ""], column
+    assert kept["status"].tolist() == ["unknown", "unknown"]
+    assert kept["signed_date"].isna().all()
+    assert kept["name"].tolist()[0] == "海尔冰箱"
+    kept.loc[0, "district"] = "平度市"
+    assert kept["park_declared"].tolist() == ["", ""]
+    assert kept["source"].tolist() == ["", ""]
