@@ -83,22 +83,16 @@ def analyse(
 
     if inputs.investment_unit is not None:
         cell_values.canonical_unit(inputs.investment_unit)  # a bad option fails before any reading
-    # read
-    park_layer = _park_layer(inputs)
-    projects = inputs.projects
-    if projects is None and (inputs.table is not None or inputs.query is not None):
-        raise UsageError(
-            "--table and --query need --projects: a database URL (postgresql://…) or a "
-            ".gpkg/.sqlite file"
-        )
-    raw = read.project_table(
-        projects if projects is not None else read.bundled_path("projects.csv"),
-        sheet=inputs.sheet,
-        header_row=inputs.header_row,
-        table=inputs.table,
-        query=inputs.query,
-        snapshot=_snapshot(inputs),
-    )
+    # read: the park layer on a second thread while the projects load (GDAL and Arrow read
+    # outside the GIL); a park layer that cannot be read is reported first, as if read first.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-parks") as pool:
+        parks_read = pool.submit(_park_layer, inputs)
+        try:
+            raw = _project_records(inputs)
+        except BaseException:
+            parks_read.result()
+            raise
+        park_layer = parks_read.result()
     # validate: every row kept (perhaps with warnings) or rejected with a reason
     loaded = validate.validate_records(
         raw, investment_unit=inputs.investment_unit, coords=inputs.coords
@@ -152,6 +146,24 @@ def _park_layer(inputs: InputOptions) -> gpd.GeoDataFrame:
         name_field=inputs.park_name_field,
         coords=inputs.parks_coords,
         encoding=inputs.parks_encoding,
+    )
+
+
+def _project_records(inputs: InputOptions) -> read.RawTable:
+    """The project records of ``inputs`` as read (the bundled ledger when it names none)."""
+    projects = inputs.projects
+    if projects is None and (inputs.table is not None or inputs.query is not None):
+        raise UsageError(
+            "--table and --query need --projects: a database URL (postgresql://…) or a "
+            ".gpkg/.sqlite file"
+        )
+    return read.project_table(
+        projects if projects is not None else read.bundled_path("projects.csv"),
+        sheet=inputs.sheet,
+        header_row=inputs.header_row,
+        table=inputs.table,
+        query=inputs.query,
+        snapshot=_snapshot(inputs),
     )
 
 

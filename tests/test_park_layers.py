@@ -356,3 +356,24 @@ def _refused_by_read_and_build(path, records, expected: str) -> None:
     result = run("build", "--projects", str(records), "--parks", str(path), "--out", "o")
     assert result.exit_code == 2
     assert lines_of(result.output) == [f"Error: {expected}"]
+
+
+def test_analyse_reports_an_unreadable_park_layer_before_the_projects(tmp_path):
+    """The parks load on a second thread while the projects do; when both fail, the park
+    layer's error is the one reported, as when the parks were read first, and a good layer
+    with a bad ledger gives the ledger's error."""
+    from parkmap.pipeline import analyse
+    from parkmap.settings import InputOptions
+
+    bad_parks = tmp_path / "parks.geojson"
+    bad_parks.write_text("{not json", encoding="utf-8")
+    bad_ledger = tmp_path / "ledger.csv"
+    bad_ledger.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="parks.geojson: cannot read it as a vector layer"):
+        analyse(InputOptions(projects=bad_ledger, parks=(bad_parks,)))
+    with pytest.raises(InputError, match="ledger.csv: the file is empty"):
+        analyse(InputOptions(projects=bad_ledger))
+    with pytest.raises(UsageError, match="--table and --query need --projects"):
+        analyse(InputOptions(table="projects"))
+    with pytest.raises(InputError, match="parks.geojson: cannot read it as a vector layer"):
+        analyse(InputOptions(table="projects", parks=(bad_parks,)))
