@@ -126,3 +126,22 @@ def test_build_runs_with_the_settings_and_restores_them(tmp_path, monkeypatch, m
     assert seen == [(False, False, "system")]
     assert gc.isenabled() and multiarray._get_madvise_hugepage() == before
     assert pa.default_memory_pool().backend_name == "mimalloc"
+
+
+@pytest.mark.parametrize("process_ends", [False, True])
+def test_the_command_leaves_the_collector_off_only_when_its_process_ends(
+    tmp_path, monkeypatch, process_ends
+):
+    """`parkmap build` run as the command (``run()``, which ends the process without a
+    teardown) never turns the collector back on; called from Python it is restored."""
+    from click.testing import CliRunner
+
+    from parkmap import cli
+
+    monkeypatch.setattr(cli, "_PROCESS_ENDS_WITH_COMMAND", process_ends)
+    try:
+        result = CliRunner().invoke(cli.main, ["build", "--out", str(tmp_path / "out")])
+        assert result.exit_code == 0, result.output
+        assert gc.isenabled() is not process_ends
+    finally:
+        gc.enable()

@@ -151,3 +151,61 @@ def test_no_early_surface_on_an_amap_basemap(tmp_path, monkeypatch):
     assert written["map"].exists()
     # one surface, made by make_map's own job, none started before the join
     assert len(calls) == 1 and calls[0][0].startswith("parkmap-density")
+
+
+def test_the_join_measures_with_the_surface_positions_and_gets_the_same_figures(tmp_path):
+    """The nearest-park search takes the points' metric positions from the surface job (the
+    same Gauss–Krüger zone), read-only, and finds the same parks and distances as when it
+    projects the points itself; a provider with nothing (or another CRS) changes nothing."""
+    from pyproj import CRS
+
+    from parkmap.coords import choose_metric_crs
+    from parkmap.join import join_projects_to_parks
+
+    ledger = _ledger(tmp_path / "ledger.csv")
+    captured = {}
+
+    def capture(points, parks):
+        captured["points"], captured["parks"] = points, parks
+
+    pipeline.analyse(InputOptions(projects=ledger), on_points=capture)
+    points, parks = captured["points"], captured["parks"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        job = density.SurfaceJob(
+            points, summable_amounts(points), bandwidth_km=None, pool=pool, cell_km=None
+        )
+        zone, _ = choose_metric_crs(points.geometry.x.to_numpy())
+        x, y = job.metric_positions(zone)
+        assert not x.flags.writeable and not y.flags.writeable
+        assert job.metric_positions(CRS("EPSG:3857")) is None  # not worked out there
+    own = join_projects_to_parks(points, parks)
+    asked = []
+
+    def provider(crs):
+        asked.append(crs)
+        return job.metric_positions(crs)
+
+    shared = join_projects_to_parks(points, parks, metric=provider)
+    assert asked == [zone]
+    for column in ("park_id", "nearest_park_id", "distance_km", "declared_km", "warnings"):
+        assert shared[column].equals(own[column]), column
+    assert join_projects_to_parks(points, parks, metric=lambda crs: None).equals(own)
+    # the positions given are the ones measured from: shifted 1 km east, distances change
+    moved = join_projects_to_parks(points, parks, metric=lambda crs: (x + 1000.0, y))
+    assert not moved["distance_km"].equals(own["distance_km"])
+
+
+def test_no_shared_positions_when_a_point_lacks_coordinates():
+    import geopandas as gpd
+    import shapely
+
+    from parkmap.coords import metric_crs_for
+
+    points = gpd.GeoDataFrame(
+        geometry=[shapely.Point(120.2, 36.6), shapely.Point()], crs="EPSG:4326"
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        job = density.SurfaceJob(
+            points, np.array([1.0, 2.0]), bandwidth_km=None, pool=pool, cell_km=None
+        )
+        assert job.metric_positions(metric_crs_for([120.2])) is None

@@ -369,11 +369,11 @@ def test_analyse_reports_an_unreadable_park_layer_before_the_projects(tmp_path):
     bad_parks.write_text("{not json", encoding="utf-8")
     bad_ledger = tmp_path / "ledger.csv"
     bad_ledger.write_text("", encoding="utf-8")
-    with pytest.raises(InputError, match="parks.geojson: cannot read it as a vector layer"):
+    with pytest.raises(InputError, match=r"parks\.geojson: cannot read it as a vector layer"):
         analyse(InputOptions(projects=bad_ledger, parks=(bad_parks,)))
-    with pytest.raises(InputError, match="ledger.csv: the file is empty"):
+    with pytest.raises(InputError, match=r"ledger\.csv: the file is empty"):
         analyse(InputOptions(projects=bad_ledger))
     with pytest.raises(UsageError, match="--table and --query need --projects"):
         analyse(InputOptions(table="projects"))
-    with pytest.raises(InputError, match="parks.geojson: cannot read it as a vector layer"):
+    with pytest.raises(InputError, match=r"parks\.geojson: cannot read it as a vector layer"):
         analyse(InputOptions(table="projects", parks=(bad_parks,)))
