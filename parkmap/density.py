@@ -187,10 +187,6 @@ class ProjectPoints:
         when given none (:func:`parkmap.coords.metric_crs_for` of their longitudes)."""
         return _resolve_metric_crs(self.lon[self.ok], None)
 
-    def worked_out(self, crs: CRS) -> tuple[FloatArray, FloatArray] | None:
-        """:meth:`metric` in ``crs`` if it has been worked out already, else ``None``."""
-        return self._metric.get(crs.to_wkt())
-
     def metric(self, crs: CRS) -> tuple[FloatArray, FloatArray]:
         """Metric x, y (metres in ``crs``) of the rows with coordinates (``ok``), in order."""
         key = crs.to_wkt()
@@ -817,23 +813,6 @@ class SurfaceJob:
                 return hex_grid(weighed, cell_km=cell_km, cover=cover, points=self.points.result())
 
             self.grid = pool.submit(grid)
-
-    def metric_positions(self, crs: CRS) -> tuple[FloatArray, FloatArray] | None:
-        """The projects' metric x, y in ``crs`` (read-only), when this job has worked them
-        out in that CRS and every project has a point; else ``None``.
-
-        Waits for the positions if they are still being worked out. The join's nearest-park
-        search measures in the CRS the surface picks for most data (the points' Gauss–Krüger
-        zone) and takes its positions from here instead of projecting the points again.
-        """
-        points = self.points.result()
-        known = points.worked_out(crs) if points.ok.all() else None
-        if known is None:
-            return None
-        views = tuple(values.view() for values in known)
-        for values in views:
-            values.flags.writeable = False
-        return views[0], views[1]
 
     @staticmethod
     def _positions(projects: gpd.GeoDataFrame) -> ProjectPoints:

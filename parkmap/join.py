@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -25,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import Geod, Transformer
 
 from parkmap.errors import UsageError
 from parkmap.i18n import texts as words
@@ -34,9 +33,6 @@ from parkmap.settings import DECLARED_WITHIN_KM, ELLIPSOID
 
 _GEOD = Geod(ellps=ELLIPSOID)
 
-#: Given a metric CRS, the points' x, y in it (metres) when already known, else ``None``.
-MetricPositions = Callable[[CRS], "tuple[np.ndarray, np.ndarray] | None"]
-
 
 def join_projects_to_parks(
     projects: gpd.GeoDataFrame,
@@ -44,7 +40,6 @@ def join_projects_to_parks(
     *,
     declared_within_km: float = DECLARED_WITHIN_KM,
     lang: str = "en",
-    metric: MetricPositions | None = None,
 ) -> gpd.GeoDataFrame:
     """Attach park membership to every project.
 
@@ -60,11 +55,6 @@ def join_projects_to_parks(
         far (km) from its outline is counted in that park, with a warning; 0 turns this off.
     lang
         Language of that warning (``"en"``, like validation's warnings, or ``"zh"``).
-    metric
-        Where the projects' metric positions may already be known: called with the CRS the
-        nearest-park search measures in, it returns every project's x, y in that CRS, or
-        ``None`` (then the points are projected here). ``parkmap build`` passes the density
-        surface's.
 
     Returns
     -------
@@ -125,14 +115,8 @@ def join_projects_to_parks(
     nearest = np.where(inside, primary, -1)
     distance = np.zeros(n)
     if (~inside).any():
-        in_no_park = ~inside
-
-        def positions(crs: CRS) -> tuple[np.ndarray, np.ndarray] | None:
-            known = metric(crs) if metric is not None else None
-            return None if known is None else (known[0][in_no_park], known[1][in_no_park])
-
-        nearest[in_no_park], distance[in_no_park] = nearest_parks(
-            out.geometry[in_no_park], parks, outside=True, metric=positions
+        nearest[~inside], distance[~inside] = nearest_parks(
+            out.geometry[~inside], parks, outside=True
         )
 
     # The declared-park rule: outside every park, declaring a park of the layer, near enough.
@@ -275,11 +259,7 @@ def _join_notes(*notes: pa.Array) -> pa.Array:
 
 
 def nearest_parks(
-    points: gpd.GeoSeries,
-    parks: gpd.GeoDataFrame,
-    *,
-    outside: bool = False,
-    metric: MetricPositions | None = None,
+    points: gpd.GeoSeries, parks: gpd.GeoDataFrame, *, outside: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest park (its position in ``parks``) and distance in km to that park's edge.
 
@@ -295,9 +275,7 @@ def nearest_parks(
     park, points nearer an edge than the edge bends between a straight line in degrees and one
     in metres (where they may lie inside the metric polygon; with the margin, about 2 m for
     5 km edges, 10 m for 20 km ones), and empty points. Both ways give the same park and
-    distance. ``outside=True`` says the caller has checked that no point lies in a park;
-    ``metric`` may give the points' positions in the metric CRS (see
-    :func:`join_projects_to_parks`).
+    distance. ``outside=True`` says the caller has checked that no point lies in a park.
     """
     from parkmap.coords import choose_metric_crs, lonlat_transformer
 
@@ -310,11 +288,7 @@ def nearest_parks(
     lons = np.concatenate([lon, shapely.get_x(shapely.centroid(parks.geometry.array))])
     crs, fallback_note = choose_metric_crs(lons)
     to_m = lonlat_transformer(crs)
-    known = metric(crs) if metric is not None else None
-    if known is not None:
-        x, y = known
-    else:
-        x, y = to_m.transform(lon, lat, inplace=True)  # lon, lat are not needed after this
+    x, y = to_m.transform(lon, lat, inplace=True)  # lon, lat are not needed after this
     parks_m = shapely.transform(
         parks.geometry.array, lambda xy: np.column_stack(to_m.transform(*xy.T))
     )

@@ -29,7 +29,7 @@ from parkmap import cell_values, density, metrics, read, validate, write
 from parkmap.analysis import Analysis
 from parkmap.coords import records_to_wgs84
 from parkmap.errors import InputError, NothingMappedError, UsageError
-from parkmap.join import MetricPositions, join_projects_to_parks
+from parkmap.join import join_projects_to_parks
 from parkmap.plausibility import check_plausibility, summable_amounts
 from parkmap.settings import (
     GEOJSON_AUTO_MAX_PROJECTS,
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 def analyse(
     inputs: InputOptions | PathLike | None = None,
     *,
-    on_points: Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], MetricPositions | None] | None = None,
+    on_points: Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], None] | None = None,
 ) -> Analysis:
     """Load project records and park layers, join them and compute the park figures.
 
@@ -74,9 +74,7 @@ def analyse(
         Called with the mapped projects' WGS-84 points (and their validated columns) and the
         park layer as soon as the points exist, before the join, when there are any:
         ``parkmap build`` starts the density surface and the hexagon grid there. The frames
-        are the ones the join and the park figures start from; they must not be changed. It
-        may return where the points' metric positions will be known (the join's ``metric``,
-        :func:`parkmap.join.join_projects_to_parks`).
+        are the ones the join and the park figures start from; they must not be changed.
     """
     if inputs is None or isinstance(inputs, (str, os.PathLike)):
         inputs = InputOptions(projects=inputs)
@@ -103,11 +101,10 @@ def analyse(
         raise InputError(_no_rows_message(loaded.path, loaded.row_label))
     # to WGS-84
     loaded.projects = records_to_wgs84(loaded.projects, loaded.notes)
-    metric = None
     if on_points is not None and len(loaded.projects):
-        metric = on_points(loaded.projects, park_layer)
+        on_points(loaded.projects, park_layer)
     # join, plausibility, the park figures
-    figures = _join_and_measure(loaded.projects, park_layer, inputs, metric=metric)
+    figures = _join_and_measure(loaded.projects, park_layer, inputs)
     joined = figures.projects
     # check the coordinate system against the parks
     alerts = []
@@ -196,17 +193,13 @@ class _Figures:
 
 
 def _join_and_measure(
-    points: gpd.GeoDataFrame,
-    park_layer: gpd.GeoDataFrame,
-    inputs: InputOptions,
-    *,
-    metric: MetricPositions | None = None,
+    points: gpd.GeoDataFrame, park_layer: gpd.GeoDataFrame, inputs: InputOptions
 ) -> _Figures:
     """Join WGS-84 project points to the parks, flag implausible rows and compute the park
     figures, the industry breakdown and the context layer: the steps :func:`analyse` and
     :func:`analyse_records` share."""
     joined = join_projects_to_parks(
-        points, park_layer, declared_within_km=inputs.declared_within_km, metric=metric
+        points, park_layer, declared_within_km=inputs.declared_within_km
     )
     # plausibility: far-off points and amounts in the wrong unit get row warnings
     joined = check_plausibility(joined)
@@ -620,22 +613,18 @@ def _build_memory(
         # the GIL) while the join, the park figures and the projects' payload are.
         started: list[density.SurfaceJob] = []
 
-        def start_surface(
-            points: gpd.GeoDataFrame, parks: gpd.GeoDataFrame
-        ) -> MetricPositions | None:
-            if display_system(options.map.basemap) != "wgs84":
-                return None
-            job = density.SurfaceJob(
-                points,
-                summable_amounts(points),
-                bandwidth_km=options.map.bandwidth_km,
-                pool=early,
-                cell_km=options.map.cell_km,
-                cover=parks,
-            )
-            started.append(job)
-            # the surface projects the points first: the nearest-park search reuses them
-            return job.metric_positions
+        def start_surface(points: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) -> None:
+            if display_system(options.map.basemap) == "wgs84":
+                started.append(
+                    density.SurfaceJob(
+                        points,
+                        summable_amounts(points),
+                        bandwidth_km=options.map.bandwidth_km,
+                        pool=early,
+                        cell_km=options.map.cell_km,
+                        cover=parks,
+                    )
+                )
 
         analysis = analyse(options.inputs, on_points=start_surface)
         report(1, 3, "drawing the map")
