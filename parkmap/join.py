@@ -170,13 +170,12 @@ def join_projects_to_parks(
         """``declared park 'X'`` of each row, followed by ``parts`` (text or arrays)."""
         return pc.binary_join_element_wise(claims.take(codes[rows]), *parts, "")
 
-    km = pa.array([f"{d:.1f}" for d in distance[outside].tolist()], type=pa.string())
-    counted_notes = pa.array(
-        [
-            notes_text["declared_counted"].format(declared=repr(distinct[codes[i]]), km=f"{d:.1f}")
-            for i, d in zip(counted.tolist(), declared_km[counted].tolist(), strict=True)
-        ],
-        type=pa.string(),
+    km = one_decimal(distance[outside])
+    declared_reprs = pa.array([repr(d) for d in distinct], type=pa.string())
+    counted_notes = _filled(
+        notes_text["declared_counted"],
+        declared=declared_reprs.take(codes[counted]),
+        km=one_decimal(declared_km[counted]),
     )
     declared_notes = pa.concat_arrays(
         [
@@ -240,6 +239,42 @@ def _sparse_strings(n: int, rows: np.ndarray, texts: pa.Array) -> pa.Array:
     which = np.zeros(n, dtype=np.int64)
     which[rows] = np.arange(1, len(rows) + 1)
     return pa.concat_arrays([pa.nulls(1, type=pa.string()), texts]).take(which)
+
+
+def one_decimal(values: np.ndarray) -> pa.Array:
+    """Each value as ``f"{value:.1f}"`` writes it, worked out on the whole array at once.
+
+    Ten times the value, rounded half to even, is the number of tenths Python shows, except
+    where that product lies within a hair of a half (the product may have rounded across it):
+    those few values, and any too large for exact tenths or not finite, are formatted by Python.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    scaled = values * 10.0
+    with np.errstate(invalid="ignore"):
+        fraction = np.abs(scaled - np.trunc(scaled))
+        by_python = ~(np.abs(values) < 1e15) | (np.abs(fraction - 0.5) < 1e-6)
+    tenths = np.abs(np.round(np.where(by_python, 0.0, scaled))).astype(np.int64)
+    text = pc.binary_join_element_wise(
+        pa.array(np.where(np.signbit(values), "-", "")),
+        pc.cast(pa.array(tenths // 10), pa.string()),
+        ".",
+        pc.cast(pa.array(tenths % 10), pa.string()),
+        "",
+    )
+    rows = np.flatnonzero(by_python)
+    if len(rows) == 0:
+        return text
+    exact = pa.array([f"{v:.1f}" for v in values[rows].tolist()], type=pa.string())
+    which = np.full(len(values), -1, dtype=np.int64)
+    which[rows] = np.arange(len(rows))
+    return pc.if_else(pa.array(which >= 0), exact.take(pa.array(np.maximum(which, 0))), text)
+
+
+def _filled(template: str, **fields: pa.Array) -> pa.Array:
+    """``template.format(**row)`` for each row of the equally long ``fields``."""
+    parts = re.split(r"\{(\w+)\}", template)  # text, field, text, field, …, text
+    pieces = [fields[part] if i % 2 else part for i, part in enumerate(parts)]
+    return pc.binary_join_element_wise(*pieces, "")
 
 
 def _join_notes(*notes: pa.Array) -> pa.Array:

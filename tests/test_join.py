@@ -356,3 +356,40 @@ def test_a_negative_limit_is_a_usage_error(limit):
 
     with pytest.raises(UsageError, match="declared-within"):
         join_projects_to_parks(projects([(120.23, 36.55)]), PARKS, declared_within_km=limit)
+
+
+def test_one_decimal_writes_what_python_writes():
+    """The array-wide ``.1f`` gives Python's text for every value, halves and their binary
+    neighbours (0.35 is a hair below), signs, zeros, huge and non-finite values included."""
+    from parkmap.join import one_decimal
+
+    rng = np.random.default_rng(16)
+    values = np.concatenate(
+        [
+            rng.uniform(-60, 60, 50_000),
+            np.round(rng.uniform(0, 30, 50_000), 2),
+            np.arange(-20, 20, 0.05),
+            [0.0, -0.0, -0.04, 0.05, 0.15, 0.25, 0.35, 0.45, 9.95, 99.95, 1e-300],
+            [1e15, 1e16, 2.5e20, np.inf, -np.inf, np.nan, 123456789.05],
+        ]
+    )
+    assert one_decimal(values).to_pylist() == [f"{v:.1f}" for v in values.tolist()]
+    assert one_decimal(np.array([])).to_pylist() == []
+
+
+def test_declared_park_notes_are_the_templates_filled_row_by_row():
+    """The "counted in its declared park" warning is each language's template with the
+    declared name (as repr) and the distance filled in, as str.format would."""
+    import pyarrow as pa
+
+    from parkmap.i18n import texts
+    from parkmap.join import _filled
+
+    names = pa.array(["'平度经济开发区'", "'Laixi EDZ'"])
+    km = pa.array(["1.6", "0.0"])
+    for lang in ("zh", "en"):
+        template = texts(lang, "row")["declared_counted"]
+        assert _filled(template, declared=names, km=km).to_pylist() == [
+            template.format(declared="'平度经济开发区'", km="1.6"),
+            template.format(declared="'Laixi EDZ'", km="0.0"),
+        ]
