@@ -22,8 +22,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from parkmap.read import bundled_path
-
 #: Column headers, in the order a planner's sheet has them.
 HEADERS: Final = (
     "项目编号",
@@ -139,6 +137,10 @@ def synthetic_rows(
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
+    # Here, not at the top: the explore() and folium workers import this module for its
+    # headers and must not pay for importing parkmap.
+    from parkmap.read import bundled_path
+
     rng = np.random.default_rng(seed)
     parks = gpd.read_file(bundled_path("parks.geojson"))
     areas = parks.to_crs("EPSG:4549").area.to_numpy()
