@@ -568,21 +568,18 @@ def _bracketed(setting_file: Path) -> str:
 
 @contextmanager
 def arrow_pool_without_huge_pages() -> Iterator[None]:
-    """Have Arrow allocate from its jemalloc pool for the block, instead of its default
-    mimalloc, where the kernel gives huge pages to memory advised for them.
+    """Have Arrow allocate from the C library's ``malloc`` for the block, instead of its
+    default mimalloc, where the kernel gives huge pages to memory advised for them.
 
     Arrow's mimalloc reserves a 1 GiB arena advised for huge pages, then returns freed
     stretches of it to the kernel 64 KB at a time: each return splits a 2 MB page the kernel
     has just zeroed, and the next allocation there faults again. A build's Arrow work (reading,
     the GeoJSON and Parquet writers, the payload's text kernels) allocates and frees hundreds
-    of MB this way. On the 2-core test machine (THP ``madvise``), with mimalloc, jemalloc and
-    the C library's ``malloc``: a 10M Parquet build took 64.4, 56.9 and 72.8 s (one run each;
-    peaks 8,975, 9,085 and 9,282 MB); a 1M CSV build 10.6, 9.3 and 9.5 s with peaks of 1,536,
-    1,444 and 1,765 MB (medians of three alternating runs); a 1M Parquet build 5.3, 5.2 and
-    4.9 s (1,308, 1,193 and 1,344 MB; four runs); 100k from CSV 2.10, 2.04 and 2.02 s (six).
-    Arrays made inside keep the pool they came from, so leaving it is safe. A pool chosen with
-    ``ARROW_DEFAULT_MEMORY_POOL`` is left alone, and so is mimalloc where Arrow was built
-    without jemalloc.
+    of MB this way: on the 2-core test machine (THP ``madvise``; six alternating runs) the
+    kernel time of a 100k build went from 1.28 s to 0.81 s (mean) and its wall time from
+    2.94 s to 2.55 s (median); at 1M (four runs), 1.93 s to 1.42 s and 6.07 s to 5.6 s. Arrays
+    made inside keep the pool they came from, so leaving it is safe. A pool chosen with
+    ``ARROW_DEFAULT_MEMORY_POOL`` is left alone.
     """
     import pyarrow as pa
 
@@ -591,12 +588,7 @@ def arrow_pool_without_huge_pages() -> Iterator[None]:
     if chosen or previous.backend_name != "mimalloc" or _bracketed(THP_ENABLED) in ("", "never"):
         yield
         return
-    try:
-        pool = pa.jemalloc_memory_pool()
-    except NotImplementedError:  # an Arrow built without jemalloc
-        yield
-        return
-    pa.set_memory_pool(pool)
+    pa.set_memory_pool(pa.system_memory_pool())
     try:
         yield
     finally:

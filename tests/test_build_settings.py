@@ -76,13 +76,13 @@ def _kernel_setting(tmp_path, monkeypatch, name, text):
 @pytest.mark.parametrize(
     ("enabled", "backend_inside"),
     [
-        ("always [madvise] never\n", "jemalloc"),
-        ("[always] madvise never\n", "jemalloc"),
+        ("always [madvise] never\n", "system"),
+        ("[always] madvise never\n", "system"),
         ("always madvise [never]\n", "mimalloc"),
         (None, "mimalloc"),  # no such file: not Linux, or no huge pages
     ],
 )
-def test_arrow_leaves_mimalloc_only_where_the_kernel_gives_huge_pages(
+def test_arrow_allocates_with_malloc_only_where_the_kernel_gives_huge_pages(
     tmp_path, monkeypatch, mimalloc_default, enabled, backend_inside
 ):
     _kernel_setting(tmp_path, monkeypatch, "THP_ENABLED", enabled)
@@ -99,20 +99,9 @@ def test_a_pool_the_user_chose_is_left_alone(tmp_path, monkeypatch, mimalloc_def
     with pipeline.arrow_pool_without_huge_pages():
         assert pa.default_memory_pool().backend_name == "mimalloc"
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
-    pa.set_memory_pool(pa.system_memory_pool())  # not mimalloc: nothing to avoid
+    pa.set_memory_pool(pa.jemalloc_memory_pool())  # not mimalloc: nothing to avoid
     with pipeline.arrow_pool_without_huge_pages():
-        assert pa.default_memory_pool().backend_name == "system"
-
-
-def test_an_arrow_without_jemalloc_keeps_mimalloc(tmp_path, monkeypatch, mimalloc_default):
-    _kernel_setting(tmp_path, monkeypatch, "THP_ENABLED", "always [madvise] never\n")
-
-    def not_built():
-        raise NotImplementedError("built without jemalloc")
-
-    monkeypatch.setattr(pa, "jemalloc_memory_pool", not_built)
-    with pipeline.arrow_pool_without_huge_pages():
-        assert pa.default_memory_pool().backend_name == "mimalloc"
+        assert pa.default_memory_pool().backend_name == "jemalloc"
 
 
 def test_build_runs_with_the_settings_and_restores_them(tmp_path, monkeypatch, mimalloc_default):
@@ -134,7 +123,7 @@ def test_build_runs_with_the_settings_and_restores_them(tmp_path, monkeypatch, m
     monkeypatch.setattr(pipeline, "analyse", spy)
     before = multiarray._get_madvise_hugepage()
     pipeline.build(BuildOptions(out=tmp_path / "out"))
-    assert seen == [(False, False, "jemalloc")]
+    assert seen == [(False, False, "system")]
     assert gc.isenabled() and multiarray._get_madvise_hugepage() == before
     assert pa.default_memory_pool().backend_name == "mimalloc"
 
