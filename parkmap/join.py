@@ -265,9 +265,7 @@ def one_decimal(values: np.ndarray) -> pa.Array:
     if len(rows) == 0:
         return text
     exact = pa.array([f"{v:.1f}" for v in values[rows].tolist()], type=pa.string())
-    which = np.full(len(values), -1, dtype=np.int64)
-    which[rows] = np.arange(len(rows))
-    return pc.if_else(pa.array(which >= 0), exact.take(pa.array(np.maximum(which, 0))), text)
+    return pc.coalesce(_sparse_strings(len(values), rows, exact), text)
 
 
 def _filled(template: str, **fields: pa.Array) -> pa.Array:
