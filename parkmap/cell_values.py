@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from parkmap.errors import UsageError
+from parkmap.json_text import utf8_data
 from parkmap.settings import UNIT_TO_100M_CNY
 
 #: Spellings of each currency unit, after NFKC normalisation and lower-casing.
@@ -182,11 +183,7 @@ def _has_full_width(text: pd.Series) -> bool:
     never use, so one ``memchr`` over the column's data answers for a clean column far
     faster than a per-cell regex. (The ideographic space U+3000 is left to ``strip``.)
     """
-    for chunk in pa.chunked_array(pa.array(text, from_pandas=True)).chunks:
-        data = chunk.buffers()[2]
-        if data is not None and memoryview(data).tobytes().find(b"\xef") >= 0:
-            return True
-    return False
+    return any(b"\xef" in bytes(data) for data in utf8_data(pa.array(text, from_pandas=True)))
 
 
 def cell_text(value: object) -> str:

@@ -8,6 +8,7 @@ writes them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,23 @@ def one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
             return pa.array([], type=values.type)
         return values.combine_chunks()
     return values
+
+
+def utf8_data(strings: pa.Array | pa.ChunkedArray) -> Iterator[pa.Buffer]:
+    """The bytes of the strings of each chunk of Arrow (large) strings, without a copy.
+
+    Each is a view of the chunk's data buffer cut to its strings: a sliced chunk's buffer holds
+    the strings outside the slice too. Chunks whose strings hold no byte are skipped.
+    """
+    chunks = strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]
+    for chunk in chunks:
+        _, offsets, data = chunk.buffers()[:3]
+        if data is None or len(chunk) == 0:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        start, end = np.frombuffer(offsets, dtype=width)[[chunk.offset, chunk.offset + len(chunk)]]
+        if end > start:
+            yield data.slice(int(start), int(end - start))
 
 
 def is_arrow_text(dtype: Any) -> bool:

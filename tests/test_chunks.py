@@ -205,3 +205,23 @@ def test_geojson_written_from_chunks_reads_back_with_pyogrio(ledger, tmp_path, m
     source = pd.read_csv(ledger, dtype=str, keep_default_na=False)
     assert len(layer) + len(pd.read_csv(out / "rejected.csv")) == len(source)
     assert set(TRICKY_NAMES) <= set(layer["name"])
+
+
+def test_utf8_data_is_the_bytes_of_the_strings_in_every_chunk_and_slice():
+    """Each buffer holds exactly its chunk's strings, sliced chunks included, for string and
+    large string; empty and all-missing chunks give nothing."""
+    from parkmap.json_text import utf8_data
+
+    for kind in (pa.string(), pa.large_string()):
+        column = pa.chunked_array(
+            [["QD-1", "青岛"], [], [None], ["小计", "平度", "莱西"]], type=kind
+        )
+        assert [bytes(b) for b in utf8_data(column)] == [
+            "QD-1青岛".encode(),
+            "小计平度莱西".encode(),
+        ]
+        assert [bytes(b) for b in utf8_data(column.slice(1, 4))] == [
+            "青岛".encode(),
+            "小计平度".encode(),
+        ]
+        assert [bytes(b) for b in utf8_data(column.chunk(3).slice(1))] == ["平度莱西".encode()]

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from parkmap.json_text import escape_json_strings, one_array
+from parkmap.json_text import escape_json_strings, utf8_data
 
 
 def texts(values: Any) -> pa.LargeStringArray:
@@ -141,10 +141,9 @@ def int_section(
 def utf16_lengths(strings: pa.Array) -> np.ndarray:
     """Length of each string in UTF-16 code units (JavaScript's ``String.length``)."""
     points = np.asarray(pc.utf8_length(strings).to_numpy(zero_copy_only=False), dtype=np.int64)
-    data = one_array(strings).buffers()[2]
     # Characters past U+FFFF (two UTF-16 units) start with a byte 0xF0 or above in UTF-8; a
     # scan of the bytes for one spares the regular expression on nearly every column.
-    if data is None or not (np.frombuffer(data, dtype=np.uint8) >= 0xF0).any():
+    if not any((np.frombuffer(data, dtype=np.uint8) >= 0xF0).any() for data in utf8_data(strings)):
         return points
     astral = pc.count_substring_regex(strings, r"[\x{10000}-\x{10FFFF}]")
     return points + astral.to_numpy(zero_copy_only=False)
