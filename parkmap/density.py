@@ -586,23 +586,26 @@ def _binned_sum(
     iy = np.floor(fy).astype(np.int64)
     tx = fx - ix
     ty = fy - iy
-    base = iy * nx + ix
-    grid = np.zeros(nx * ny)
-    for offset, share in (
-        (0, w * (1 - tx) * (1 - ty)),
-        (1, w * tx * (1 - ty)),
-        (nx, w * (1 - tx) * ty),
-        (nx + 1, w * tx * ty),
-    ):
-        grid += np.bincount(base + offset, weights=share, minlength=nx * ny)
-
-    spectrum = np.fft.rfft2(grid.reshape(ny, nx), s=(ly, lx))
+    # The weights are binned straight into the zero-padded FFT layout (rows of lx cells), and
+    # the transforms run axis by axis in place: a third of the memory of binning four times
+    # and letting rfft2/irfft2 pad and copy. Fresh memory is costly where page faults are (a
+    # virtual machine: 3 µs per 4 KiB page, 0.2 s at 100,000 projects).
+    base = iy * lx + ix
+    cells = np.concatenate((base, base + 1, base + lx, base + lx + 1))
+    shares = np.concatenate(
+        (w * (1 - tx) * (1 - ty), w * tx * (1 - ty), w * (1 - tx) * ty, w * tx * ty)
+    )
+    grid = np.bincount(cells, weights=shares, minlength=ly * lx).reshape(ly, lx)
+    del cells, shares
+    spectrum = np.fft.rfft(grid, axis=1)
     del grid
+    np.fft.fft(spectrum, axis=0, out=spectrum)
     kernel_y = np.fft.fft(_gaussian_taps(ly, radius, delta, h))
     kernel_x = np.fft.rfft(_gaussian_taps(lx, radius, delta, h))
     spectrum *= kernel_y[:, None]
     spectrum *= kernel_x[None, :]
-    smooth = np.fft.irfft2(spectrum, s=(ly, lx))[:ny, :nx]
+    np.fft.ifft(spectrum, axis=0, out=spectrum)
+    smooth = np.fft.irfft(spectrum, n=lx, axis=1)[:ny, :nx]
     del spectrum
     np.maximum(smooth, 0.0, out=smooth)  # round-off of the FFT can dip just below zero
 

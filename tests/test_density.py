@@ -11,6 +11,7 @@ import pytest
 import shapely
 from pyproj import CRS, Geod, Transformer
 
+from parkmap import density
 from parkmap.density import (
     DensitySurface,
     ProjectPoints,
@@ -184,6 +185,26 @@ def test_exact_and_binned_agree_within_one_percent_of_the_peak():
     weights = projects["investment_100m_cny"].to_numpy()
     assert exact.n_used == binned.n_used == int(np.isfinite(weights).sum())
     assert exact.total == pytest.approx(float(np.nansum(weights)))
+
+
+def test_binned_sum_does_not_wrap_a_heavy_corner_onto_a_lone_project_at_the_far_corner():
+    # The FFT convolution is circular: without enough zero padding the heavy corner's kernel
+    # would reach round to the far edges. Near the lone project the binned sum must stay
+    # within 1% of that project's own peak (1, in units of its weight) of the direct sum.
+    h = 1.0
+    x = np.array([0.0, 0.3, 40.0])
+    y = np.array([0.0, -0.2, 30.0])
+    w = np.array([600.0, 400.0, 1.0])
+    # Pixels only over the points' own box: nothing but the padding keeps the corners apart.
+    gx, gy = np.meshgrid(np.arange(0.0, 40.01, 0.1), np.arange(-0.2, 30.01, 0.1))
+    px, py = gx.ravel(), gy.ravel()
+    binned = density._binned_sum(px, py, x, y, w, h)
+    exact = density._exact_sum(px, py, x, y, w, h)
+    near_lone = np.hypot(px - 40.0, py - 30.0) <= 3.0 * h
+    assert near_lone.sum() > 400
+    assert np.max(np.abs(binned - exact)[near_lone]) <= 0.01
+    # Elsewhere too the error is a small share of the heavy corner's peak (1000).
+    assert np.max(np.abs(binned - exact)) <= 0.01 * 1000.0
 
 
 def test_shared_points_give_the_same_grid_and_surface_as_reading_them_again():
