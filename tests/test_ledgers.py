@@ -3,6 +3,8 @@ row numbers as the spreadsheet shows them, and per-park figures from the real pr
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -250,3 +252,46 @@ def test_a_trailing_delimiter_on_each_row_is_no_column(tmp_path, header_comma):
     assert analysis.projects["name"].tolist() == ["甲", "乙"]
     assert analysis.projects["lat"].tolist() == pytest.approx([36.5, 36.6], abs=0.01)
     assert analysis.rejected.empty
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_title_rows_above_a_big_table_in_each_encoding_read_on_the_fast_reader(
+    tmp_path, monkeypatch, encoding
+):
+    # The fast reader parses from the header line on: a view of the file's own bytes for
+    # UTF-8 (after the byte-order mark, if any), the text encoded again for GB18030.
+    n = 3_000
+    lines = ["青岛市重点项目台账（2024年）,,,", "单位：万元,,,", "项目名称,总投资,经度,纬度"]
+    lines += [f"海尔智家{i}期,{i},{120 + i * 1e-6:.6f},36.5" for i in range(n)]
+    path = tmp_path / "big.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    monkeypatch.setattr(tables, "_read_csv_records", lambda *a: pytest.fail("slow reader used"))
+    cells = tables.read_table(path)
+    assert cells.encoding == encoding and cells.unit == "wan" and cells.header_row == 3
+    assert cells.table.columns.tolist() == ["项目名称", "总投资", "经度", "纬度"]
+    assert cells.table["项目名称"].iloc[[0, -1]].tolist() == ["海尔智家0期", f"海尔智家{n - 1}期"]
+    assert cells.table["纬度"].iloc[-1] == "36.5"
+    assert cells.row_numbers[[0, -1]].tolist() == [4, n + 3]
+
+
+def test_a_quote_above_the_header_sends_the_file_to_the_record_reader(tmp_path, monkeypatch):
+    path = tmp_path / "quoted-title.csv"
+    path.write_text('"台账，2024年\n（第二版）",,\n名称,经度,纬度\n甲,120.1,36.5\n', encoding="utf-8")
+    used = []
+    slow = tables._read_csv_records
+    monkeypatch.setattr(tables, "_read_csv_records", lambda *a: used.append(1) or slow(*a))
+    cells = tables.read_table(path)
+    # a spreadsheet shows the two-line title as one row: the header is row 2
+    assert used and cells.header_row == 2 and cells.row_numbers.tolist() == [3]
+    assert cells.table["名称"].tolist() == ["甲"]
+
+
+@pytest.mark.parametrize("cut", [10, 65_530, 65_536, 65_540, 70_000])
+def test_first_records_from_a_prefix_are_those_of_the_whole_text(cut):
+    # A title cell, then a quoted cell with line breaks, placed so the first prefix ends
+    # before, inside or just after them; and a first line longer than the first prefix.
+    title = "标" * cut
+    text = f'{title},\n"多行\n名称\r\n续",x\n' + "".join(f"行{i},{i}\n" for i in range(40))
+    whole = list(csv.reader(io.StringIO(text, newline="")))
+    for count in (1, 2, 3, 30, 50):
+        assert tables._first_records(text, ",", count) == whole[:count]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
-import functools
 import io as _io
 import itertools
 import json
@@ -19,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, AnyStr, Final
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +29,9 @@ from parkmap import cell_values
 from parkmap.errors import InputError, UsageError
 from parkmap.schema import header_key, match_headers
 from parkmap.settings import WGS84
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TABLE_SUFFIXES: Final = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 PARQUET_SUFFIXES: Final = {".parquet", ".geoparquet", ".pq"}
@@ -371,12 +373,7 @@ def read_table(
         raise InputError(f"{path}: the file is empty")
     delimiter = _sniff_delimiter(text)
     try:
-        head = list(
-            itertools.islice(
-                csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter),
-                HEADER_SEARCH_ROWS,
-            )
-        )
+        head = _first_records(text, delimiter, HEADER_SEARCH_ROWS)
     except csv.Error as exc:
         raise InputError(f"{path}: cannot read it as CSV: {exc}") from exc
     index = _header_index(head, header_row, path)
@@ -387,6 +384,37 @@ def read_table(
         fast = _read_csv_records(path, text, delimiter, index)
     table, numbers, blank = fast
     return SheetCells(table, encoding, index + 1, numbers, blank, unit[0] if unit else None, notes)
+
+
+#: Characters of a CSV text parsed at first when looking for its first records.
+_HEAD_CHARS: Final = 1 << 16
+
+
+def _first_records(text: str, delimiter: str, count: int) -> list[list[str]]:
+    """The first ``count`` CSV records of ``text`` (fewer if it has fewer).
+
+    Parsed from a prefix of the text, grown until it holds one record more than asked for:
+    ``io.StringIO`` keeps its whole text as four bytes a character (40 MB for a 100,000-row
+    ledger) even when only the first lines are read. The records before the last one of a
+    prefix are the ones the whole text gives, since a record ends only at a line end.
+    """
+    size = _HEAD_CHARS
+    while True:
+        prefix = text[:size]
+        whole = len(prefix) == len(text)
+        try:
+            records = list(
+                itertools.islice(
+                    csv.reader(_io.StringIO(prefix, newline=""), delimiter=delimiter), count + 1
+                )
+            )
+        except csv.Error:
+            if whole:
+                raise
+            records = []  # a cut inside the first records: read a longer prefix
+        if whole or len(records) > count:
+            return records[:count]
+        size *= 4
 
 
 def _plain_header(header: list[str]) -> bool:
@@ -521,27 +549,27 @@ def _read_csv_arrow(
     repeated or blank headers; :func:`_read_csv_records` reads those.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
     from pyarrow import csv as pa_csv
 
     if index >= len(head) or not _plain_header(head[index]):
         return None
-    body = text.rstrip("\r\n")
-    if body.startswith(("\n", "\r")) or "\n\n" in body or "\n\r\n" in body:
+    # The checks look at the text up to its last line end without copying it.
+    end = len(text)
+    while end and text[end - 1] in "\r\n":
+        end -= 1
+    if text.startswith(("\n", "\r"), 0, end) or any(
+        text.find(pair, 0, end) >= 0 for pair in ("\n\n", "\n\r\n")
+    ):
         return None
-    if body.count("\r") != body.count("\r\n"):
+    if text.count("\r", 0, end) != text.count("\r\n", 0, end):
         return None
-    if index:
-        above = text.split("\n", index)
-        if len(above) <= index or any('"' in line for line in above[:index]):
-            return None
-        payload = above[index].encode("utf-8")
-    else:
-        payload = data if encoding == "utf-8" else text.encode("utf-8")
+    payload = _table_bytes(data, text, encoding, index)
+    if payload is None:
+        return None
     header = head[index]
     try:
         table = pa_csv.read_csv(
-            _io.BytesIO(payload),
+            pa.BufferReader(payload),
             read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter),
             convert_options=pa_csv.ConvertOptions(
@@ -557,12 +585,60 @@ def _read_csv_arrow(
     numbers = np.arange(index + 2, index + 2 + table.num_rows, dtype=np.int64)
     blank = np.zeros(table.num_rows, dtype=bool)
     if table.num_rows:
-        empty = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
-        blank = np.asarray(functools.reduce(pc.and_, empty).to_numpy(zero_copy_only=False), bool)
+        blank = _blank_rows(table)
         if blank.any():
             table = table.filter(pa.array(~blank))
     frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): cell_values.TEXT}.get)
     return frame, numbers[~blank], tuple(numbers[blank].tolist())
+
+
+def _blank_rows(table: pa.Table) -> np.ndarray:
+    """Rows with nothing but whitespace in every cell.
+
+    Column by column among the rows still blank: after the first column or two almost none
+    are, so most cells are never trimmed (trimming copies every string).
+    """
+    import pyarrow.compute as pc
+
+    rows = np.arange(table.num_rows)
+    for column in table.columns:
+        if not rows.size:
+            break
+        cells = column if rows.size == table.num_rows else column.take(rows)
+        empty = pc.equal(pc.utf8_trim_whitespace(cells), "")
+        rows = rows[np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)]
+    blank = np.zeros(table.num_rows, dtype=bool)
+    blank[rows] = True
+    return blank
+
+
+def _table_bytes(data: bytes, text: str, encoding: str, index: int) -> memoryview | bytes | None:
+    """UTF-8 bytes of the CSV from its header line (line ``index``, 0-based) to the end.
+
+    A UTF-8 file gives a view of its own bytes, not a copy (a line end is a byte no
+    multi-byte character contains); other encodings are encoded again. ``None`` if the file has
+    fewer lines, or a quote above the header (its lines might then not be its records).
+    """
+    if encoding in ("utf-8", "utf-8-sig"):
+        skip = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
+        start = _line_start(data, index, b"\n", skip)
+        if start is None or data.find(b'"', skip, start) >= 0:
+            return None
+        return memoryview(data)[start:]
+    start = _line_start(text, index, "\n")
+    if start is None or text.find('"', 0, start) >= 0:
+        return None
+    return text[start:].encode("utf-8")
+
+
+def _line_start(text: AnyStr, index: int, newline: AnyStr, start: int = 0) -> int | None:
+    """Offset of line ``index`` (0-based) of ``text[start:]``; ``None`` if it has fewer lines."""
+    for _ in range(index):
+        found = text.find(newline, start)
+        if found < 0:
+            return None
+        start = found + 1
+    return start
 
 
 def parquet_project_columns(path: Path) -> tuple[list[str], str | None]:
