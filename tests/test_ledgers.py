@@ -276,7 +276,8 @@ def test_title_rows_above_a_big_table_in_each_encoding_read_on_the_fast_reader(
 
 def test_a_quote_above_the_header_sends_the_file_to_the_record_reader(tmp_path, monkeypatch):
     path = tmp_path / "quoted-title.csv"
-    path.write_text('"台账，2024年\n（第二版）",,\n名称,经度,纬度\n甲,120.1,36.5\n', encoding="utf-8")
+    text = '"台账，2024年\n（第二版）",,\n名称,经度,纬度\n甲,120.1,36.5\n'
+    path.write_text(text, encoding="utf-8")
     used = []
     slow = tables._read_csv_records
     monkeypatch.setattr(tables, "_read_csv_records", lambda *a: used.append(1) or slow(*a))
