@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from io import StringIO
 
 import geopandas as gpd
@@ -462,3 +463,25 @@ def test_columns_a_ledger_lacks_are_empty_text_and_independent(tmp_path):
     kept.loc[0, "district"] = "平度市"
     assert kept["park_declared"].tolist() == ["", ""]
     assert kept["source"].tolist() == ["", ""]
+
+
+def test_large_writes_reach_the_kernel_in_pieces_and_every_byte_lands(tmp_path):
+    piece = write.WRITE_PIECE
+    blob = bytes(range(256)) * (piece * 3 // 256) + b"tail"
+    path = tmp_path / "raw.bin"
+    with path.open("wb") as plain:
+        raw = write._PiecewiseFile(os.dup(plain.fileno()), "wb")
+        assert raw.write(blob) == piece  # one piece per call; the buffered layer loops
+        assert raw.write(memoryview(blob)[:10]) == 10
+        raw.close()
+    fd = os.open(tmp_path / "b.bin", os.O_WRONLY | os.O_CREAT)
+    with write.open_descriptor(fd, "wb") as binary:
+        assert binary.write(memoryview(blob)) == len(blob)
+    assert (tmp_path / "b.bin").read_bytes() == blob
+    text = "园区,亿元\n" * (piece // 4)  # several MiB once encoded
+    fd = os.open(tmp_path / "t.txt", os.O_WRONLY | os.O_CREAT)
+    with write.open_descriptor(fd, "w") as handle:
+        handle.write(text)
+    assert (tmp_path / "t.txt").read_bytes() == text.encode("utf-8")
+    write.atomic_write(tmp_path / "a.bin", blob)
+    assert (tmp_path / "a.bin").read_bytes() == blob

@@ -24,6 +24,7 @@ from parkmap.style import NO_PROJECTS_COLOR
 from parkmap.webmap import basemaps, payloads
 from parkmap.webmap.elements import RuntimeCall, RuntimeLayer, root_figure
 from parkmap.webmap.offline import OfflineMap
+from parkmap.write import open_descriptor
 
 DENSITY_COLUMN = "density_100m_cny_per_km2"
 
@@ -474,7 +475,7 @@ def save_map(m: OfflineMap, path: str | os.PathLike[str]) -> Path:
     text = m.get_root().render()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with open_descriptor(fd, "w") as handle:
             handle.write(text)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; the map is meant to be shared
         os.replace(tmp, target)
