@@ -464,7 +464,8 @@ def match_declared(
     codes, labels = pd.factorize(declared.astype(str), use_na_sentinel=False)
     distinct = np.asarray(labels, dtype=object)
     where = {pid: i for i, pid in enumerate(parks["park_id"].astype(str))}
-    matched = [match_park(d, parks) if d else None for d in distinct]
+    names = _park_names(parks)  # once, not once per distinct text
+    matched = [_matched_park(d, names) if d else None for d in distinct]
     position = np.array([-1 if m is None else where[str(m)] for m in matched], dtype=int)
     return codes, distinct, position
 
@@ -476,16 +477,23 @@ def match_park(declared: str, parks: gpd.GeoDataFrame) -> str | None:
     then a unique park whose name contains the declared text or is contained in it
     (``南村`` → 平度南村智能家电产业集聚区).
     """
+    return _matched_park(declared, _park_names(parks))
+
+
+def _park_names(parks: gpd.GeoDataFrame) -> dict[str, list[str]]:
+    """Each park's id and names as :func:`_loose` keys, by park id."""
+    fields = [c for c in ("park_id", "name", "name_zh", "name_en") if c in parks.columns]
+    columns = [parks[field].to_numpy(dtype=object) for field in fields]
+    return {
+        pid: [_loose(v) for v in row if isinstance(v, str) and v]
+        for pid, row in zip(parks["park_id"], zip(*columns, strict=True), strict=True)
+    }
+
+
+def _matched_park(declared: str, candidates: dict[str, list[str]]) -> str | None:
     key = _loose(declared)
     if not key:
         return None
-    fields = [c for c in ("park_id", "name", "name_zh", "name_en") if c in parks.columns]
-    candidates: dict[str, list[str]] = {
-        pid: [_loose(v) for v in row if isinstance(v, str) and v]
-        for pid, row in zip(
-            parks["park_id"], parks[fields].itertuples(index=False, name=None), strict=True
-        )
-    }
     exact = [pid for pid, names in candidates.items() if key in names]
     if len(exact) == 1:
         return exact[0]
