@@ -234,11 +234,14 @@ def _to_float(text: pd.Series) -> pd.Series:
     plain = pc.fill_null(pc.match_substring_regex(cells, _PLAIN_NUMBER), False)
     numbers = pc.cast(pc.if_else(plain, cells, pa.scalar(None, pa.string())), pa.float64())
     out = pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype=float)
+    others = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))  # mostly none, or blanks
+    if not others.size:
+        return out
     # Only ASCII letters, digits and signs can still spell a number ("inf", "1E+3 ").
-    maybe = pc.fill_null(pc.match_substring_regex(cells, r"^[0-9A-Za-z.+\-_ ]+$"), False)
-    rest = maybe.to_numpy(zero_copy_only=False) & ~plain.to_numpy(zero_copy_only=False)
-    if rest.any():
-        out[rest] = pd.to_numeric(text[rest], errors="coerce").astype(float)
+    maybe = pc.match_substring_regex(cells.take(others), r"^[0-9A-Za-z.+\-_ ]+$")
+    rest = others[pc.fill_null(maybe, False).to_numpy(zero_copy_only=False)]
+    if rest.size:
+        out.iloc[rest] = pd.to_numeric(text.iloc[rest], errors="coerce").astype(float)
     return out
 
 

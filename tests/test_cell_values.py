@@ -383,3 +383,18 @@ def test_coordinates_and_statuses_are_read_in_bulk(parser, pattern, n_bad):
     values, bad = parser(big)
     assert int(bad.sum()) == n_bad * 20_000 and len(values) == 100_000
     assert _python_calls(parser, big) < 2 * _python_calls(parser, small)
+
+
+def test_to_float_reads_what_pandas_reads_and_leaves_other_text_out():
+    # Plain decimals take Arrow's cast; "inf", "1e3" and stray letters go to pandas; cells
+    # outside ASCII (full-width digits, Chinese) are never numbers. Chunked like a big CSV.
+    cells = ["120.5", "-3", ".5", "5.", "+7e2", "inf", "-Infinity", "NaN", "1e", "abc", "",
+             "１２", "十", "12 5", "0x10", "1_000", "36.7"]  # fmt: skip
+    chunks = pa.chunked_array([pa.array(cells[:6]), pa.array(cells[6:11]), pa.array(cells[11:])])
+    text = pd.Series(pd.arrays.ArrowStringArray(chunks), index=np.arange(100, 100 + len(cells)))
+    got = cell_values._to_float(text)
+    ascii_only = np.array([c.isascii() for c in cells])
+    want = pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").astype(float)
+    want[~ascii_only] = np.nan
+    assert got.index.equals(text.index)
+    np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
