@@ -11,14 +11,18 @@ The flow, one step per module::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parkmap.errors import InputError, ParkmapError, UsageError
-from parkmap.join import join_projects_to_parks
-from parkmap.load import projects_from_file
-from parkmap.metrics import park_breakdown, park_summary
-from parkmap.read import parks_from_file, parks_from_files
 from parkmap.settings import BuildOptions, InputOptions, MapOptions
+
+if TYPE_CHECKING:
+    from parkmap.join import join_projects_to_parks
+    from parkmap.load import projects_from_file
+    from parkmap.metrics import park_breakdown, park_summary
+    from parkmap.pipeline import analyse, build
+    from parkmap.read import parks_from_file, parks_from_files
+    from parkmap.webmap import build_map, save_map
 
 __version__ = "0.1.0"
 
@@ -43,6 +47,12 @@ __all__ = [
 ]
 
 _LAZY = {
+    "join_projects_to_parks": "parkmap.join",
+    "projects_from_file": "parkmap.load",
+    "park_breakdown": "parkmap.metrics",
+    "park_summary": "parkmap.metrics",
+    "parks_from_file": "parkmap.read",
+    "parks_from_files": "parkmap.read",
     "build_map": "parkmap.webmap",
     "save_map": "parkmap.webmap",
     "build": "parkmap.pipeline",
@@ -51,7 +61,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    # The map and pipeline pull in folium; load them only when asked for.
+    # Loaded when first asked for: importing the package (and `parkmap.cli`) stays light, so
+    # the command can start its imports of pandas, GeoPandas and folium its own way.
     if name in _LAZY:
         import importlib
 

@@ -145,3 +145,31 @@ def test_the_command_leaves_the_collector_off_only_when_its_process_ends(
         assert gc.isenabled() is not process_ends
     finally:
         gc.enable()
+
+
+def test_the_package_imports_light_and_the_command_imports_its_libraries_collector_off():
+    """``import parkmap.cli`` leaves pandas and GeoPandas unloaded; the command then imports
+    them with the garbage collector off and turns it back on."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys\n"
+        "import parkmap, parkmap.cli as cli\n"
+        "print(sorted({'pandas', 'geopandas', 'folium'} & set(sys.modules)))\n"
+        "seen = []\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('pandas', 'geopandas'):\n"
+        "            seen.append(gc.isenabled())\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        "cli._import_libraries()\n"
+        "print(seen, gc.isenabled(), 'parkmap.pipeline' in sys.modules)\n"
+        "print(parkmap.park_summary.__module__, parkmap.build.__module__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "[]",
+        "[False, False] True True",
+        "parkmap.metrics parkmap.pipeline",
+    ]
