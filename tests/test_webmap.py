@@ -727,3 +727,18 @@ def test_browser_fullscreen_button(open_map, full_map):
     page.wait_for_timeout(200)
     assert page.evaluate("document.fullscreenElement") is None
     s.assert_clean()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (459, 512)])
+def test_density_png_reads_back_as_the_same_pixels(shape):
+    # An independent decoder (Pillow) reads every pixel of the image the page embeds.
+    from PIL import Image
+
+    from parkmap.webmap.assets import png_bytes
+
+    rng = np.random.default_rng(sum(shape))
+    rgba = rng.integers(0, 256, size=(*shape, 4), dtype=np.uint8)
+    rgba[: shape[0] // 2] = (10, 20, 30, 0)  # runs that compress, beside noise that does not
+    image = Image.open(io.BytesIO(png_bytes(rgba)))
+    assert image.mode == "RGBA" and image.size == (shape[1], shape[0])
+    np.testing.assert_array_equal(np.asarray(image), rgba)
