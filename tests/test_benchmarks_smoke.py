@@ -124,3 +124,24 @@ def test_targets_line_checks_each_goal():
         "build 2.50 s (goal ≤ 3 s): met; map.html 6.00 MB (goal ≤ 5 MB): not met; "
         "load + paint > 120 s (did not finish) (goal ≤ 2.5 s): not met"
     )
+
+
+def test_the_goal_ratio_alternates_the_two_commands_and_compares_medians(monkeypatch, tmp_path):
+    from argparse import Namespace
+
+    from benchmarks import bench_map
+
+    calls: list[tuple[str, str]] = []
+    times = {"explore": iter([4.0, 5.0, 3.0]), "parkmap": iter([2.2, 1.9, 2.6])}
+
+    def fake_generate(tool, csv_path, work, cap_s, repeat=1):
+        assert work.is_dir()  # the peers write their page there
+        calls.append((tool, csv_path.name))
+        return bench_map.Measured(Cell(next(times[tool])))
+
+    monkeypatch.setattr(bench_map, "generate", fake_generate)
+    line = bench_map._alternating_goal(tmp_path, Namespace(pairs=3, cap=60.0))
+    assert calls == [("explore", "projects-10000.csv"), ("parkmap", "projects-100000.csv")] * 3
+    # medians 2.2 s and 4.0 s
+    assert "parkmap 2.20 s (2.20, 1.90, 2.60), explore() 4.00 s (4.00, 5.00, 3.00)" in line
+    assert line.endswith("0.55× (goal ≤ 0.5×): not met")
