@@ -816,7 +816,8 @@ def run() -> None:
 
     global _PROCESS_ENDS_WITH_COMMAND
     _PROCESS_ENDS_WITH_COMMAND = True
-    _import_libraries()
+    if not {"--help", "-h", "--version"} & set(sys.argv[1:]):
+        _import_libraries()  # help and the version need none of them
     try:
         main()
     except SystemExit as done:

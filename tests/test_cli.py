@@ -268,3 +268,18 @@ def test_command_exit_statuses(tmp_path):
     assert "empty.csv" in empty.stderr
     assert len(empty.stderr.strip().splitlines()) == 1
     assert _command("no-such-command", cwd=tmp_path).returncode == 2
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("build", "--help")])
+def test_help_and_version_do_not_load_the_libraries(args, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "parkmap.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0 and done.stdout.strip()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "click" in imported
+    assert not {"pandas", "geopandas", "pyarrow", "folium"} & imported
