@@ -394,9 +394,9 @@ def _first_records(text: str, delimiter: str, count: int) -> list[list[str]]:
     """The first ``count`` CSV records of ``text`` (fewer if it has fewer).
 
     Parsed from a prefix of the text, grown until it holds one record more than asked for:
-    ``io.StringIO`` keeps its whole text as four bytes a character (40 MB for a 100,000-row
-    ledger) even when only the first lines are read. The records before the last one of a
-    prefix are the ones the whole text gives, since a record ends only at a line end.
+    ``io.StringIO`` keeps its whole text as four bytes a character (32 MB for the benchmark's
+    100,000-row ledger) even when only the first lines are read. The records before the last
+    one of a prefix are the ones the whole text gives, since a record ends only at a line end.
     """
     size = _HEAD_CHARS
     while True:
