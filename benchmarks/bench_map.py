@@ -292,12 +292,13 @@ def _alternating_goal(work: Path, args: argparse.Namespace) -> str:
             if not cell.measured:
                 return f"goal (alternating runs): {tool} did not finish within {args.cap:g} s"
             into.append(cell.value)
-    ratio = statistics.median(parkmap_s) / statistics.median(explore_s)
+    parkmap_median, explore_median = statistics.median(parkmap_s), statistics.median(explore_s)
+    ratio = parkmap_median / explore_median
     verdict = "met" if ratio <= GOAL_SHARE_OF_EXPLORE_10K else "not met"
     return (
         f"100,000-project build against explore() on 10,000, {args.pairs} alternating pairs: "
-        f"parkmap {statistics.median(parkmap_s):.2f} s ({_runs(parkmap_s)}), explore() "
-        f"{statistics.median(explore_s):.2f} s ({_runs(explore_s)}): "
+        f"parkmap {parkmap_median:.2f} s ({_runs(parkmap_s)}), explore() "
+        f"{explore_median:.2f} s ({_runs(explore_s)}): "
         f"{ratio:.2f}× (goal ≤ {GOAL_SHARE_OF_EXPLORE_10K}×): {verdict}"
     )
 
