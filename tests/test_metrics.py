@@ -134,3 +134,42 @@ def test_parks_table_columns(parks, joined):
         "density_100m_cny_per_km2",
     ]
     assert "geometry" not in table.columns
+
+
+def _groupby_tally(pairs, by):
+    """The pandas groupby that ``parkmap.metrics._tally`` stands in for."""
+    return (
+        pairs.groupby(["park_id", by])
+        .agg(
+            projects=(by, "size"),
+            investment_100m_cny=("investment_100m_cny", lambda s: s.sum(min_count=0)),
+        )
+        .reset_index()
+        .astype({"projects": "int64", "investment_100m_cny": float})
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_tallies_equal_pandas_groupby_to_the_last_bit(seed):
+    """Counts and sums per (park, key) against pandas' groupby on the same rows: keys in
+    sorted order, rows with a missing key left out, missing amounts as 0, sums of values
+    from 1e-9 to 1e12 that any other order of addition would round differently."""
+    from parkmap.metrics import _tally
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 4000))
+    names = [f"P{i:03d}" for i in range(int(rng.integers(1, 40)))] + ["平度园区", "b"]
+    status = rng.choice(np.array(["签约", "在建", "投产", "前期", "unknown"], dtype=object), n)
+    status[rng.random(n) < 0.05] = None
+    amounts = rng.lognormal(0, 3, n) * rng.choice([1.0, -1.0, 1e12, 1e-9], n)
+    amounts[rng.random(n) < 0.1] = np.nan
+    pairs = pd.DataFrame(
+        {
+            "park_id": pd.array(rng.choice(names, n), dtype="str"),
+            "status": status,
+            "investment_100m_cny": amounts,
+        }
+    )
+    pd.testing.assert_frame_equal(
+        _tally(pairs, "status"), _groupby_tally(pairs, "status"), check_exact=True
+    )
