@@ -246,8 +246,18 @@ def _context_near(
     for layer in (parks, projects):
         if layer is None or not len(layer):
             continue
-        # the geometry alone: a GeoDataFrame's to_crs copies every column, even to its own CRS
-        bounds = layer.geometry.to_crs(WGS84).total_bounds if layer.crs else layer.total_bounds
+        if layer is projects and {"lon", "lat"} <= set(projects.columns):
+            # The points' WGS-84 columns: 3 ms at a million projects, where shapely's bounds
+            # of every point take 50 ms.
+            lon = projects["lon"].to_numpy(dtype=float, na_value=np.nan)
+            lat = projects["lat"].to_numpy(dtype=float, na_value=np.nan)
+            with warnings.catch_warnings():  # all NaN: no box, as below
+                warnings.simplefilter("ignore", RuntimeWarning)
+                bounds = np.array([np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat)])
+        else:
+            # the geometry alone: a GeoDataFrame's to_crs copies every column, even to its
+            # own CRS
+            bounds = layer.geometry.to_crs(WGS84).total_bounds if layer.crs else layer.total_bounds
         if np.isfinite(bounds).all():
             boxes.append(shapely.box(*bounds))
     if not boxes:

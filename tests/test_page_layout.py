@@ -156,6 +156,21 @@ def test_bundled_context_only_where_it_meets_the_data():
     assert names == ["平度市", "平度市人民政府驻地"]
 
 
+def test_context_extent_from_the_projects_lon_lat_columns():
+    """Projects' extent comes from their lon/lat columns: the same features as from their
+    points, and a project far off widens it (Shanghai parks, one project at Pingdu's seat)."""
+    parks = gpd.GeoDataFrame(geometry=[shapely.box(121.4, 31.1, 121.6, 31.3)], crs="EPSG:4326")
+    lon, lat = [121.5, 119.95], [31.2, 36.79]
+    projects = gpd.GeoDataFrame(
+        {"lon": lon, "lat": lat}, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"
+    )
+    from_columns = pipeline._context_near(parks, projects)
+    from_points = pipeline._context_near(parks, projects.drop(columns=["lon", "lat"]))
+    assert from_columns is not None and from_points is not None
+    assert sorted(from_columns["name_zh"]) == sorted(from_points["name_zh"])
+    assert "平度市" in set(from_columns["name_zh"])
+
+
 @pytest.mark.parametrize(
     "definition",
     [
