@@ -133,16 +133,22 @@ def test_the_command_leaves_the_collector_off_only_when_its_process_ends(
     tmp_path, monkeypatch, process_ends
 ):
     """`parkmap build` run as the command (``run()``, which ends the process without a
-    teardown) never turns the collector back on; called from Python it is restored."""
+    teardown) never turns the collector back on, and holds its analysis until the process
+    ends instead of freeing it as the command returns; called from Python the collector is
+    restored and nothing is held."""
     from click.testing import CliRunner
 
     from parkmap import cli
+    from parkmap.analysis import Analysis
 
     monkeypatch.setattr(cli, "_PROCESS_ENDS_WITH_COMMAND", process_ends)
+    monkeypatch.setattr(cli, "_KEPT_UNTIL_EXIT", [])
     try:
         result = CliRunner().invoke(cli.main, ["build", "--out", str(tmp_path / "out")])
         assert result.exit_code == 0, result.output
         assert gc.isenabled() is not process_ends
+        kept = cli._KEPT_UNTIL_EXIT
+        assert [type(k) for k in kept] == ([Analysis] if process_ends else [])
     finally:
         gc.enable()
 
