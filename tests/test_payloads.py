@@ -207,3 +207,26 @@ def test_a_project_counted_in_its_declared_park_carries_its_distance_to_it():
     assert list(c["id"]) == ["P3", "P1", "", "P5", "P2"]
     assert c["park"].tolist() == [0, 0, 1, -1, -1]
     np.testing.assert_array_equal(c["km"], [1.3, np.nan, np.nan, 2.3, 1.2])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_largest_first_is_numpys_stable_descending_order(seed):
+    """Against ``np.argsort(-values, kind="stable")`` on amounts with many equal values (rounded
+    to 0-3 decimals, zeros of both signs, infinities) and NaN, which go last in their order."""
+    from parkmap.webmap.payloads import largest_first
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 5000))
+    values = np.round(rng.lognormal(0, 2, n), int(rng.integers(0, 4)))
+    for share, value in ((0.05, 0.0), (0.02, -0.0), (0.02, np.inf), (0.05, np.nan)):
+        values[rng.random(n) < share] = value
+    rows = np.flatnonzero(rng.random(n) < 0.9)
+    known = rows[~np.isnan(values[rows])]
+    expected = np.concatenate(
+        [known[np.argsort(-values[known], kind="stable")], rows[np.isnan(values[rows])]]
+    )
+    assert np.array_equal(largest_first(values, rows), expected)
+    distinct = rng.permutation(n).astype(float)  # no two equal: the quicksort's order stands
+    assert np.array_equal(
+        largest_first(distinct, np.arange(n)), np.argsort(-distinct, kind="stable")
+    )

@@ -240,8 +240,32 @@ def largest_first(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``rows`` by ``values`` from largest to smallest, NaN last, ties in their given order."""
     subset = values[rows]
     known = ~np.isnan(subset)
-    ranked = rows[known][np.argsort(-subset[known], kind="stable")]
+    ranked = rows[known][_descending_stable(subset[known])]
     return np.concatenate([ranked, rows[~known]])
+
+
+def _descending_stable(values: np.ndarray) -> np.ndarray:
+    """The order of ``values`` (no NaN) from largest to smallest, equal values in their
+    given order: what ``np.argsort(-values, kind="stable")`` gives.
+
+    NumPy's stable sort of floats is a merge sort, 0.16 s for a million amounts; its default
+    sort (SIMD quicksort) takes 0.04 s but leaves equal values in any order. So the quicksort
+    runs first, then positions within each run of equal values are put in order by one more
+    sort, of integers that are all different (run number and position together): 0.08 s.
+    """
+    order = np.argsort(-values)
+    if len(order) < 2:
+        return order
+    ordered = values[order]
+    new_run = ordered[1:] != ordered[:-1]
+    if new_run.all():  # no two equal: the order is already the only one
+        return order
+    n = len(order)
+    run = np.zeros(n, dtype=np.int64)
+    np.cumsum(new_run, out=run[1:])
+    key = run * n + order  # below n² ≤ 2**63 for any array that fits in memory
+    key.sort()
+    return key % n
 
 
 def _industries(
