@@ -157,7 +157,7 @@ def test_tallies_equal_pandas_groupby_to_the_last_bit(seed):
     from parkmap.metrics import _tally
 
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(0, 4000))
+    n = [0, 1, 2][seed] if seed < 3 else int(rng.integers(0, 4000))
     names = [f"P{i:03d}" for i in range(int(rng.integers(1, 40)))] + ["平度园区", "b"]
     status = rng.choice(np.array(["签约", "在建", "投产", "前期", "unknown"], dtype=object), n)
     status[rng.random(n) < 0.05] = None
