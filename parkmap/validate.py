@@ -610,11 +610,18 @@ def repeated(values: pd.Series) -> pd.Series:
 def _may_hold_a_total(cells: pa.Array | pa.ChunkedArray) -> bool:
     """Whether any cell could be a total: every word :data:`_TOTAL_CELL` knows has 计, or the
     letters of "total" or "sum". One scan of the column's bytes, which rules out a column of
-    ids or names without the regular expression (0.08 s a million cells)."""
+    ids or names without the regular expression (0.08 s a million cells).
+
+    The lowercase copy is made only for bytes holding a t or an s of either case: a column of
+    Chinese names or of ids like ``B000-00000001`` has none (a million names: 58 ms against
+    141 ms with the copy; a million ids: 14 ms against 53 ms).
+    """
     for data in utf8_data(cells):
         octets = bytes(data)
         if "计".encode() in octets:
             return True
+        if not any(letter in octets for letter in (b"t", b"T", b"s", b"S")):
+            continue
         lowered = octets.lower()  # ASCII letters only; other bytes unchanged
         if b"total" in lowered or b"sum" in lowered:
             return True
