@@ -254,11 +254,9 @@ def _descending_stable(values: np.ndarray) -> np.ndarray:
     sort, of integers that are all different (run number and position together): 0.08 s.
     """
     order = np.argsort(-values)
-    if len(order) < 2:
-        return order
     ordered = values[order]
     new_run = ordered[1:] != ordered[:-1]
-    if new_run.all():  # no two equal: the order is already the only one
+    if new_run.all():  # no two equal (or fewer than two): the order is the only one
         return order
     n = len(order)
     run = np.zeros(n, dtype=np.int64)
