@@ -26,7 +26,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from parkmap.coords import fast_transformer
+from parkmap.coords import fast_transformer, known_point_coordinates
 from parkmap.errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -796,7 +796,10 @@ class SurfaceJob:
         weighed = gpd.GeoDataFrame(
             {DEFAULT_WEIGHT: self.investment}, geometry=projects.geometry.array, crs=projects.crs
         )
-        self.points: Future[ProjectPoints] = pool.submit(self._positions, weighed)
+        # The frame above holds a copy of the point array: look the coordinates up by the
+        # array the build made (known only within a build).
+        known = known_point_coordinates(self._geometry)
+        self.points: Future[ProjectPoints] = pool.submit(self._positions, weighed, known)
 
         def surface() -> DensitySurface | None:
             if not money.any():
@@ -818,8 +821,13 @@ class SurfaceJob:
             self.grid = pool.submit(grid)
 
     @staticmethod
-    def _positions(projects: gpd.GeoDataFrame) -> ProjectPoints:
-        points = ProjectPoints.of(projects)
+    def _positions(
+        projects: gpd.GeoDataFrame, known: tuple[FloatArray, FloatArray] | None
+    ) -> ProjectPoints:
+        if known is not None:  # finite coordinates, every one
+            points = ProjectPoints(known[0], known[1], np.ones(len(known[0]), dtype=bool))
+        else:
+            points = ProjectPoints.of(projects)
         if points.ok.any():
             points.metric(points.metric_crs())
         return points

@@ -275,12 +275,25 @@ def _filled(template: str, **fields: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(*pieces, "")
 
 
-def _join_notes(*notes: pa.Array) -> pa.Array:
-    """Row by row, the non-empty notes (neither null nor ``""``) joined with ``"; "``."""
+def _join_notes(first: pa.Array, *later: pa.Array) -> pa.Array:
+    """Row by row, the non-empty notes (neither null nor ``""``) joined with ``"; "``.
+
+    Only the rows with a later note are joined; every other row keeps ``first`` as it is (a
+    million rows with no note, the usual case, then cost one scan of each later note).
+    """
+    first = pc.fill_null(first, "")
+    if not later:
+        return first
+    has_later = np.zeros(len(first), dtype=bool)
+    for note in later:
+        has_later |= pc.fill_null(pc.not_equal(note, ""), False).to_numpy(zero_copy_only=False)
+    if not has_later.any():
+        return first
+    rows = pa.array(np.flatnonzero(has_later))
     pieces: list[pa.Array] = []
     seen = None  # rows with a note so far
-    for note in notes:
-        note = pc.fill_null(note, "")
+    for note in (first, *later):
+        note = pc.fill_null(note.take(rows), "")
         has = pc.not_equal(note, "")
         if seen is not None:
             pieces.append(pc.if_else(pc.and_(has, seen), "; ", ""))
@@ -288,7 +301,8 @@ def _join_notes(*notes: pa.Array) -> pa.Array:
         else:
             seen = has
         pieces.append(note)
-    return pc.binary_join_element_wise(*pieces, "")
+    joined = pc.binary_join_element_wise(*pieces, "")
+    return pc.replace_with_mask(first, pa.array(has_later), joined)
 
 
 def nearest_parks(

@@ -289,8 +289,10 @@ class _Search:
         x0, y0 = float(x.min()), float(y.min())
         columns = int((float(x.max()) - x0) // cell) + 1
         rows = int((float(y.max()) - y0) // cell) + 1
-        col = np.minimum(((x - x0) // cell).astype(np.int64), columns - 1)
-        key = np.minimum(((y - y0) // cell).astype(np.int64), rows - 1)
+        # Offsets are never negative, so truncation is the floor; a point within rounding of a
+        # cell's edge may land in the next cell, which the margin on ``reach`` below covers.
+        col = np.minimum(((x - x0) / cell).astype(np.int64), columns - 1)
+        key = np.minimum(((y - y0) / cell).astype(np.int64), rows - 1)
         key *= columns
         key += col
         occupied = np.flatnonzero(np.bincount(key, minlength=rows * columns))
@@ -319,11 +321,10 @@ class _Search:
 
         # Points of the uncrowded cells, the longest candidate lists first (a stable radix
         # sort on a small integer), so that list position j concerns a leading run of them.
-        runs = per_cell[cell_of]
-        crowded = (runs > max_candidates) | (runs == 0)  # none: only if rounding misled
-        shortfall = np.where(crowded, max_candidates + 1, max_candidates - runs).astype(np.uint16)
-        points = np.argsort(shortfall, kind="stable")
-        decided = len(points) - int(np.count_nonzero(crowded))
+        crowded = (per_cell > max_candidates) | (per_cell == 0)  # none: only if rounding misled
+        shortfall = np.where(crowded, max_candidates + 1, max_candidates - per_cell)
+        points = np.argsort(shortfall.astype(np.uint16)[cell_of], kind="stable")
+        decided = len(points) - int(np.count_nonzero(crowded[cell_of]))
         work = _Work(min(CHUNK, decided))
         for start in range(0, decided, CHUNK):
             chunk = points[start : min(start + CHUNK, decided)]

@@ -27,7 +27,7 @@ import shapely
 
 from parkmap import cell_values, density, metrics, read, validate, write
 from parkmap.analysis import Analysis
-from parkmap.coords import records_to_wgs84
+from parkmap.coords import records_to_wgs84, sharing_point_coordinates
 from parkmap.errors import InputError, NothingMappedError, UsageError
 from parkmap.join import join_projects_to_parks
 from parkmap.plausibility import check_plausibility, summable_amounts
@@ -501,7 +501,12 @@ def build(
         return _build_dask(options, progress)
     if options.engine != "memory":
         raise UsageError(f"unknown engine {options.engine!r}; choose memory or dask")
-    with collector_paused(), numpy_huge_pages_off(), arrow_pool_without_huge_pages():
+    with (
+        collector_paused(),
+        numpy_huge_pages_off(),
+        arrow_pool_without_huge_pages(),
+        sharing_point_coordinates(),
+    ):
         return _build_memory(options, progress)
 
 

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import shapely
 from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
+from parkmap.coords import known_point_coordinates
 from parkmap.errors import OutputError
 from parkmap.geojson_out import write_feature_batches, write_point_features
 from parkmap.settings import WGS84
@@ -356,20 +357,30 @@ def point_wkb(geometry: np.ndarray) -> pa.Array:
     writes it. Any other geometry goes through shapely.
     """
     geometry = np.asarray(geometry, dtype=object)
-    missing = shapely.is_missing(geometry)
-    present = geometry[~missing]
+    known = known_point_coordinates(geometry)
+    if known is not None:  # points with finite coordinates: none is missing or empty
+        missing = np.zeros(len(geometry), dtype=bool)
+        present = geometry
+    else:
+        missing = shapely.is_missing(geometry)
+        present = geometry[~missing]
     n, m = len(geometry), len(present)
-    if m * _WKB_POINT.itemsize >= 2**31 or not (shapely.get_type_id(present) == 0).all():
+    if m * _WKB_POINT.itemsize >= 2**31 or (
+        known is None and not (shapely.get_type_id(present) == 0).all()
+    ):
         wkb = shapely.to_wkb(geometry, output_dimension=2)
         return pa.array(wkb, type=pa.large_binary(), mask=missing)
     records = np.empty(m, dtype=_WKB_POINT)
     records["order"] = 1
     records["type"] = 1
-    empty = shapely.is_empty(present)
-    records["x"] = np.nan
-    records["y"] = np.nan
-    records["x"][~empty] = shapely.get_x(present[~empty])
-    records["y"][~empty] = shapely.get_y(present[~empty])
+    if known is not None:
+        records["x"], records["y"] = known
+    else:
+        empty = shapely.is_empty(present)
+        records["x"] = np.nan
+        records["y"] = np.nan
+        records["x"][~empty] = shapely.get_x(present[~empty])
+        records["y"][~empty] = shapely.get_y(present[~empty])
     lengths = np.where(missing, 0, _WKB_POINT.itemsize).astype(np.int32)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
+import shapely
 from pyproj import CRS, Geod, Transformer
 
 from parkmap import coords
@@ -433,3 +435,36 @@ def test_fast_transformer_agrees_with_from_crs(source, target):
     got = coords.fast_transformer(source, target).transform(*start)
     # metres for projected targets, degrees (1e-9° ≈ 0.1 mm) for lon/lat ones
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+def _records(lon: list[float], lat: list[float], system: str = "wgs84") -> pd.DataFrame:
+    return pd.DataFrame({"lon": lon, "lat": lat, "coord_sys": [system] * len(lon)})
+
+
+def test_the_points_coordinates_are_shared_only_within_a_build_and_only_for_its_points():
+    from parkmap.webmap.payloads import _coordinates
+    from parkmap.write import point_wkb
+
+    lon, lat = [120.1, -0.0, 120.123456789], [36.5, 36.7, 0.0]
+    outside = coords.records_to_wgs84(_records(lon, lat), [])
+    assert coords.known_point_coordinates(outside.geometry.array) is None
+    with coords.sharing_point_coordinates():
+        inside = coords.records_to_wgs84(_records(lon, lat), [])
+        geometry = np.asarray(inside.geometry.array)
+        known = coords.known_point_coordinates(geometry)
+        assert known is not None
+        # The very numbers Shapely gives back, read-only.
+        np.testing.assert_array_equal(known[0], shapely.get_x(geometry))
+        np.testing.assert_array_equal(known[1], shapely.get_y(geometry))
+        assert not known[0].flags.writeable
+        # The readers give what they give without the shortcut: WKB as GEOS writes it.
+        assert point_wkb(geometry).to_pylist() == list(shapely.to_wkb(geometry, output_dimension=2))
+        np.testing.assert_array_equal(_coordinates(inside)[0], shapely.get_x(geometry))
+        # A copy, a slice, another build's points: not the array made here.
+        assert coords.known_point_coordinates(geometry.copy()) is None
+        assert coords.known_point_coordinates(geometry[1:]) is None
+        assert coords.known_point_coordinates(outside.geometry.array) is None
+        # Points without coordinates everywhere are never shared (they may be empty).
+        gappy = coords.records_to_wgs84(_records([120.1, np.nan], [36.5, np.nan]), [])
+        assert coords.known_point_coordinates(gappy.geometry.array) is None
+    assert coords.known_point_coordinates(geometry) is None  # forgotten after the block

@@ -420,6 +420,12 @@ def test_repeated_ids_match_pandas_duplicated_for_every_kind_of_text_column():
             values = rng.choice(["QD-1", "QD-2", "", "中", "QD-1 ", None], size=rng.integers(0, 25))
             column = pd.Series(values.tolist(), dtype=dtype, index=rng.permutation(len(values)))
             assert repeated(column).equals(column.duplicated(keep="first"))
+        # Ids in increasing order, as a ledger numbers them (one pass decides), and the same
+        # with one id written twice side by side, which that pass must not wave through.
+        numbered = [f"QD-{i:03d}" for i in range(30)]
+        for values in (numbered, numbered[:7] + numbered[6:], ["", "QD-1", "QD-2"], ["a", "b"]):
+            column = pd.Series(values, dtype=dtype)
+            assert repeated(column).equals(column.duplicated(keep="first"))
 
 
 def test_the_byte_scan_before_the_totals_pattern_lets_every_total_through():

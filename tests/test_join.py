@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import geopandas as gpd
 import numpy as np
+import pyarrow as pa
 import pytest
 import shapely
 from pyproj import Geod, Transformer
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from parkmap.join import join_projects_to_parks, match_park, nearest_parks
+from parkmap.join import _join_notes, join_projects_to_parks, match_park, nearest_parks
 
 # Two parks overlapping in lon 120.08–120.10, a third far away.
 PARKS = gpd.GeoDataFrame(
@@ -393,3 +395,17 @@ def test_declared_park_notes_are_the_templates_filled_row_by_row():
             template.format(declared="'平度经济开发区'", km="1.6"),
             template.format(declared="'Laixi EDZ'", km="0.0"),
         ]
+
+
+def test_row_notes_are_joined_only_where_present():
+    # Every mix of null, "" and text in one to four notes, against the rule written out by hand.
+    values = [None, "", "a", "b; c", "中文"]
+    for width in range(1, 5):
+        rows = list(itertools.product(values, repeat=width))
+        notes = [pa.array([row[k] for row in rows], type=pa.string()) for k in range(width)]
+        want = ["; ".join(v for v in row if v) for row in rows]
+        assert _join_notes(*notes).to_pylist() == want
+    # No later note at all: the first comes back as it was, nulls as "".
+    first = pa.array(["x", None, ""], type=pa.string())
+    empty = pa.nulls(3, type=pa.string())
+    assert _join_notes(first, empty, empty).to_pylist() == ["x", "", ""]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import gzip
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ from shapely.geometry import Point
 
 from parkmap.settings import STATUSES
 from parkmap.webmap.payloads import (
+    _day_numbers,
     original_coordinate_texts,
     pack_projects,
     projects_payload,
@@ -230,3 +232,22 @@ def test_largest_first_is_numpys_stable_descending_order(seed):
     assert np.array_equal(
         largest_first(distinct, np.arange(n)), np.argsort(-distinct, kind="stable")
     )
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_signing_days_count_whole_days_from_1970_rounding_down(unit):
+    # Worked out with the standard library: whole days from 1970-01-01 to the local date.
+    stamps = [
+        dt.datetime(2024, 3, 1, 23, 59, 59),
+        dt.datetime(1970, 1, 1),
+        dt.datetime(1969, 12, 31, 23, 0),  # the day before 1970: -1, like a missing date
+        dt.datetime(1901, 6, 15, 12, 0),
+        None,
+    ]
+    want = [(s.date() - dt.date(1970, 1, 1)).days if s is not None else -1 for s in stamps]
+    column = pd.Series(stamps, dtype=f"datetime64[{unit}]")
+    assert _day_numbers(column).tolist() == want
+    # A zoned column counts its local dates; text is parsed, what does not parse is missing.
+    zoned = column.dt.tz_localize("Asia/Shanghai")
+    assert _day_numbers(zoned).tolist() == want
+    assert _day_numbers(pd.Series(["2024-03-01", "not a date", None])).tolist() == [19783, -1, -1]

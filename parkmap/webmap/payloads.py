@@ -22,6 +22,7 @@ import shapely
 from shapely.geometry import mapping
 
 from parkmap.classes import Classes
+from parkmap.coords import known_point_coordinates
 from parkmap.errors import InputError
 from parkmap.i18n import park_name
 from parkmap.json_text import is_arrow_text
@@ -380,7 +381,6 @@ def projects_payload(
     # A project counted in its declared park from outside it: how far outside that park.
     declared_km = np.round(_numbers(projects, "declared_km")[rows], 1)
     km = np.where(outside, km, declared_km)
-    dates = _column(projects, "signed_date", None).iloc[rows]
 
     rounded_inv = np.round(inv, 4)
     rounded_inv[~np.isfinite(rounded_inv)] = np.nan
@@ -395,7 +395,9 @@ def projects_payload(
         "park": park,
         "near": near,
         "km": km,
-        "day": _day_numbers(pd.to_datetime(dates, errors="coerce")),
+        "day": _day_numbers(projects["signed_date"])[rows]
+        if "signed_date" in projects.columns
+        else np.full(len(rows), -1, dtype=np.int64),
         "warn": _arrow_texts(_text_column(projects, "warnings", rows)),
     }
     orig_lon, orig_lat, orig_sys, systems = _original_coordinates(projects, rows)
@@ -427,12 +429,17 @@ def _arrow_texts(values: pa.Array) -> pd.api.extensions.ExtensionArray:
 
 
 def _day_numbers(dates: pd.Series) -> np.ndarray:
-    """Days since 1970-01-01 (``-1`` for a missing date)."""
+    """Days since 1970-01-01, rounded down (``-1`` for a missing date); a time zone's dates
+    are its local ones."""
     values = pd.to_datetime(pd.Series(dates), errors="coerce")
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_localize(None)
-    days = (values - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)
-    return days.fillna(-1).astype(np.int64).to_numpy()
+    # NumPy's cast to whole days rounds down, before 1970 too: the floor division pandas
+    # would do, without its float detour (a million dates: 10 ms against 20–35 ms).
+    stamps = values.to_numpy()  # datetime64 of the column's unit, NaT where missing
+    days = stamps.astype("datetime64[D]").astype(np.int64)
+    days[np.isnat(stamps)] = -1
+    return days
 
 
 #: Labels of the input coordinate systems shown beside converted positions.
@@ -489,6 +496,9 @@ def _coordinates(projects: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     geometry = getattr(projects, "geometry", None) if hasattr(projects, "crs") else None
     if geometry is not None:
         points = np.asarray(geometry.values)
+        known = known_point_coordinates(points)
+        if known is not None:
+            return known
         valid = ~(shapely.is_missing(points) | shapely.is_empty(points))
         lon = np.full(len(points), np.nan)
         lat = np.full(len(points), np.nan)
