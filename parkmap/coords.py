@@ -48,6 +48,7 @@ import math
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
@@ -783,6 +784,8 @@ def records_to_wgs84(records: pd.DataFrame, notes: list[str]) -> gpd.GeoDataFram
 #: While :func:`sharing_point_coordinates` is active: each point array :func:`records_to_wgs84`
 #: made, with the longitudes and latitudes it was made from.
 _SHARED_POINTS: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+#: Their metric coordinates, by position in :data:`_SHARED_POINTS` and CRS (as WKT).
+_SHARED_METRIC: dict[tuple[int, str], Future[tuple[np.ndarray, np.ndarray]]] = {}
 _SHARING = [0]  # depth of active blocks (builds may run on several threads)
 _SHARING_LOCK = threading.Lock()
 
@@ -806,6 +809,7 @@ def sharing_point_coordinates() -> Iterator[None]:
             _SHARING[0] -= 1
             if not _SHARING[0]:
                 _SHARED_POINTS.clear()
+                _SHARED_METRIC.clear()
 
 
 def _remember_points(geometry: np.ndarray, lon: pd.Series, lat: pd.Series) -> None:
@@ -828,16 +832,61 @@ def known_point_coordinates(geometry: object) -> tuple[np.ndarray, np.ndarray] |
     when every point has finite coordinates: then none is missing or empty, and the numbers
     are those Shapely gives back.
     """
+    found = _shared_entry(geometry)
+    return None if found is None else found[1:]
+
+
+def _shared_entry(geometry: object) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """Position in :data:`_SHARED_POINTS`, longitudes and latitudes of ``geometry``, if there."""
     if not _SHARED_POINTS:
         return None
     values = np.asarray(geometry)
     with _SHARING_LOCK:
-        for made, lon, lat in _SHARED_POINTS:
+        for position, (made, lon, lat) in enumerate(_SHARED_POINTS):
             if (
                 values.dtype == made.dtype
                 and values.shape == made.shape
                 and values.strides == made.strides
                 and values.ctypes.data == made.ctypes.data
             ):
-                return lon, lat
+                return position, lon, lat
     return None
+
+
+def shared_metric_coordinates(
+    geometry: object, crs: CRS, *, start: bool
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """x and y (read-only, in ``crs``) of every point of an array :func:`known_point_coordinates`
+    knows, projected once per CRS within the block; else ``None``.
+
+    The density surface and the nearest-park search both project the points, a million in
+    0.17 s each, mostly into the same Gauss–Krüger zone. The first to ask (``start=True``)
+    projects them; one asking later with ``start=False`` waits for that result, or gets
+    ``None`` when nobody has started it. A projection works point by point, so a stage taking
+    some of the rows gets the numbers it would have made itself.
+    """
+    found = _shared_entry(geometry)
+    if found is None:
+        return None
+    position, lon, lat = found
+    key = (position, CRS(crs).to_wkt())
+    with _SHARING_LOCK:
+        result = _SHARED_METRIC.get(key)
+        if result is None:
+            if not start:
+                return None
+            result = _SHARED_METRIC[key] = Future()
+            result.set_running_or_notify_cancel()
+            mine = True
+        else:
+            mine = False
+    if mine:
+        try:
+            x, y = lonlat_transformer(crs).transform(lon, lat)
+            x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            x.flags.writeable = y.flags.writeable = False
+            result.set_result((x, y))
+        except BaseException as exc:
+            result.set_exception(exc)
+            raise
+    return result.result()

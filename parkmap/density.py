@@ -26,7 +26,11 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from parkmap.coords import fast_transformer, known_point_coordinates
+from parkmap.coords import (
+    fast_transformer,
+    known_point_coordinates,
+    shared_metric_coordinates,
+)
 from parkmap.errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -161,9 +165,11 @@ class ProjectPoints:
         lat: FloatArray,
         ok: BoolArray,
         parent: tuple[ProjectPoints, BoolArray] | None = None,
+        shared: ObjectArray | None = None,
     ) -> None:
         self.lon, self.lat, self.ok = lon, lat, ok
         self._parent = parent
+        self._shared = shared  # the build's point array these are of (every point finite)
         self._metric: dict[str, tuple[FloatArray, FloatArray]] = {}
 
     @classmethod
@@ -198,7 +204,11 @@ class ProjectPoints:
                 keep = rows[whole.ok]  # the whole's rows with coordinates that are ours
                 self._metric[key] = (x[keep], y[keep])
             else:
-                self._metric[key] = _to_metric(crs, self.lon[self.ok], self.lat[self.ok])
+                # Within a build, projected once for this and the nearest-park search.
+                shared = None
+                if self._shared is not None:
+                    shared = shared_metric_coordinates(self._shared, crs, start=True)
+                self._metric[key] = shared or _to_metric(crs, self.lon[self.ok], self.lat[self.ok])
         return self._metric[key]
 
 
@@ -799,7 +809,9 @@ class SurfaceJob:
         # The frame above holds a copy of the point array: look the coordinates up by the
         # array the build made (known only within a build).
         known = known_point_coordinates(self._geometry)
-        self.points: Future[ProjectPoints] = pool.submit(self._positions, weighed, known)
+        self.points: Future[ProjectPoints] = pool.submit(
+            self._positions, weighed, None if known is None else (*known, self._geometry)
+        )
 
         def surface() -> DensitySurface | None:
             if not money.any():
@@ -822,10 +834,11 @@ class SurfaceJob:
 
     @staticmethod
     def _positions(
-        projects: gpd.GeoDataFrame, known: tuple[FloatArray, FloatArray] | None
+        projects: gpd.GeoDataFrame, known: tuple[FloatArray, FloatArray, ObjectArray] | None
     ) -> ProjectPoints:
         if known is not None:  # finite coordinates, every one
-            points = ProjectPoints(known[0], known[1], np.ones(len(known[0]), dtype=bool))
+            lon, lat, geometry = known
+            points = ProjectPoints(lon, lat, np.ones(len(lon), dtype=bool), shared=geometry)
         else:
             points = ProjectPoints.of(projects)
         if points.ok.any():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from pyproj import Geod, Transformer
+from pyproj import CRS, Geod, Transformer
 
 from parkmap.errors import UsageError
 from parkmap.i18n import texts as words
@@ -115,9 +116,7 @@ def join_projects_to_parks(
     nearest = np.where(inside, primary, -1)
     distance = np.zeros(n)
     if (~inside).any():
-        nearest[~inside], distance[~inside] = nearest_parks(
-            out.geometry[~inside], parks, outside=True
-        )
+        nearest[~inside], distance[~inside] = _nearest_parks_outside(out.geometry, ~inside, parks)
 
     # The declared-park rule: outside every park, declaring a park of the layer, near enough.
     declared_km = np.full(n, np.nan)
@@ -324,18 +323,52 @@ def nearest_parks(
     5 km edges, 10 m for 20 km ones), and empty points. Both ways give the same park and
     distance. ``outside=True`` says the caller has checked that no point lies in a park.
     """
-    from parkmap.coords import choose_metric_crs, lonlat_transformer
-
-    n = len(points)
-    if n == 0:
+    if len(points) == 0:
         return np.array([], dtype=int), np.array([], dtype=float)
     geoms = points.array
     lon, lat = shapely.get_x(geoms), shapely.get_y(geoms)
+    return _nearest_parks(lon, lat, parks, None if outside else geoms)
+
+
+def _nearest_parks_outside(
+    points: gpd.GeoSeries, rows: np.ndarray, parks: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest_parks` of ``points[rows]`` (a mask), which lie in no park; within a
+    build, from the coordinates the points were made of and, when the density surface has
+    projected them into the same CRS, its projection."""
+    from parkmap.coords import known_point_coordinates, shared_metric_coordinates
+
+    known = known_point_coordinates(points.array)
+    if known is None:
+        return nearest_parks(points[rows], parks, outside=True)
+
+    def projected(crs: CRS) -> tuple[np.ndarray, np.ndarray] | None:
+        shared = shared_metric_coordinates(points.array, crs, start=False)
+        return None if shared is None else (shared[0][rows], shared[1][rows])
+
+    return _nearest_parks(known[0][rows], known[1][rows], parks, None, projected)
+
+
+def _nearest_parks(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    parks: gpd.GeoDataFrame,
+    geoms: np.ndarray | None,
+    projected: Callable[[CRS], tuple[np.ndarray, np.ndarray] | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest_parks` of the points at ``lon``, ``lat`` (arrays of their own, which
+    this may overwrite); ``geoms`` are the points, ``None`` when none lies in a park;
+    ``projected(crs)`` may give their x and y in ``crs`` already worked out."""
+    from parkmap.coords import choose_metric_crs, lonlat_transformer
+
+    n = len(lon)
     # Representative longitudes only pick the Gauss–Krüger zone; planar centroids suffice.
     lons = np.concatenate([lon, shapely.get_x(shapely.centroid(parks.geometry.array))])
     crs, fallback_note = choose_metric_crs(lons)
     to_m = lonlat_transformer(crs)
-    x, y = to_m.transform(lon, lat, inplace=True)  # lon, lat are not needed after this
+    given = projected(crs) if projected is not None else None
+    # lon, lat are not needed after this
+    x, y = given if given is not None else to_m.transform(lon, lat, inplace=True)
     parks_m = shapely.transform(
         parks.geometry.array, lambda xy: np.column_stack(to_m.transform(*xy.T))
     )
@@ -348,7 +381,7 @@ def nearest_parks(
         # Points inside a park (tested in degrees) are 0 km from it, and a point outside in
         # degrees but nearer an edge than the edge's bend between the two drawings may be
         # inside in metres: leave both to the polygon search.
-        if not outside:
+        if geoms is not None:
             tree = shapely.STRtree(parks.geometry.array)
             nearest[tree.query(geoms, predicate="intersects")[0]] = -1
         nearest[~(distance >= _edge_bend_m(parks, edges, to_m))] = -1

@@ -449,8 +449,15 @@ def _import_in_background(module: str) -> None:
     Folium takes about 0.3 s to import (it compiles its templates at import), mostly time the
     loading step leaves a second core idle. Only third-party packages the loading step never
     imports are preloaded this way, so the two threads cannot wait on each other's imports.
+
+    Folium imports ``requests``, which adds a filter that hides urllib3's warning that SOCKS
+    support is missing. Python's warning filters are not thread-safe: a ``catch_warnings``
+    block on this thread (pandas opens many) that ends after that filter was added drops it,
+    and the warning then reached the terminal (two builds in six at a million rows). The same
+    filter, added here first, stays.
     """
     if module not in sys.modules:
+        warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
         threading.Thread(
             target=importlib.import_module, args=(module,), name=f"import-{module}", daemon=True
         ).start()

@@ -522,13 +522,16 @@ def validate_records(
             "signed_date_precision": signed.precision,
             "lon": lon,
             "lat": lat,
-            "lon_orig": lon,
-            "lat_orig": lat,
+            "lon_orig": lon.copy(),
+            "lat_orig": lat.copy(),
             "coord_sys": systems,
             "source": text("source"),
             "warnings": issues.warning_texts(),
         },
         index=table.index,
+        # The columns are this function's own: no copy into blocks of one type each (at a
+        # million rows 0.2 s, in fresh memory, for a table nothing later needs consolidated).
+        copy=False,
     )
     for extra in extras:
         name = str(extra)

@@ -468,3 +468,21 @@ def test_the_points_coordinates_are_shared_only_within_a_build_and_only_for_its_
         gappy = coords.records_to_wgs84(_records([120.1, np.nan], [36.5, np.nan]), [])
         assert coords.known_point_coordinates(gappy.geometry.array) is None
     assert coords.known_point_coordinates(geometry) is None  # forgotten after the block
+
+
+def test_the_points_are_projected_once_per_crs_within_a_build():
+    crs = coords.metric_crs_for([120.1])
+    lon, lat = [120.1, 120.2, 119.9], [36.5, 36.7, 36.6]
+    with coords.sharing_point_coordinates():
+        points = coords.records_to_wgs84(_records(lon, lat), [])
+        geometry = points.geometry.array
+        # Nobody has projected them yet: a stage that only takes what exists gets nothing.
+        assert coords.shared_metric_coordinates(geometry, crs, start=False) is None
+        x, y = coords.shared_metric_coordinates(geometry, crs, start=True)
+        want_x, want_y = coords.lonlat_transformer(crs).transform(lon, lat)
+        np.testing.assert_array_equal(x, want_x)
+        np.testing.assert_array_equal(y, want_y)
+        again = coords.shared_metric_coordinates(geometry, crs, start=False)
+        assert again is not None and again[0] is x  # the same arrays, not a second projection
+        assert not x.flags.writeable
+    assert coords.shared_metric_coordinates(geometry, crs, start=True) is None

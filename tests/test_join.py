@@ -7,6 +7,7 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 import shapely
@@ -409,3 +410,37 @@ def test_row_notes_are_joined_only_where_present():
     first = pa.array(["x", None, ""], type=pa.string())
     empty = pa.nulls(3, type=pa.string())
     assert _join_notes(first, empty, empty).to_pylist() == ["x", "", ""]
+
+
+def test_a_join_within_a_build_measures_what_it_measures_alone(monkeypatch):
+    # Points in, near and far from the parks; within a build the nearest-park search takes
+    # the coordinates the points were made of and the projection the density surface made.
+    from parkmap import coords
+
+    taken = []
+    share = coords.shared_metric_coordinates
+
+    def spy(geometry, crs, *, start):
+        found = share(geometry, crs, start=start)
+        taken.append((start, found is not None))
+        return found
+
+    monkeypatch.setattr(coords, "shared_metric_coordinates", spy)
+
+    rng = np.random.default_rng(3)
+    lon = np.concatenate([rng.uniform(119.9, 121.2, 300), [120.05, 120.09, 121.05]])
+    lat = np.concatenate([rng.uniform(36.4, 37.2, 300), [36.55, 36.55, 37.05]])
+    frame = pd.DataFrame({"lon": lon, "lat": lat, "coord_sys": "wgs84", "warnings": ""})
+    alone = join_projects_to_parks(coords.records_to_wgs84(frame, []), PARKS)
+    with coords.sharing_point_coordinates():
+        points = coords.records_to_wgs84(frame, [])
+        crs, _ = coords.choose_metric_crs(
+            np.concatenate([lon, shapely.get_x(shapely.centroid(PARKS.geometry.array))])
+        )
+        assert coords.shared_metric_coordinates(points.geometry.array, crs, start=True)
+        shared = join_projects_to_parks(points, PARKS)
+    pd.testing.assert_frame_equal(
+        shared.drop(columns="geometry"), alone.drop(columns="geometry"), check_exact=True
+    )
+    assert (False, True) in taken  # the join took the projection made before it
+    assert (shared["distance_km"] > 0).sum() > 250  # most of them measured from outside
