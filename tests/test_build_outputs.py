@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -260,3 +262,17 @@ def test_point_wkb_is_the_wkb_shapely_writes():
     # other geometries go through shapely
     line = np.array([shapely.LineString([(0, 0), (1, 1)])], dtype=object)
     assert write.point_wkb(line).to_pylist() == list(shapely.to_wkb(line, output_dimension=2))
+
+
+def test_the_background_import_keeps_urllib3s_socks_warning_out_of_the_terminal():
+    # requests hides this warning with a filter it adds while importing (on the background
+    # thread), which a catch_warnings block ending on the main thread can drop; the build adds
+    # the same filter itself first.
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        sys.modules.pop("json.tool", None)  # any module not imported yet
+        pipeline._import_in_background("json.tool")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.warn("SOCKS support in urllib3 requires PySocks", stacklevel=1)
+            warnings.warn("another warning", stacklevel=1)
+    assert [str(w.message) for w in seen] == ["another warning"]

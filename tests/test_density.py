@@ -755,3 +755,20 @@ def test_dense_places_get_the_lower_bound_without_a_nearest_neighbour_search(mon
     lattice = np.array([(i * 200.0, j * 200.0) for i in range(30) for j in range(30)])
     assert not density._median_gap_below_lower_bound(lattice, 1)
     assert density._spacing_bandwidth_km(lattice[:, 0], lattice[:, 1]) == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("spread", [30, 2**40])  # the second overflows the pair codes
+def test_hexagon_cells_are_found_and_looked_up_as_sets_and_dicts_would(spread):
+    rng = np.random.default_rng(11)
+    for size in (0, 1, 7, 500):
+        q = rng.integers(-spread, spread, size) // max(1, spread // 30)
+        r = rng.integers(-spread, spread, size) // max(1, spread // 30)
+        q, r = q * max(1, spread // 30), r * max(1, spread // 30)
+        cell_q, cell_r = density._unique_pairs(q, r)
+        pairs = list(zip(cell_q.tolist(), cell_r.tolist(), strict=True))
+        assert pairs == sorted(set(zip(q.tolist(), r.tolist(), strict=True)))
+        slot_of = {pair: i for i, pair in enumerate(pairs[: len(pairs) // 2])}
+        half_q, half_r = cell_q[: len(pairs) // 2], cell_r[: len(pairs) // 2]
+        slots = density._lookup_cells(half_q, half_r, q, r)
+        want = [slot_of.get(pair, -1) for pair in zip(q.tolist(), r.tolist(), strict=True)]
+        assert slots.dtype == np.int64 and slots.tolist() == want
