@@ -795,7 +795,7 @@ def sharing_point_coordinates() -> Iterator[None]:
     """Within the block, the stages after the WGS-84 one read the coordinates of the projects'
     points from the numbers the points were made from (:func:`known_point_coordinates`).
 
-    A build reads them five times (the density surface, the nearest-park search, the payload,
+    A build reads them in four stages (the density surface, the nearest-park search, the payload,
     the Parquet writer), each time asking Shapely for every point's x and y and whether it is
     missing or empty: some 0.1 s per reading at a million projects. Within a build no stage
     moves a point; outside one, a caller may, so nothing is kept after the block.
