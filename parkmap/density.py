@@ -806,12 +806,9 @@ class SurfaceJob:
         weighed = gpd.GeoDataFrame(
             {DEFAULT_WEIGHT: self.investment}, geometry=projects.geometry.array, crs=projects.crs
         )
-        # The frame above holds a copy of the point array: look the coordinates up by the
-        # array the build made (known only within a build).
-        known = known_point_coordinates(self._geometry)
-        self.points: Future[ProjectPoints] = pool.submit(
-            self._positions, weighed, None if known is None else (*known, self._geometry)
-        )
+        # The frame above holds a copy of the point array: the coordinates are looked up by
+        # the array the build made (known only within a build).
+        self.points: Future[ProjectPoints] = pool.submit(self._positions, weighed, self._geometry)
 
         def surface() -> DensitySurface | None:
             if not money.any():
@@ -833,11 +830,10 @@ class SurfaceJob:
             self.grid = pool.submit(grid)
 
     @staticmethod
-    def _positions(
-        projects: gpd.GeoDataFrame, known: tuple[FloatArray, FloatArray, ObjectArray] | None
-    ) -> ProjectPoints:
+    def _positions(projects: gpd.GeoDataFrame, geometry: ObjectArray) -> ProjectPoints:
+        known = known_point_coordinates(geometry)
         if known is not None:  # finite coordinates, every one
-            lon, lat, geometry = known
+            lon, lat = known
             points = ProjectPoints(lon, lat, np.ones(len(lon), dtype=bool), shared=geometry)
         else:
             points = ProjectPoints.of(projects)
@@ -952,14 +948,11 @@ def _unique_pairs(q: IntArray, r: IntArray) -> tuple[IntArray, IntArray]:
     if codes is None:
         pairs = np.unique(np.column_stack((q, r)), axis=0)
         return pairs[:, 0], pairs[:, 1]
-    if q.size == 0:
-        return q.copy(), r.copy()
-    # Hashed, then the few distinct codes sorted: a million points in 10 ms, where
-    # np.unique sorts them all (0.1-0.15 s). A code is (q - q0) · span + (r - r0).
-    distinct = np.sort(pd.unique(codes[0]))
-    q0, r0 = int(q.min()), int(r.min())
-    span_r = int(r.max()) - r0 + 1
-    return distinct // span_r + q0, distinct % span_r + r0
+    # First occurrences by hashing, then only those sorted by code: a million points in some
+    # 20 ms, where np.unique sorts them all (0.1-0.15 s).
+    first = np.flatnonzero(~pd.Series(codes[0]).duplicated().to_numpy())
+    first = first[np.argsort(codes[0][first])]
+    return q[first], r[first]
 
 
 def _lookup_cells(
