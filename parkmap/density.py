@@ -446,6 +446,45 @@ class DensitySurface:
         return rows, cols
 
 
+#: Pixels between the rows and columns whose centres a surface projects exactly (see
+#: :meth:`_MercatorGrid.centres`).
+_CENTRE_LATTICE_STEP: Final = 4
+#: Largest error of an interpolated pixel centre, in bandwidths. A kernel's value changes by
+#: at most 0.61 of its peak per bandwidth moved (its steepest slope), so an error of 5e-5 h
+#: changes a pixel by under 0.004 % of a lone project's peak: at 0.3 km, 1.5 cm. Around
+#: Qingdao a 512-pixel image is off by about 7 mm in its worst place.
+_CENTRE_TOLERANCE_H: Final = 5e-5
+
+
+def _lattice(count: int, step: int) -> FloatArray:
+    """Every ``step``-th position of ``count`` and the last one, as floats."""
+    at = np.arange(0, count, step, dtype=float)
+    return at if at[-1] == count - 1 else np.append(at, float(count - 1))
+
+
+def _cell_means(nodes: FloatArray) -> FloatArray:
+    """Mean of the four corners of each cell of a lattice: bilinear at the cell's middle."""
+    return (nodes[:-1, :-1] + nodes[:-1, 1:] + nodes[1:, :-1] + nodes[1:, 1:]) / 4.0
+
+
+def _bilinear(
+    nodes: FloatArray, rows: FloatArray, cols: FloatArray, n_rows: int, n_cols: int
+) -> FloatArray:
+    """Values at every integer (row, col) position, interpolated bilinearly between ``nodes``
+    given at lattice positions ``rows`` × ``cols`` (the first 0, the last the final one)."""
+
+    def weights(at: FloatArray, count: int) -> tuple[np.ndarray, FloatArray]:
+        positions = np.arange(count, dtype=float)
+        below = np.clip(np.searchsorted(at, positions, side="right") - 1, 0, at.size - 2)
+        return below, (positions - at[below]) / (at[below + 1] - at[below])
+
+    col_below, u = weights(cols, n_cols)
+    across = nodes[:, col_below] * (1.0 - u) + nodes[:, col_below + 1] * u
+    row_below, v = weights(rows, n_rows)
+    v = v[:, None]
+    return across[row_below] * (1.0 - v) + across[row_below + 1] * v
+
+
 @dataclass(frozen=True)
 class _MercatorGrid:
     """Pixel layout of a surface: square pixels of ``size`` metres in Web Mercator."""
@@ -456,11 +495,54 @@ class _MercatorGrid:
     rows: int
     cols: int
 
-    def centres(self) -> tuple[FloatArray, FloatArray]:
-        """Web Mercator x, y of every pixel centre, each shaped (rows, cols)."""
-        x = self.west + (np.arange(self.cols) + 0.5) * self.size
-        y = self.north - (np.arange(self.rows) + 0.5) * self.size
-        return np.meshgrid(x, y)
+    def centres(
+        self, to_metric: Transformer, tolerance_m: float | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Every pixel centre in the CRS ``to_metric`` projects Web Mercator into, row by row.
+
+        With ``tolerance_m`` (metres), centres may be interpolated: projecting each centre of
+        a 512-pixel image (260,000 of them) takes 0.07 s, most of a binned surface's time
+        outside the FFTs, and the projection bends so little across a few pixels that every
+        fourth row and column (and the last) are projected and the centres between them
+        interpolated bilinearly. The interpolation is checked where it is worst, at the
+        middle of each cell of that lattice, against the projection itself; when it is off
+        there by more than ``tolerance_m``, every centre is projected. Without it, every
+        centre is.
+        """
+        rows = _lattice(self.rows, _CENTRE_LATTICE_STEP)
+        cols = _lattice(self.cols, _CENTRE_LATTICE_STEP)
+        if (
+            tolerance_m is not None
+            and min(rows.size, cols.size) >= 2
+            and 2 * rows.size * cols.size < self.rows * self.cols
+        ):
+            node_x, node_y = self._projected(to_metric, rows, cols)
+            mid_x, mid_y = self._projected(
+                to_metric, (rows[:-1] + rows[1:]) / 2.0, (cols[:-1] + cols[1:]) / 2.0
+            )
+            off = max(
+                float(np.max(np.abs(_cell_means(node_x) - mid_x))),
+                float(np.max(np.abs(_cell_means(node_y) - mid_y))),
+            )
+            if off <= tolerance_m:
+                return (
+                    _bilinear(node_x, rows, cols, self.rows, self.cols).ravel(),
+                    _bilinear(node_y, rows, cols, self.rows, self.cols).ravel(),
+                )
+        px, py = self._projected(
+            to_metric, np.arange(self.rows, dtype=float), np.arange(self.cols, dtype=float)
+        )
+        return px.ravel(), py.ravel()
+
+    def _projected(
+        self, to_metric: Transformer, rows: FloatArray, cols: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """The points at (possibly fractional) pixel ``rows`` × ``cols``, projected."""
+        x = self.west + (cols + 0.5) * self.size
+        y = self.north - (rows + 0.5) * self.size
+        merc_x, merc_y = np.meshgrid(x, y)
+        px, py = to_metric.transform(merc_x, merc_y)
+        return np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64)
 
     def bounds_lonlat(self) -> tuple[tuple[float, float], tuple[float, float]]:
         to_lonlat = _transformer(_WEB_MERCATOR, _LONLAT)
@@ -733,9 +815,14 @@ def kde_surface(
     x, y = x[keep], y[keep]
 
     grid = _mercator_grid(lon, lat, pad_bandwidths * h, h, max_pixels)
-    merc_x, merc_y = grid.centres()
-    to_metric = _transformer(_WEB_MERCATOR, crs)
-    px, py = to_metric.transform(merc_x.ravel(), merc_y.ravel())
+    if method == "auto":
+        method = "exact" if x.size * grid.rows * grid.cols <= EXACT_PAIR_LIMIT else "binned"
+    # The binned sum is an approximation within 1% of a peak: its pixel centres may be
+    # interpolated within a far smaller error. The exact sum is evaluated where they are.
+    px, py = grid.centres(
+        _transformer(_WEB_MERCATOR, crs),
+        tolerance_m=h * 1000.0 * _CENTRE_TOLERANCE_H if method == "binned" else None,
+    )
     # Work in km around the mean centre (smaller numbers, no loss of precision).
     cx, cy = float(x.mean()), float(y.mean())
     px = (np.asarray(px) - cx) / 1000.0
@@ -743,8 +830,6 @@ def kde_surface(
     x = (x - cx) / 1000.0
     y = (y - cy) / 1000.0
 
-    if method == "auto":
-        method = "exact" if x.size * px.size <= EXACT_PAIR_LIMIT else "binned"
     summed = (
         _exact_sum(px, py, x, y, w, h) if method == "exact" else _binned_sum(px, py, x, y, w, h)
     )

@@ -105,12 +105,13 @@ def _encode(properties: pd.DataFrame, geometry: np.ndarray) -> memoryview | None
     if n == 0:
         return None
     parts: list[Any] = ['{"type": "Feature", "properties": {']
+    texts = _NumberTexts()
     for i, name in enumerate(properties.columns):
         key = json.dumps(str(name), ensure_ascii=False) + ":"
         parts.append(("," if i else "") + key)
-        parts.extend(_json_values(properties[name]))
+        parts.extend(_json_values(properties[name], texts))
     parts.append("}, ")
-    parts.append(_geometry_fragments(geometry))
+    parts.append(_geometry_fragments(geometry, texts))
     parts.append("},\n")
     joined = _join(*parts)
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset :]
@@ -133,7 +134,34 @@ def _join(*parts: str | pa.Array) -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def _json_values(column: pd.Series) -> list[str | pa.Array]:
+class _NumberTexts:
+    """Numbers written as text, with the text of a column reused for a later one that holds
+    the very same doubles.
+
+    A batch often writes one column of numbers several times: the point's coordinates repeat
+    ``lon``/``lat`` (when those have no more than seven decimals), and ``lon_orig``/``lat_orig``
+    repeat them for a ledger already in WGS-84. Turning a double into its shortest text is most
+    of the cost of a number column (about 5 ms per 50,000 rows); comparing two columns bit by
+    bit costs a few hundredths of that.
+    """
+
+    def __init__(self) -> None:
+        self._seen: list[tuple[np.ndarray, pa.Array]] = []
+
+    def of(self, values: np.ndarray) -> pa.Array:
+        """The shortest round-trip text of each double (``"nan"``/``"inf"`` as Arrow writes
+        them: the caller replaces those)."""
+        # Bit by bit, so 0.0 and -0.0 (equal, but written "0" and "-0") never share a text.
+        bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+        for known_bits, text in self._seen:
+            if np.array_equal(known_bits, bits):
+                return text
+        text = pc.cast(pa.array(values), pa.large_string())
+        self._seen.append((bits, text))
+        return text
+
+
+def _json_values(column: pd.Series, texts: _NumberTexts) -> list[str | pa.Array]:
     """One JSON value per row, as text: fragments to concatenate row-wise."""
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -142,18 +170,31 @@ def _json_values(column: pd.Series) -> list[str | pa.Array]:
         return [pc.if_else(values, true, false)]
     integer = pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
     if integer or pd.api.types.is_float_dtype(dtype):
-        return [_numbers(pa.array(column.to_numpy(dtype=np.float64, na_value=np.nan)))]
+        return [_numbers(column.to_numpy(dtype=np.float64, na_value=np.nan), texts)]
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        days = pa.array(column.dt.strftime("%Y-%m-%d"), type=pa.large_string(), from_pandas=True)
-        return _quoted(days)
+        return _quoted(_iso_days(column))
     return _strings(column)
 
 
-def _numbers(values: pa.Array) -> pa.Array:
-    finite = pc.is_finite(values)
-    text = pc.cast(values, pa.large_string())
+def _numbers(values: np.ndarray, texts: _NumberTexts) -> pa.Array:
+    text = texts.of(values)
     # Whole numbers are written without a fraction by Arrow (6.0 → "6"); JSON reads both alike.
-    return pc.if_else(finite, text, pa.scalar("null", pa.large_string()))
+    if np.isfinite(values).all():
+        return text
+    return pc.if_else(pa.array(np.isfinite(values)), text, pa.scalar("null", pa.large_string()))
+
+
+def _iso_days(column: pd.Series) -> pa.Array:
+    """``YYYY-MM-DD`` of each time (null where missing), as ``dt.strftime("%Y-%m-%d")`` gives.
+
+    Arrow's cast to a date and then to text gives the same days a fifth as fast as pandas'
+    ``strftime`` (which formats each value in Python). Times with a time zone keep pandas'
+    reading of their local day.
+    """
+    if getattr(column.dtype, "tz", None) is not None:
+        return pa.array(column.dt.strftime("%Y-%m-%d"), type=pa.large_string(), from_pandas=True)
+    days = pc.cast(pa.array(column, from_pandas=True), pa.date32())
+    return pc.cast(days, pa.large_string())
 
 
 def _strings(column: pd.Series) -> list[str | pa.Array]:
@@ -176,16 +217,18 @@ def _quoted(values: pa.Array) -> list[str | pa.Array]:
     return [pc.fill_null(_join('"', escaped, '"'), pa.scalar("null", pa.large_string()))]
 
 
-def _geometry_fragments(geometry: np.ndarray) -> pa.Array:
+def _geometry_fragments(geometry: np.ndarray, texts: _NumberTexts) -> pa.Array:
     valid = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
     xs, ys = np.zeros(len(geometry)), np.zeros(len(geometry))
     xs[valid] = np.round(shapely.get_x(geometry[valid]), COORD_DECIMALS)
     ys[valid] = np.round(shapely.get_y(geometry[valid]), COORD_DECIMALS)
     point = _join(
         '"geometry": {"type": "Point", "coordinates": [',
-        pc.cast(pa.array(xs), pa.large_string()),
+        texts.of(xs),
         ", ",
-        pc.cast(pa.array(ys), pa.large_string()),
+        texts.of(ys),
         "]}",
     )
+    if valid.all():
+        return point
     return pc.if_else(pa.array(valid), point, pa.scalar('"geometry": null', pa.large_string()))

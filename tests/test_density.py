@@ -772,3 +772,68 @@ def test_hexagon_cells_are_found_and_looked_up_as_sets_and_dicts_would(spread):
         slots = density._lookup_cells(half_q, half_r, q, r)
         want = [slot_of.get(pair, -1) for pair in zip(q.tolist(), r.tolist(), strict=True)]
         assert slots.dtype == np.int64 and slots.tolist() == want
+
+
+def _qingdao_grid(cols: int, rows: int, size_m: float) -> density._MercatorGrid:
+    west, north = TO_MERC.transform(119.6, 37.1)
+    return density._MercatorGrid(west=west, north=north, size=size_m, rows=rows, cols=cols)
+
+
+def _projected_one_by_one(grid: density._MercatorGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel centre projected by pyproj, in a loop of its own."""
+    xs, ys = [], []
+    for row in range(grid.rows):
+        for col in range(grid.cols):
+            x, y = MERC_TO_GK.transform(
+                grid.west + (col + 0.5) * grid.size, grid.north - (row + 0.5) * grid.size
+            )
+            xs.append(x)
+            ys.append(y)
+    return np.array(xs), np.array(ys)
+
+
+def test_pixel_centres_interpolated_within_the_tolerance_and_exact_on_the_lattice():
+    grid = _qingdao_grid(cols=123, rows=97, size_m=217.0)  # 27 km × 21 km at 217 m
+    want_x, want_y = _projected_one_by_one(grid)
+    x, y = grid.centres(MERC_TO_GK, tolerance_m=0.015)
+    off = np.maximum(np.abs(x - want_x), np.abs(y - want_y))
+    assert 0 < off.max() <= 0.015  # interpolated (not all projected), within 1.5 cm
+    on_lattice = np.zeros((grid.rows, grid.cols), dtype=bool)
+    on_lattice[np.ix_([*range(0, 97, 4)], [*range(0, 123, 4), 122])] = True
+    np.testing.assert_allclose(x[on_lattice.ravel()], want_x[on_lattice.ravel()], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(y[on_lattice.ravel()], want_y[on_lattice.ravel()], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("tolerance_m", [None, 1e-6])
+def test_pixel_centres_all_projected_without_a_tolerance_or_past_it(tolerance_m):
+    grid = _qingdao_grid(cols=64, rows=50, size_m=400.0)
+    want_x, want_y = _projected_one_by_one(grid)
+    x, y = grid.centres(MERC_TO_GK, tolerance_m=tolerance_m)
+    np.testing.assert_allclose(x, want_x, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(y, want_y, rtol=0, atol=1e-6)
+    assert np.max(np.abs(x - want_x)) < 1e-6  # no interpolation error at all
+
+
+@pytest.mark.parametrize(("cols", "rows"), [(1, 1), (2, 1), (40, 1), (1, 40), (5, 5), (9, 2)])
+def test_pixel_centres_of_thin_and_tiny_grids(cols, rows):
+    grid = _qingdao_grid(cols=cols, rows=rows, size_m=300.0)
+    want_x, want_y = _projected_one_by_one(grid)
+    x, y = grid.centres(MERC_TO_GK, tolerance_m=0.015)
+    assert x.shape == y.shape == (cols * rows,)
+    assert np.max(np.abs(x - want_x)) <= 0.015 and np.max(np.abs(y - want_y)) <= 0.015
+
+
+def test_binned_surface_of_interpolated_centres_matches_projected_ones():
+    rng = np.random.default_rng(3)
+    projects = projects_at(rng.uniform(-20, 20, 3000), rng.uniform(-15, 15, 3000), rng.random(3000))
+    surface = kde_surface(projects, bandwidth_km=0.3, metric_crs=GK, method="binned")
+    original = density._CENTRE_TOLERANCE_H
+    try:
+        density._CENTRE_TOLERANCE_H = 0.0  # every centre projected
+        projected = kde_surface(projects, bandwidth_km=0.3, metric_crs=GK, method="binned")
+    finally:
+        density._CENTRE_TOLERANCE_H = original
+    peak = 1.0 / (2 * math.pi * 0.3**2)  # a lone project of weight 1
+    difference = np.max(np.abs(surface.values - projected.values))
+    assert 0 < difference <= 1e-4 * peak  # 0 would mean the centres were not interpolated
+    assert surface.bounds == projected.bounds

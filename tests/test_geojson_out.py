@@ -111,3 +111,65 @@ def test_gdal_reads_the_file(tmp_path):
     assert frame["name"].tolist() == ["南村", 'a"b']
     assert frame["inv"].iloc[0] == 1.25 and np.isnan(frame["inv"].iloc[1])
     assert shapely.get_x(frame.geometry.array).tolist() == [120.0, 121.0]
+
+
+def _text(props: pd.DataFrame, geoms) -> str:
+    buffer = _io.BytesIO()
+    write_point_features(buffer, props, np.asarray(geoms, dtype=object))
+    return buffer.getvalue().decode("utf-8")
+
+
+def test_repeated_number_columns_are_written_alike_and_signed_zeros_kept():
+    # lon_orig repeats lon and the point repeats both: one text each, reused. A column equal
+    # to another except for the sign of a zero must not take the other's text ("0" vs "-0").
+    lon = np.array([120.1234567, 0.0, -0.0, 121.5])
+    lat = np.array([36.25, -0.0, 0.0, 36.5])
+    props = pd.DataFrame(
+        {
+            "lon": lon,
+            "lat": lat,
+            "lon_orig": lon.copy(),
+            "signs": np.where(lon == 0, -lon, lon),  # == lon, but for the zeros' signs
+            "mixed": lat[::-1],
+        }
+    )
+    text = _text(props, shapely.points(lon, lat))
+    features = text.split("\n")[1:-1]
+    assert '"lon":0,"lat":-0,"lon_orig":0,"signs":-0' in features[1]
+    assert '"lon":-0,"lat":0,"lon_orig":-0,"signs":0' in features[2]
+    assert '"coordinates": [0, -0]' in features[1] and '"coordinates": [-0, 0]' in features[2]
+    doc = json.loads(text)
+    for feature, x, y in zip(doc["features"], lon, lat, strict=True):
+        assert feature["properties"]["lon_orig"] == feature["properties"]["lon"] == x
+        assert feature["geometry"]["coordinates"] == [x, y]
+    assert [f["properties"]["mixed"] for f in doc["features"]] == lat[::-1].tolist()
+
+
+def test_point_with_more_than_seven_decimals_is_rounded_while_its_column_is_not():
+    props = pd.DataFrame({"lon": [120.123456789], "lat": [36.5]})
+    doc = _write(props, shapely.points([[120.123456789, 36.5]]))
+    assert doc["features"][0]["properties"]["lon"] == 120.123456789
+    assert doc["features"][0]["geometry"]["coordinates"] == [120.1234568, 36.5]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_dates_are_the_days_strftime_gives(unit):
+    times = pd.Series(
+        np.array(
+            ["2024-02-29T23:59:59", "NaT", "1969-12-31T23:00", "1950-06-01T12:30", "2262-04-11"],
+            dtype=f"datetime64[{unit}]",
+        )
+    )
+    want = [None if pd.isna(t) else t for t in times.dt.strftime("%Y-%m-%d")]
+    doc = _write(pd.DataFrame({"day": times}), shapely.points(np.zeros((len(times), 2))))
+    assert [f["properties"]["day"] for f in doc["features"]] == want
+    assert want[:4] == ["2024-02-29", None, "1969-12-31", "1950-06-01"]
+
+
+def test_dates_with_a_time_zone_keep_their_local_day():
+    # 23:30 in Shanghai is 15:30 UTC the same day; 07:00 in Shanghai is the day before in UTC.
+    times = pd.Series(pd.to_datetime(["2024-03-01 23:30", "2024-03-01 07:00"])).dt.tz_localize(
+        "Asia/Shanghai"
+    )
+    doc = _write(pd.DataFrame({"day": times}), shapely.points(np.zeros((2, 2))))
+    assert [f["properties"]["day"] for f in doc["features"]] == ["2024-03-01", "2024-03-01"]
