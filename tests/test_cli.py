@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -283,3 +284,92 @@ def test_help_and_version_do_not_load_the_libraries(args, tmp_path):
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert "click" in imported
     assert not {"pandas", "geopandas", "pyarrow", "folium"} & imported
+
+
+def test_build_leaves_requests_unimported(tmp_path):
+    # folium imports requests for GeoJSON given as a URL, which a build never gives it.
+    (tmp_path / "projects.csv").write_text("\n".join(RECORDS) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "parkmap.cli", "build", "projects.csv"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert {"folium.features", "parkmap.webmap.compose", "pandas"} <= imported
+    assert not {"requests", "urllib3", "charset_normalizer"} & imported
+    assert (tmp_path / "maps" / "map.html").stat().st_size > 0
+
+
+FIRST_USE_SCRIPT = """
+import sys, threading
+from parkmap import cli
+cli._import_libraries()
+import folium, folium.features
+assert "urllib3" not in sys.modules and type(sys.modules["requests"]) is cli._ImportedOnFirstUse
+import requests  # the stand-in again: still nothing imported
+assert "urllib3" not in sys.modules
+found = []
+threads = [threading.Thread(target=lambda: found.append(folium.features.requests.get))
+           for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+import requests.adapters
+from requests import Session
+real = sys.modules["requests"]
+assert type(real) is not cli._ImportedOnFirstUse and "urllib3" in sys.modules
+assert len(found) == 8 and all(f is real.get for f in found)
+assert Session is real.Session and requests.adapters is real.adapters
+print("ok")
+"""
+
+
+def test_a_package_left_for_first_use_is_imported_when_used():
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_USE_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+FREED_MEMORY_SCRIPT = """
+import sys
+import numpy as np
+from parkmap import cli
+
+if sys.argv[1] == "keep":
+    cli._keep_freed_memory()
+
+
+def resident_mib():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+
+
+before = resident_mib()
+block = np.ones(20 << 17)  # 20 MiB, written
+block = None
+print(round(resident_mib() - before))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+@pytest.mark.parametrize(
+    ("mode", "environment", "kept"),
+    [("keep", {}, True), ("default", {}, False), ("keep", {"MALLOC_ARENA_MAX": "2"}, False)],
+)
+def test_commands_keep_freed_memory_unless_malloc_is_configured(mode, environment, kept):
+    # glibc gives a freed 20 MiB block straight back to the kernel by default; the command's
+    # settings keep it for the next allocation. A MALLOC_ variable leaves glibc as it is.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | environment
+    env.pop("GLIBC_TUNABLES", None)
+    done = subprocess.run(
+        [sys.executable, "-c", FREED_MEMORY_SCRIPT, mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    still_resident = int(done.stdout)
+    assert still_resident >= 19 if kept else still_resident <= 2
