@@ -40,6 +40,8 @@ HERE = Path(__file__).resolve().parent
 #: ``parkmap build`` as the CLI runs it, with its step times; the last line is JSON.
 PARKMAP_BUILD = """
 import json, sys, tempfile, time
+from parkmap.cli import prepare_process
+prepare_process()
 from parkmap.pipeline import build
 from parkmap.settings import BuildOptions, InputOptions
 steps, last = {}, [time.perf_counter(), None]

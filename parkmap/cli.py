@@ -902,6 +902,14 @@ def _keep_freed_memory() -> None:
         mallopt(parameter, value)
 
 
+def prepare_process() -> None:
+    """Set up the process for a command as ``parkmap`` does: ``malloc`` set to keep freed
+    memory (:func:`_keep_freed_memory`), then the libraries imported
+    (:func:`_import_libraries`). For scripts that time the library as the command runs it."""
+    _keep_freed_memory()
+    _import_libraries()
+
+
 def run() -> None:
     """The ``parkmap`` command: :func:`main`, then an exit that skips tearing down the heap.
 
@@ -910,16 +918,15 @@ def run() -> None:
     quarter to half a second after a 100,000-project build, longer at a million. The exit
     status and the flushed streams are the same either way. The ordinary exit is kept when
     anything could still need it: a worker process (a Dask cluster not yet shut down) or a
-    thread that is not a daemon. Before the command, ``malloc`` is set to keep freed memory
-    (:func:`_keep_freed_memory`) and the libraries are imported (:func:`_import_libraries`).
+    thread that is not a daemon. Before the command, :func:`prepare_process` sets the process
+    up.
     """
     import contextlib
 
     global _PROCESS_ENDS_WITH_COMMAND
     _PROCESS_ENDS_WITH_COMMAND = True
     if not {"--help", "-h", "--version"} & set(sys.argv[1:]):
-        _keep_freed_memory()
-        _import_libraries()  # help and the version need none of them
+        prepare_process()  # help and the version need none of it
     try:
         main()
     except SystemExit as done:
