@@ -250,10 +250,17 @@ def summary_from_tallies(
     if not investment_known:
         rank[:] = np.nan
     out["rank"] = rank.astype("Int64")
-    for status in STATUSES:
-        sub = tallies[tallies["status"] == status].set_index("park_id")
-        counts = ids.map(sub["projects"]).fillna(0).astype("int64")
-        amounts = ids.map(sub["investment_100m_cny"]).fillna(0.0).astype(float)
+    # Every (park, status) figure in one lookup: the tallies hold at most one row of each.
+    by_status = tallies.set_index(["park_id", "status"]).reindex(
+        pd.MultiIndex.from_product([ids, STATUSES])
+    )
+    shape = (len(ids), len(STATUSES))
+    all_counts = by_status["projects"].fillna(0).astype("int64").to_numpy().reshape(shape)
+    all_amounts = by_status["investment_100m_cny"].fillna(0.0).astype(float).to_numpy()
+    all_amounts = all_amounts.reshape(shape)
+    for k, status in enumerate(STATUSES):
+        counts = pd.Series(all_counts[:, k], index=out.index)
+        amounts = pd.Series(all_amounts[:, k], index=out.index)
         if STATUS not in known:
             counts, amounts = counts.where(~has_projects), amounts.where(~has_projects)
         if not investment_known:
