@@ -179,9 +179,10 @@ def _json_values(column: pd.Series, texts: _NumberTexts) -> list[str | pa.Array]
 def _numbers(values: np.ndarray, texts: _NumberTexts) -> pa.Array:
     text = texts.of(values)
     # Whole numbers are written without a fraction by Arrow (6.0 → "6"); JSON reads both alike.
-    if np.isfinite(values).all():
+    finite = np.isfinite(values)
+    if finite.all():
         return text
-    return pc.if_else(pa.array(np.isfinite(values)), text, pa.scalar("null", pa.large_string()))
+    return pc.if_else(pa.array(finite), text, pa.scalar("null", pa.large_string()))
 
 
 def _iso_days(column: pd.Series) -> pa.Array:
